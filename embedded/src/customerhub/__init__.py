@@ -1,0 +1,1 @@
+"""customerhub: the operator CLI and the embedded single-process composition of every service."""

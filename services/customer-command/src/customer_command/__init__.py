@@ -1,0 +1,1 @@
+"""customer-command: validates customer commands and appends customer events."""

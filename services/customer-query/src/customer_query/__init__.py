@@ -1,0 +1,1 @@
+"""customer-query: read models of customers. Built by the read-side issue."""

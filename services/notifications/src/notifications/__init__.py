@@ -1,0 +1,1 @@
+"""notifications: SMS and email to customer contacts. Built by the notifications issue."""

@@ -1,0 +1,96 @@
+"""The event-store port: streams with optimistic concurrency and one ordered global log.
+
+Versions count events: a stream with N events has version N, its events have revisions
+0..N-1. `expected_version=0` means "the stream must not exist yet"; `None` means "any".
+Positions order the global log; they grow strictly but need not be dense (KurrentDB's
+commit positions are not).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event ready to append: the mapper has already turned it into bytes."""
+
+    id: UUID
+    type: str
+    data: bytes
+    metadata: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as the store recorded it, with its place in its stream and in the log."""
+
+    id: UUID
+    stream: str
+    revision: int
+    position: int
+    type: str
+    data: bytes
+    metadata: bytes
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    version: int
+    position: int
+
+
+class EventStoreError(Exception):
+    """The store failed in a way the caller cannot fix by retrying the same command."""
+
+
+class ConcurrencyConflict(EventStoreError):
+    """The stream's version was not the one the writer expected."""
+
+    def __init__(self, stream: str, expected: int | None, actual: int) -> None:
+        super().__init__(f"{stream}: expected version {expected}, actual {actual}")
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEventId(EventStoreError):
+    """An event with this id is already recorded (event ids are unique across the store)."""
+
+
+class EventStore(abc.ABC):
+    """Append-only streams plus the ordered global log every projector follows."""
+
+    @abc.abstractmethod
+    async def append(
+        self, stream: str, events: Sequence[NewEvent], *, expected_version: int | None
+    ) -> AppendResult:
+        """Append atomically; raise ConcurrencyConflict if the stream is not at the expected version."""
+
+    @abc.abstractmethod
+    async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events from revision `from_version` on, oldest first; [] if it does not exist."""
+
+    @abc.abstractmethod
+    async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        """Up to `limit` events of the global log with position > `after`, in log order."""
+
+    @abc.abstractmethod
+    async def head_position(self) -> int | None:
+        """The position of the newest event in the log, None when the log is empty."""
+
+    @abc.abstractmethod
+    def subscribe(self, *, after: int | None = None) -> AsyncIterator[RecordedEvent]:
+        """Catch up from `after`, then follow new events live, in log order, for ever."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    async def stream_version(self, stream: str) -> int:
+        return len(await self.read_stream(stream))

@@ -1,0 +1,186 @@
+"""The SQLite event store: the embedded default (one file, WAL, one writer at a time).
+
+Every append runs in a `BEGIN IMMEDIATE` transaction, so the version check and the insert
+are one step even across processes; the log position is SQLite's rowid, which only grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+from uuid import UUID
+
+from customerhub_shared.eventstore.port import (
+    AppendResult,
+    ConcurrencyConflict,
+    DuplicateEventId,
+    EventStore,
+    NewEvent,
+    RecordedEvent,
+)
+from customerhub_shared.eventstore.subscription import follow_log
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream      TEXT    NOT NULL,
+    revision    INTEGER NOT NULL,
+    event_id    TEXT    NOT NULL UNIQUE,
+    type        TEXT    NOT NULL,
+    data        BLOB    NOT NULL,
+    metadata    BLOB    NOT NULL,
+    recorded_at TEXT    NOT NULL,
+    UNIQUE (stream, revision)
+);
+"""
+
+_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
+
+
+def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
+    return RecordedEvent(
+        id=UUID(row[0]),
+        stream=row[1],
+        revision=row[2],
+        position=row[3],
+        type=row[4],
+        data=bytes(row[5]),
+        metadata=bytes(row[6]),
+        recorded_at=datetime.fromisoformat(row[7]),
+    )
+
+
+class SQLiteEventStore(EventStore):
+    def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
+        self._path = str(path)
+        self._poll_interval = poll_interval
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-write")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-read")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._appended = asyncio.Event()
+
+    @classmethod
+    async def open(cls, path: Path | str, *, poll_interval: float = 0.2) -> SQLiteEventStore:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(path, poll_interval=poll_interval)
+        await store._run(store._writer, lambda db: db.executescript(_SCHEMA))
+        return store
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, lambda: work(self._connection()))
+
+    async def append(
+        self, stream: str, events: Sequence[NewEvent], *, expected_version: int | None
+    ) -> AppendResult:
+        if not events:
+            raise ValueError("append needs at least one event")
+        result = await self._run(
+            self._writer, lambda db: _append(db, stream, events, expected_version)
+        )
+        self._appended.set()
+        self._appended = asyncio.Event()
+        return result
+
+    async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND revision >= ? "
+            "ORDER BY revision"
+        )
+        rows = await self._run(
+            self._readers, lambda db: db.execute(sql, (stream, from_version)).fetchall()
+        )
+        return [_row_to_event(row) for row in rows]
+
+    async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
+        sql = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
+        rows = await self._run(
+            self._readers, lambda db: db.execute(sql, (after or 0, limit)).fetchall()
+        )
+        return [_row_to_event(row) for row in rows]
+
+    async def head_position(self) -> int | None:
+        row = await self._run(
+            self._readers, lambda db: db.execute("SELECT MAX(position) FROM events").fetchone()
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def stream_version(self, stream: str) -> int:
+        return await self._run(self._readers, lambda db: _version(db, stream))
+
+    def subscribe(self, *, after: int | None = None) -> AsyncIterator[RecordedEvent]:
+        return follow_log(self.read_all, self._wait_for_append, after=after)
+
+    async def _wait_for_append(self) -> None:
+        # Appends from this process wake followers at once; other processes' appends are
+        # seen at the next poll.
+        try:
+            await asyncio.wait_for(self._appended.wait(), self._poll_interval)
+        except TimeoutError:
+            pass
+
+    async def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+
+def _version(db: sqlite3.Connection, stream: str) -> int:
+    row = db.execute("SELECT MAX(revision) FROM events WHERE stream = ?", (stream,)).fetchone()
+    return 0 if row[0] is None else int(row[0]) + 1
+
+
+def _append(
+    db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
+) -> AppendResult:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(db, stream)
+        if expected is not None and expected != version:
+            raise ConcurrencyConflict(stream, expected, version)
+        now = datetime.now(UTC).isoformat()
+        position = 0
+        for offset, event in enumerate(events):
+            cursor = db.execute(
+                "INSERT INTO events (stream, revision, event_id, type, data, metadata, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (stream, version + offset, str(event.id), event.type, event.data,
+                 event.metadata, now),
+            )
+            position = int(cursor.lastrowid or 0)
+        db.execute("COMMIT")
+    except sqlite3.IntegrityError as error:
+        db.execute("ROLLBACK")
+        if "event_id" in str(error):
+            raise DuplicateEventId(str(error)) from error
+        raise ConcurrencyConflict(stream, expected, _version(db, stream)) from error
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    return AppendResult(version=version + len(events), position=position)
