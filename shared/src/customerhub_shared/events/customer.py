@@ -1,0 +1,330 @@
+"""Customer events: the contract downstream services subscribe to (`customerhub.customer.*`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from customerhub_shared.events.base import DomainEvent, Personal
+
+CustomerKind = Literal["person", "company"]
+CustomerRole = Literal["prospect", "customer", "supplier"]
+Segment = Literal["dealer", "service_provider", "rental", "end_user", "other"]
+RelationKind = Literal["parent", "child", "related"]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GeoPoint(_Value):
+    latitude: float
+    longitude: float
+
+
+class NotifyChannels(_Value):
+    email: bool = False
+    sms: bool = False
+
+
+class ContactSnapshot(_Value):
+    """A contact as it stood when a merge moved it to the survivor."""
+
+    contact_id: UUID
+    name: str | None
+    email: str | None = None
+    phone: str | None = None
+    position: str | None = None
+    notify: NotifyChannels = NotifyChannels()
+    equipment_alerts: bool = False
+
+
+class LocationSnapshot(_Value):
+    """A location as it stood when a merge moved it to the survivor."""
+
+    location_id: UUID
+    label: str | None = None
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    geo: GeoPoint | None = None
+
+
+class CustomerEvent(DomainEvent):
+    aggregate: ClassVar[str] = "customer"
+    customer_id: UUID
+
+
+class CustomerCreated(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.created.v1"
+    kind: CustomerKind
+    name: Personal[str]
+    internal_name: Personal[str] = None
+    customer_number: str | None = None
+    region: str | None = None
+    language: str = "en"
+    segment: Segment = "other"
+    roles: tuple[CustomerRole, ...] = ()
+    labels: tuple[str, ...] = ()
+    email: Personal[str] = None
+    phone: Personal[str] = None
+    price_list: str | None = None
+    discount_percent: Decimal | None = None
+    tax_override: str | None = None
+    note: Personal[str] = None
+    show_note_on_selection: bool = False
+    custom_fields: Personal[dict[str, Any]] = None
+    main_location_id: UUID
+    main_location: Personal[LocationSnapshot] = None
+
+
+class CustomerDetailsChanged(CustomerEvent):
+    """Some of the customer's own fields changed; `changed` names them (None = cleared)."""
+
+    type_name: ClassVar[str] = "customerhub.customer.details_changed.v1"
+    changed: tuple[str, ...]
+    name: Personal[str] = None
+    internal_name: Personal[str] = None
+    customer_number: str | None = None
+    region: str | None = None
+    language: str | None = None
+    segment: Segment | None = None
+    email: Personal[str] = None
+    phone: Personal[str] = None
+    price_list: str | None = None
+    discount_percent: Decimal | None = None
+    tax_override: str | None = None
+    note: Personal[str] = None
+    show_note_on_selection: bool | None = None
+    custom_fields: Personal[dict[str, Any]] = None
+
+
+class CustomerConvertedToCompany(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.converted_to_company.v1"
+
+
+class ProspectConvertedToCustomer(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.converted_to_customer.v1"
+
+
+class CustomerRoleAdded(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.role_added.v1"
+    role: CustomerRole
+
+
+class CustomerLabelAdded(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.label_added.v1"
+    label: str
+
+
+class CustomerLabelRemoved(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.label_removed.v1"
+    label: str
+
+
+class ContactAdded(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.contact_added.v1"
+    contact_id: UUID
+    name: Personal[str]
+    email: Personal[str] = None
+    phone: Personal[str] = None
+    position: Personal[str] = None
+    notify: NotifyChannels = NotifyChannels()
+    equipment_alerts: bool = False
+
+
+class ContactChanged(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.contact_changed.v1"
+    contact_id: UUID
+    changed: tuple[str, ...]
+    name: Personal[str] = None
+    email: Personal[str] = None
+    phone: Personal[str] = None
+    position: Personal[str] = None
+    notify: NotifyChannels | None = None
+    equipment_alerts: bool | None = None
+
+
+class MainContactChosen(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.main_contact_chosen.v1"
+    contact_id: UUID | None
+
+
+class ContactRemoved(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.contact_removed.v1"
+    contact_id: UUID
+
+
+class LocationAdded(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.location_added.v1"
+    location_id: UUID
+    label: Personal[str] = None
+    street: Personal[str] = None
+    postal_code: Personal[str] = None
+    city: Personal[str] = None
+    country: str | None = None
+    geo: Personal[GeoPoint] = None
+
+
+class LocationChanged(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.location_changed.v1"
+    location_id: UUID
+    changed: tuple[str, ...]
+    label: Personal[str] = None
+    street: Personal[str] = None
+    postal_code: Personal[str] = None
+    city: Personal[str] = None
+    country: str | None = None
+    geo: Personal[GeoPoint] = None
+
+
+class MainLocationChosen(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.main_location_chosen.v1"
+    location_id: UUID
+
+
+class LocationRemoved(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.location_removed.v1"
+    location_id: UUID
+
+
+class RelationAdded(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.relation_added.v1"
+    other_customer_id: UUID
+    relation: RelationKind
+
+
+class RelationRemoved(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.relation_removed.v1"
+    other_customer_id: UUID
+
+
+class EmployeeAssigned(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.employee_assigned.v1"
+    employee_id: str
+
+
+class EmployeeUnassigned(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.employee_unassigned.v1"
+    employee_id: str
+
+
+class DocumentLinked(CustomerEvent):
+    """An outside system (invoicing, missions) linked a document that must be kept."""
+
+    type_name: ClassVar[str] = "customerhub.customer.document_linked.v1"
+    document_id: str
+    document_type: str
+
+
+class DocumentUnlinked(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.document_unlinked.v1"
+    document_id: str
+
+
+class EquipmentAssigned(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.equipment_assigned.v1"
+    equipment_id: UUID
+
+
+class EquipmentUnassigned(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.equipment_unassigned.v1"
+    equipment_id: UUID
+
+
+class CustomerArchived(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.archived.v1"
+    reason: str | None = None
+
+
+class CustomerReactivated(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.reactivated.v1"
+
+
+class DuplicatesMerged(CustomerEvent):
+    """The survivor absorbed what the duplicates held; each duplicate is now a redirect."""
+
+    type_name: ClassVar[str] = "customerhub.customer.duplicates_merged.v1"
+    duplicate_ids: tuple[UUID, ...]
+    contacts: Personal[tuple[ContactSnapshot, ...]] = ()
+    locations: Personal[tuple[LocationSnapshot, ...]] = ()
+    labels: tuple[str, ...] = ()
+    relations: tuple[tuple[UUID, RelationKind], ...] = ()
+    equipment_ids: tuple[UUID, ...] = ()
+    document_ids: tuple[tuple[str, str], ...] = ()
+
+
+class CustomerMergedInto(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.merged_into.v1"
+    survivor_id: UUID
+
+
+class CustomerAnonymised(CustomerEvent):
+    """The customer's key is destroyed: personal data in every event of it reads as erased."""
+
+    type_name: ClassVar[str] = "customerhub.customer.anonymised.v1"
+
+
+class CustomerDeleted(CustomerEvent):
+    type_name: ClassVar[str] = "customerhub.customer.deleted.v1"
+
+
+class CustomerNameReserved(DomainEvent):
+    """Guards name uniqueness among active customers: one reservation stream per name."""
+
+    aggregate: ClassVar[str] = "customer_name"
+    type_name: ClassVar[str] = "customerhub.customer_name.reserved.v1"
+    customer_id: UUID
+
+
+class CustomerNameReleased(DomainEvent):
+    aggregate: ClassVar[str] = "customer_name"
+    type_name: ClassVar[str] = "customerhub.customer_name.released.v1"
+    customer_id: UUID
+
+
+class CustomerNumberAllocated(DomainEvent):
+    aggregate: ClassVar[str] = "number_range"
+    type_name: ClassVar[str] = "customerhub.number_range.allocated.v1"
+    number: str
+    customer_id: UUID
+
+
+CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
+    CustomerCreated,
+    CustomerDetailsChanged,
+    CustomerConvertedToCompany,
+    ProspectConvertedToCustomer,
+    CustomerRoleAdded,
+    CustomerLabelAdded,
+    CustomerLabelRemoved,
+    ContactAdded,
+    ContactChanged,
+    MainContactChosen,
+    ContactRemoved,
+    LocationAdded,
+    LocationChanged,
+    MainLocationChosen,
+    LocationRemoved,
+    RelationAdded,
+    RelationRemoved,
+    EmployeeAssigned,
+    EmployeeUnassigned,
+    DocumentLinked,
+    DocumentUnlinked,
+    EquipmentAssigned,
+    EquipmentUnassigned,
+    CustomerArchived,
+    CustomerReactivated,
+    DuplicatesMerged,
+    CustomerMergedInto,
+    CustomerAnonymised,
+    CustomerDeleted,
+    CustomerNameReserved,
+    CustomerNameReleased,
+    CustomerNumberAllocated,
+)

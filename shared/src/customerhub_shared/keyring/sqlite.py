@@ -1,0 +1,68 @@
+"""Keys in a SQLite file of their own, so backups of the event store never hold them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+from customerhub_shared.keyring.port import KeyDestroyed, KeyRing
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS subject_keys (
+    subject      TEXT PRIMARY KEY,
+    data_key     BLOB,
+    created_at   TEXT NOT NULL,
+    destroyed_at TEXT
+);
+"""
+
+
+class SQLiteKeyRing(KeyRing):
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._lock = asyncio.Lock()
+
+    async def key_for(self, subject: UUID) -> bytes | None:
+        row = self._db.execute(
+            "SELECT data_key FROM subject_keys WHERE subject = ?", (str(subject),)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    async def create_key(self, subject: UUID) -> bytes:
+        async with self._lock:
+            row = self._db.execute(
+                "SELECT data_key, destroyed_at FROM subject_keys WHERE subject = ?",
+                (str(subject),),
+            ).fetchone()
+            if row is not None:
+                if row[1] is not None:
+                    raise KeyDestroyed(str(subject))
+                return bytes(row[0])
+            key = os.urandom(32)
+            self._db.execute(
+                "INSERT OR IGNORE INTO subject_keys (subject, data_key, created_at) VALUES (?, ?, ?)",
+                (str(subject), key, datetime.now(UTC).isoformat()),
+            )
+        return await self.create_key(subject)
+
+    async def destroy(self, subject: UUID) -> None:
+        now = datetime.now(UTC).isoformat()
+        async with self._lock:
+            self._db.execute(
+                "INSERT INTO subject_keys (subject, data_key, created_at, destroyed_at)"
+                " VALUES (?, NULL, ?, ?) ON CONFLICT (subject) DO UPDATE"
+                " SET data_key = NULL, destroyed_at = excluded.destroyed_at",
+                (str(subject), now, now),
+            )
+
+    async def close(self) -> None:
+        self._db.close()

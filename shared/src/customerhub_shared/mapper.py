@@ -1,0 +1,101 @@
+"""The one mapper between events and stored bytes: JSON, upcasting, and personal-data encryption.
+
+Personal fields travel as one AES-GCM sealed JSON object under `_personal`, sealed with the
+customer's key and bound to the event id. Without the key (anonymised) they read back as None.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+from uuid import UUID, uuid4
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
+from customerhub_shared.events.base import DomainEvent, Envelope, EventMetadata
+from customerhub_shared.events.registry import EventRegistry
+
+_SEALED = "_personal"
+
+
+class PersonalDataKeyMissing(Exception):
+    """An event with personal data was written without the subject's key."""
+
+
+class EventMapper:
+    def __init__(self, registry: EventRegistry) -> None:
+        self.registry = registry
+
+    def to_new_event(
+        self,
+        event: DomainEvent,
+        metadata: EventMetadata,
+        *,
+        key: bytes | None,
+        event_id: UUID | None = None,
+    ) -> NewEvent:
+        event_id = event_id or uuid4()
+        data = event.model_dump(mode="json")
+        personal = {name: data.pop(name) for name in event.personal_fields()}
+        personal = {name: value for name, value in personal.items() if value not in (None, [], {})}
+        if personal:
+            if key is None:
+                raise PersonalDataKeyMissing(event.type_name)
+            data[_SEALED] = _seal(key, event_id, personal)
+        return NewEvent(
+            id=event_id,
+            type=event.type_name,
+            data=_dumps(data),
+            metadata=_dumps(metadata.model_dump(mode="json")),
+        )
+
+    def to_envelope(self, recorded: RecordedEvent, *, key: bytes | None) -> Envelope:
+        data: dict[str, Any] = json.loads(recorded.data)
+        sealed = data.pop(_SEALED, None)
+        erased = False
+        if sealed is not None:
+            personal = _open(key, recorded.id, sealed)
+            erased = personal is None
+            data.update(personal or {})
+        type_name, data = self.registry.upcast(recorded.type, data)
+        event_class = self.registry.event_class(type_name)
+        for name in event_class.personal_fields():
+            data.setdefault(name, None)
+        event = event_class.model_validate(data)
+        return Envelope(
+            event_id=recorded.id,
+            event_type=type_name,
+            stream=recorded.stream,
+            revision=recorded.revision,
+            position=recorded.position,
+            recorded_at=recorded.recorded_at,
+            metadata=EventMetadata.model_validate_json(recorded.metadata),
+            event=event,
+            personal_data_erased=erased,
+        )
+
+
+def _dumps(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, _dumps(personal), event_id.bytes)
+    return base64.b64encode(nonce + sealed).decode()
+
+
+def _open(key: bytes | None, event_id: UUID, sealed: str) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    raw = base64.b64decode(sealed)
+    try:
+        plain = AESGCM(key).decrypt(raw[:12], raw[12:], event_id.bytes)
+    except InvalidTag:
+        return None
+    result: dict[str, Any] = json.loads(plain)
+    return result
