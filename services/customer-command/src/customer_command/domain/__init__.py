@@ -1,1 +1,1 @@
-
+"""The customer domain: the Customer aggregate, its validated inputs and named refusals."""

@@ -1,0 +1,257 @@
+"""What office staff may ask for, validated: the inputs of customer commands.
+
+These models are also the HTTP request bodies, so their messages are written for people.
+A patch carries only the fields it names (`model_fields_set`); a named field set to null
+clears it, except for the fields a customer or contact cannot be without.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, ClassVar, Self
+from uuid import UUID
+
+import phonenumbers
+from customerhub_shared.events.customer import (
+    CustomerKind,
+    CustomerRole,
+    GeoPoint,
+    NotifyChannels,
+    RelationKind,
+    Segment,
+)
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from customer_command.domain.errors import OptInWithoutAddress
+
+PHONE_EXAMPLE = "+33 1 40 00 00 00"
+_LANGUAGE = re.compile(r"[a-z]{2}")
+_REGION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+def to_e164(value: str) -> str:
+    """Phone numbers are stored in E.164, so they compare and dial the same everywhere."""
+    message = f"phone must be a valid international number, e.g. {PHONE_EXAMPLE}"
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError(message) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(message)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as invalid:
+        raise ValueError(f"email must be a valid address: {invalid}") from None
+
+
+def to_language(value: str) -> str:
+    code = value.lower()
+    if not _LANGUAGE.fullmatch(code):
+        raise ValueError("language must be a two-letter ISO 639-1 code, e.g. fr")
+    return code
+
+
+def to_region(value: str) -> str:
+    code = value.upper()
+    if not _REGION.fullmatch(code):
+        raise ValueError("region must be a country code with an optional subdivision, e.g. FR-IDF")
+    return code
+
+
+def to_country(value: str) -> str:
+    code = value.upper()
+    if not _COUNTRY.fullmatch(code):
+        raise ValueError("country must be a two-letter ISO 3166-1 code, e.g. FR")
+    return code
+
+
+def on_earth(point: GeoPoint) -> GeoPoint:
+    if not -90 <= point.latitude <= 90:
+        raise ValueError("latitude must be between -90 and 90")
+    if not -180 <= point.longitude <= 180:
+        raise ValueError("longitude must be between -180 and 180")
+    return point
+
+
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+Name = Annotated[str, _text(200)]
+Text = Annotated[str, _text(200)]
+Code = Annotated[str, _text(50)]
+Note = Annotated[str, _text(5000)]
+Label = Annotated[str, _text(50)]
+Phone = Annotated[str, _text(50), AfterValidator(to_e164)]
+Email = Annotated[str, _text(320), AfterValidator(to_email)]
+# Codes are bounded loosely: their own validators give the clearer message.
+Language = Annotated[str, _text(100), AfterValidator(to_language)]
+Region = Annotated[str, _text(100), AfterValidator(to_region)]
+Country = Annotated[str, _text(100), AfterValidator(to_country)]
+PostalCode = Annotated[str, _text(20)]
+Geo = Annotated[GeoPoint, AfterValidator(on_earth)]
+Discount = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+CustomFieldValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+CustomFields = Annotated[dict[Code, CustomFieldValue], Field(max_length=50)]
+
+
+def opted_in_without_address(
+    notify: NotifyChannels, email: str | None, phone: str | None
+) -> str | None:
+    """The channel a contact opted into but cannot be reached on, if any."""
+    if notify.email and email is None:
+        return "email"
+    if notify.sms and phone is None:
+        return "sms"
+    return None
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class _Patch(_Input):
+    """Fields a patch may name but never set to null: a customer or contact needs them."""
+
+    _not_nullable: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _names_a_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("a patch must name at least one field to change")
+        for field in self._not_nullable:
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be cleared")
+        return self
+
+
+class _AddressFields(_Input):
+    label: Text | None = None
+    street: Text | None = None
+    postal_code: PostalCode | None = None
+    city: Text | None = None
+    country: Country | None = None
+    geo: Geo | None = None
+
+
+class Address(_AddressFields):
+    @model_validator(mode="after")
+    def _street_or_city(self) -> Self:
+        if self.street is None and self.city is None:
+            raise ValueError("an address needs at least a street or a city")
+        return self
+
+
+class NewLocation(Address):
+    main: bool = False
+
+
+class LocationPatch(_AddressFields, _Patch):
+    pass
+
+
+class NewCustomer(_Input):
+    kind: CustomerKind = "company"
+    name: Name
+    internal_name: Text | None = None
+    customer_number: Code | None = None
+    region: Region | None = None
+    language: Language = "en"
+    segment: Segment = "other"
+    roles: tuple[CustomerRole, ...] = ("customer",)
+    labels: Annotated[tuple[Label, ...], Field(max_length=50)] = ()
+    email: Email | None = None
+    phone: Phone | None = None
+    price_list: Text | None = None
+    discount_percent: Discount | None = None
+    tax_override: Code | None = None
+    note: Note | None = None
+    show_note_on_selection: bool = False
+    custom_fields: CustomFields = Field(default_factory=dict)
+    main_location: Address
+
+    @field_validator("roles")
+    @classmethod
+    def _prospect_or_customer(cls, roles: tuple[CustomerRole, ...]) -> tuple[CustomerRole, ...]:
+        if {"prospect", "customer"} <= set(roles):
+            raise ValueError("a customer cannot also be a prospect")
+        return tuple(dict.fromkeys(roles))
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, labels: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(labels))
+
+
+class CustomerPatch(_Patch):
+    _not_nullable: ClassVar[tuple[str, ...]] = (
+        "name",
+        "language",
+        "segment",
+        "show_note_on_selection",
+        "custom_fields",
+    )
+
+    name: Name | None = None
+    internal_name: Text | None = None
+    customer_number: Code | None = None
+    region: Region | None = None
+    language: Language | None = None
+    segment: Segment | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    price_list: Text | None = None
+    discount_percent: Discount | None = None
+    tax_override: Code | None = None
+    note: Note | None = None
+    show_note_on_selection: bool | None = None
+    custom_fields: CustomFields | None = None
+
+
+class NewContact(_Input):
+    name: Name
+    email: Email | None = None
+    phone: Phone | None = None
+    position: Text | None = None
+    main: bool = False
+    notify: NotifyChannels = NotifyChannels()
+    equipment_alerts: bool = False
+
+    @model_validator(mode="after")
+    def _reachable_where_opted_in(self) -> Self:
+        channel = opted_in_without_address(self.notify, self.email, self.phone)
+        if channel is not None:
+            raise ValueError(OptInWithoutAddress(channel).detail)
+        return self
+
+
+class ContactPatch(_Patch):
+    _not_nullable: ClassVar[tuple[str, ...]] = ("name", "notify", "equipment_alerts", "main")
+
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    position: Text | None = None
+    notify: NotifyChannels | None = None
+    equipment_alerts: bool | None = None
+    main: bool | None = None
+
+
+class NewRelation(_Input):
+    other_customer_id: UUID
+    relation: RelationKind = "related"
