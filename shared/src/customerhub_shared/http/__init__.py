@@ -1,0 +1,1 @@
+"""HTTP edge shared by the services: problem details, middleware, authentication."""

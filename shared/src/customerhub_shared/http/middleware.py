@@ -1,0 +1,145 @@
+"""Pure ASGI middleware every service runs: a correlation id per request, a body size limit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from customerhub_shared.http.problems import (
+    CORRELATION_HEADER,
+    problem_response,
+    status_problem,
+)
+
+_SANE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+log = structlog.get_logger(__name__)
+
+
+class CorrelationMiddleware:
+    """Gives each request a correlation id (the caller's if sane), binds it for logging, echoes
+    it in the answer, and logs `request.completed` without query string or bodies."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        correlation_id = _incoming_correlation_id(scope) or str(uuid.uuid4())
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        # Starlette's `request.state` is a view of scope["state"].
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_correlation(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_correlation)
+        finally:
+            _log_completed(scope, status, started)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 to a body over `max_bytes`, judged by Content-Length and by bytes received."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        await self._stream_within_limit(scope, receive, send)
+
+    async def _stream_within_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = 0
+        answered = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal answered
+            answered = answered or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if answered:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = scope.get("state") or {}
+        response = problem_response(
+            status_problem(413, _too_large_detail(self.max_bytes)),
+            instance=scope.get("path"),
+            correlation_id=state.get("correlation_id"),
+        )
+        await response(scope, receive, send)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive`: an HTTPException because FastAPI turns any other error raised
+    while reading a body into a 400, and lets this one reach the problem handlers."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_detail(max_bytes))
+
+
+def _too_large_detail(max_bytes: int) -> str:
+    return f"the request body exceeds the limit of {max_bytes} bytes"
+
+
+def _incoming_correlation_id(scope: Scope) -> str | None:
+    candidate = Headers(scope=scope).get(CORRELATION_HEADER)
+    if candidate is not None and _SANE_CORRELATION_ID.match(candidate):
+        return candidate
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = Headers(scope=scope).get("content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _log_completed(scope: Scope, status: int, started: float) -> None:
+    route = scope.get("route")
+    log.info(
+        "request.completed",
+        method=scope["method"],
+        # The route template, never the raw path: paths and query strings may carry identifiers.
+        route=getattr(route, "path", None),
+        status=status,
+        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+    )

@@ -1,0 +1,88 @@
+"""Every service's configuration, read from CUSTOMERHUB_* environment variables.
+Nothing is read at import: the composition root or the CLI calls `load_settings()`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+JWT_SECRET_FILE = "jwt-secret"
+
+
+class Settings(BaseSettings):
+    """One deployment's settings; each field `foo` is read from `CUSTOMERHUB_FOO`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CUSTOMERHUB_", env_file=None, populate_by_name=True
+    )
+
+    port: int = 8000
+    host: str = "127.0.0.1"
+    data_dir: Path = Path("./var")
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # Production: tokens signed with RS256/ES256 by an identity provider publishing a JWKS.
+    jwks_url: str | None = None
+
+    event_store: Literal["sqlite", "postgres", "kurrentdb"] = "sqlite"
+    postgres_dsn: str | None = None
+    # KurrentDB's own tooling uses KURRENTDB_URL; the prefixed name works too.
+    kurrentdb_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KURRENTDB_URL", "CUSTOMERHUB_KURRENTDB_URL"),
+    )
+
+    name_uniqueness: Literal["reject", "warn"] = "reject"
+    customer_number_prefix: str = "C"
+    customer_number_start: int = 10001
+
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    max_body_bytes: int = 1_048_576
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured HS256 secret, else one generated once and kept in the data directory.
+
+        Persisting it lets the server and the CLI that mints development tokens agree.
+        """
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return self.jwt_secret.get_secret_value()
+        return _persisted_secret(self.data_dir / JWT_SECRET_FILE)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; keyword arguments (field names) take precedence."""
+    return Settings(**overrides)
+
+
+def _persisted_secret(path: Path) -> str:
+    if not path.exists():
+        _create_secret_file(path)
+    secret = path.read_text(encoding="utf-8").strip()
+    if not secret:
+        raise RuntimeError(f"{path} is empty: delete it or set CUSTOMERHUB_JWT_SECRET")
+    return secret
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as draft_file:
+        draft_file.write(secrets.token_urlsafe(48))
+    try:
+        # A hard link never replaces an existing file, so when two processes start at once
+        # the first secret wins and both read it back; neither sees a half-written file.
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
