@@ -18,17 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from customerhub_shared.eventstore import DuplicateEventId, EventStore, NewEvent
-from customerhub_shared.eventstore.kurrentdb import (
-    SYSTEM_EVENT_TYPE_FILTER,
-    KurrentDBEventStore,
-    current_version_for,
-    ensure_distinct_ids,
-    is_system_event,
-    to_kurrent_event,
-    to_recorded_event,
-    version_from_current,
-)
 from kurrentdbclient import (
     AsyncKurrentDBClient,
     CaughtUp,
@@ -40,6 +29,17 @@ from kurrentdbclient import NewEvent as KurrentNewEvent
 from kurrentdbclient import RecordedEvent as KurrentRecordedEvent
 from kurrentdbclient.exceptions import NotFoundError, WrongCurrentVersionError
 
+from customerhub_shared.eventstore import DuplicateEventId, EventStore, NewEvent
+from customerhub_shared.eventstore.kurrentdb import (
+    SYSTEM_EVENT_TYPE_FILTER,
+    KurrentDBEventStore,
+    current_version_for,
+    ensure_distinct_ids,
+    is_system_event,
+    to_kurrent_event,
+    to_recorded_event,
+    version_from_current,
+)
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
 
 RECORDED_AT = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -358,9 +358,7 @@ class TestKurrentDBEventStoreOverDocumentedClient(EventStoreContract):
     async def test_reusing_an_event_id_is_refused(self, store: EventStore) -> None:
         await super().test_reusing_an_event_id_is_refused(store)
 
-    async def test_a_blind_append_reports_the_version_it_reached(
-        self, store: EventStore
-    ) -> None:
+    async def test_a_blind_append_reports_the_version_it_reached(self, store: EventStore) -> None:
         stream = fresh_stream()
         assert (await store.append(stream, [new_event()], expected_version=None)).version == 1
         result = await store.append(stream, [new_event(), new_event()], expected_version=None)

@@ -15,9 +15,9 @@ from uuid import UUID, uuid4
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
 from customerhub_shared.events.base import DomainEvent, Envelope, EventMetadata
 from customerhub_shared.events.registry import EventRegistry
+from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
 
 _SEALED = "_personal"
 

@@ -163,9 +163,7 @@ class EventStoreContract:
 
         await asyncio.wait_for(asyncio.gather(*(writer(n) for n in range(20))), timeout=60)
         events = await store.read_stream(stream)
-        assert sorted(e.data for e in events) == sorted(
-            f'{{"n": {n}}}'.encode() for n in range(20)
-        )
+        assert sorted(e.data for e in events) == sorted(f'{{"n": {n}}}'.encode() for n in range(20))
         assert [e.revision for e in events] == list(range(20))
 
     async def test_twenty_concurrent_blind_writers_all_land(self, store: EventStore) -> None:

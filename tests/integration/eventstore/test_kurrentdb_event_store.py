@@ -15,9 +15,9 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.eventstore.kurrentdb import KurrentDBEventStore
-
 from tests.integration.eventstore.contract import EventStoreContract
 
 pytestmark = pytest.mark.kurrentdb
@@ -32,9 +32,7 @@ def _docker_engine_reachable() -> bool:
     if docker is None:
         return False
     try:
-        probe = subprocess.run(
-            [docker, "info"], capture_output=True, timeout=30, check=False
-        )
+        probe = subprocess.run([docker, "info"], capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return probe.returncode == 0

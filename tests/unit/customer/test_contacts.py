@@ -3,6 +3,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+
 from customer_command.domain import errors
 from customer_command.domain.values import ContactPatch
 from customerhub_shared.events.customer import (
@@ -12,7 +13,6 @@ from customerhub_shared.events.customer import (
     MainContactChosen,
     NotifyChannels,
 )
-
 from tests.unit.customer.builders import a_customer, new_contact, recorded, with_contact
 
 

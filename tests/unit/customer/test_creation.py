@@ -5,7 +5,6 @@ from uuid import uuid4
 
 from customer_command.domain.customer import Customer
 from customerhub_shared.events.customer import CustomerCreated
-
 from tests.unit.customer.builders import new_customer
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from customer_command.domain import errors
 from customer_command.domain.values import CustomerPatch
 from customerhub_shared.events.customer import (
@@ -10,7 +11,6 @@ from customerhub_shared.events.customer import (
     CustomerRoleAdded,
     ProspectConvertedToCustomer,
 )
-
 from tests.unit.customer.builders import a_customer, recorded
 
 

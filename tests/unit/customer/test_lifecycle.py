@@ -6,6 +6,7 @@ from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
+
 from customer_command.domain import errors
 from customer_command.domain.customer import Customer
 from customer_command.domain.values import (
@@ -20,7 +21,6 @@ from customerhub_shared.events.customer import (
     CustomerDeleted,
     CustomerReactivated,
 )
-
 from tests.unit.customer.builders import (
     a_customer,
     new_contact,

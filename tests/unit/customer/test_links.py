@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+
 from customer_command.domain import errors
 from customer_command.domain.values import NewRelation
 from customerhub_shared.events.customer import (
@@ -17,7 +18,6 @@ from customerhub_shared.events.customer import (
     RelationAdded,
     RelationRemoved,
 )
-
 from tests.unit.customer.builders import a_customer, recorded
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+
 from customer_command.domain import errors
 from customer_command.domain.customer import Customer
 from customer_command.domain.values import NewRelation
 from customerhub_shared.events.customer import CustomerMergedInto, DuplicatesMerged
-
 from tests.unit.customer.builders import a_customer, recorded, with_contact, with_location
 
 

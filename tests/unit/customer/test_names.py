@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from customer_command.domain.names import name_key
 
 

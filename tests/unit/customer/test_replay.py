@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+
 from customer_command.domain.customer import Customer
 from customer_command.domain.values import ContactPatch, CustomerPatch, LocationPatch, NewRelation
 from customerhub_shared.events.base import EventMetadata
@@ -15,7 +16,6 @@ from customerhub_shared.events.customer import CustomerEvent
 from customerhub_shared.events.registry import default_registry
 from customerhub_shared.eventstore.port import RecordedEvent
 from customerhub_shared.mapper import EventMapper
-
 from tests.unit.customer.builders import a_customer, new_contact, new_customer, new_location
 
 

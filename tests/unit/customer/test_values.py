@@ -4,6 +4,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from customer_command.domain.values import (
     Address,
     ContactPatch,
@@ -12,8 +14,6 @@ from customer_command.domain.values import (
     NewContact,
     NewRelation,
 )
-from pydantic import BaseModel, ValidationError
-
 from tests.unit.customer.builders import new_contact, new_customer
 
 

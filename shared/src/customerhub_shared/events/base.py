@@ -66,4 +66,3 @@ class Envelope(BaseModel):
     metadata: EventMetadata
     event: DomainEvent
     personal_data_erased: bool = False
-

@@ -70,11 +70,11 @@ class EventStore(abc.ABC):
     async def append(
         self, stream: str, events: Sequence[NewEvent], *, expected_version: int | None
     ) -> AppendResult:
-        """Append atomically; raise ConcurrencyConflict if the stream is not at the expected version."""
+        """Append atomically; ConcurrencyConflict if the stream is not at the expected version."""
 
     @abc.abstractmethod
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
-        """The stream's events from revision `from_version` on, oldest first; [] if it does not exist."""
+        """The stream's events from revision `from_version` on, oldest first; [] if none."""
 
     @abc.abstractmethod
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:

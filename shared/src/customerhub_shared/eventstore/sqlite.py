@@ -7,6 +7,7 @@ are one step even across processes; the log position is SQLite's rowid, which on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -106,10 +107,7 @@ class SQLiteEventStore(EventStore):
         return result
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
-        sql = (
-            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND revision >= ? "
-            "ORDER BY revision"
-        )
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision"
         rows = await self._run(
             self._readers, lambda db: db.execute(sql, (stream, from_version)).fetchall()
         )
@@ -137,10 +135,8 @@ class SQLiteEventStore(EventStore):
     async def _wait_for_append(self) -> None:
         # Appends from this process wake followers at once; other processes' appends are
         # seen at the next poll.
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._appended.wait(), self._poll_interval)
-        except TimeoutError:
-            pass
 
     async def close(self) -> None:
         self._writer.shutdown(wait=True)
@@ -170,8 +166,15 @@ def _append(
             cursor = db.execute(
                 "INSERT INTO events (stream, revision, event_id, type, data, metadata, recorded_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (stream, version + offset, str(event.id), event.type, event.data,
-                 event.metadata, now),
+                (
+                    stream,
+                    version + offset,
+                    str(event.id),
+                    event.type,
+                    event.data,
+                    event.metadata,
+                    now,
+                ),
             )
             position = int(cursor.lastrowid or 0)
         db.execute("COMMIT")

@@ -49,7 +49,8 @@ class SQLiteKeyRing(KeyRing):
                 return bytes(row[0])
             key = os.urandom(32)
             self._db.execute(
-                "INSERT OR IGNORE INTO subject_keys (subject, data_key, created_at) VALUES (?, ?, ?)",
+                "INSERT OR IGNORE INTO subject_keys (subject, data_key, created_at)"
+                " VALUES (?, ?, ?)",
                 (str(subject), key, datetime.now(UTC).isoformat()),
             )
         return await self.create_key(subject)

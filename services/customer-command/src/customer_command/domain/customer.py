@@ -11,6 +11,26 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
+from customer_command.domain import errors, names
+from customer_command.domain.merge import duplicates_merged
+from customer_command.domain.state import (
+    DETAIL_FIELDS,
+    LOCATION_FIELDS,
+    Contact,
+    CustomerState,
+    Location,
+)
+from customer_command.domain.values import (
+    Address,
+    ContactPatch,
+    CustomerPatch,
+    LocationPatch,
+    NewContact,
+    NewCustomer,
+    NewLocation,
+    NewRelation,
+    opted_in_without_address,
+)
 from customerhub_shared.events.customer import (
     ContactAdded,
     ContactChanged,
@@ -42,27 +62,6 @@ from customerhub_shared.events.customer import (
     ProspectConvertedToCustomer,
     RelationAdded,
     RelationRemoved,
-)
-
-from customer_command.domain import errors, names
-from customer_command.domain.merge import duplicates_merged
-from customer_command.domain.state import (
-    DETAIL_FIELDS,
-    LOCATION_FIELDS,
-    Contact,
-    CustomerState,
-    Location,
-)
-from customer_command.domain.values import (
-    Address,
-    ContactPatch,
-    CustomerPatch,
-    LocationPatch,
-    NewContact,
-    NewCustomer,
-    NewLocation,
-    NewRelation,
-    opted_in_without_address,
 )
 
 _CONTACT_PATCH_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")

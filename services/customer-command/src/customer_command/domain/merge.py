@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
+from customer_command.domain.state import CONTACT_FIELDS, LOCATION_FIELDS, CustomerState
 from customerhub_shared.events.customer import (
     ContactSnapshot,
     DuplicatesMerged,
     LocationSnapshot,
     RelationKind,
 )
-
-from customer_command.domain.state import CONTACT_FIELDS, LOCATION_FIELDS, CustomerState
 
 
 def duplicates_merged(

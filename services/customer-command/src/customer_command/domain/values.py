@@ -13,14 +13,6 @@ from typing import Annotated, ClassVar, Self
 from uuid import UUID
 
 import phonenumbers
-from customerhub_shared.events.customer import (
-    CustomerKind,
-    CustomerRole,
-    GeoPoint,
-    NotifyChannels,
-    RelationKind,
-    Segment,
-)
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
@@ -33,6 +25,14 @@ from pydantic import (
 )
 
 from customer_command.domain.errors import OptInWithoutAddress
+from customerhub_shared.events.customer import (
+    CustomerKind,
+    CustomerRole,
+    GeoPoint,
+    NotifyChannels,
+    RelationKind,
+    Segment,
+)
 
 PHONE_EXAMPLE = "+33 1 40 00 00 00"
 _LANGUAGE = re.compile(r"[a-z]{2}")

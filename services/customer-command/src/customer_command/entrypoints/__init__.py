@@ -1,1 +1,1 @@
-
+"""Entrypoints of customer-command: its HTTP API."""

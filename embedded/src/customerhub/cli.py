@@ -1,0 +1,63 @@
+"""`customerhub`: run the embedded system, mint development tokens."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from customerhub_shared.settings import load_settings
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from customerhub.app import create_app
+
+    settings = load_settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from customerhub_shared.http.auth import mint_token
+
+    settings = load_settings()
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    token = mint_token(
+        settings.resolved_jwt_secret(),
+        sub=args.sub,
+        roles=roles,
+        ttl_seconds=args.ttl,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="customerhub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve every service on one port (embedded default)")
+    run.add_argument("--host", default=None)
+    run.add_argument("--port", type=int, default=None)
+    run.set_defaults(action=_run)
+    token = commands.add_parser("token", help="mint a development JWT (HS256, embedded secret)")
+    token.add_argument("--sub", default="dev-admin", help="the actor recorded on every event")
+    token.add_argument("--roles", default="admin", help="comma-separated: admin,user")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.set_defaults(action=_token)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    result: int = args.action(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

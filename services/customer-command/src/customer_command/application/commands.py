@@ -1,0 +1,152 @@
+"""Commands: what office staff ask of a customer, one small frozen dataclass each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from customer_command.domain.values import (
+    ContactPatch,
+    CustomerPatch,
+    LocationPatch,
+    NewContact,
+    NewCustomer,
+    NewLocation,
+    NewRelation,
+)
+from customerhub_shared.events.customer import CustomerRole
+
+
+@dataclass(frozen=True)
+class CustomerCommand:
+    customer_id: UUID
+
+
+@dataclass(frozen=True)
+class CreateCustomer(CustomerCommand):
+    details: NewCustomer
+
+
+@dataclass(frozen=True)
+class ChangeCustomerDetails(CustomerCommand):
+    patch: CustomerPatch
+
+
+@dataclass(frozen=True)
+class AddLabel(CustomerCommand):
+    label: str
+
+
+@dataclass(frozen=True)
+class RemoveLabel(CustomerCommand):
+    label: str
+
+
+@dataclass(frozen=True)
+class AddContact(CustomerCommand):
+    contact_id: UUID
+    contact: NewContact
+
+
+@dataclass(frozen=True)
+class ChangeContact(CustomerCommand):
+    contact_id: UUID
+    patch: ContactPatch
+
+
+@dataclass(frozen=True)
+class RemoveContact(CustomerCommand):
+    contact_id: UUID
+
+
+@dataclass(frozen=True)
+class AddLocation(CustomerCommand):
+    location_id: UUID
+    location: NewLocation
+
+
+@dataclass(frozen=True)
+class ChangeLocation(CustomerCommand):
+    location_id: UUID
+    patch: LocationPatch
+
+
+@dataclass(frozen=True)
+class RemoveLocation(CustomerCommand):
+    location_id: UUID
+
+
+@dataclass(frozen=True)
+class MakeMainLocation(CustomerCommand):
+    location_id: UUID
+
+
+@dataclass(frozen=True)
+class ConvertToCustomer(CustomerCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class ConvertToCompany(CustomerCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class AddRole(CustomerCommand):
+    role: CustomerRole
+
+
+@dataclass(frozen=True)
+class ArchiveCustomer(CustomerCommand):
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReactivateCustomer(CustomerCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class AddRelation(CustomerCommand):
+    relation: NewRelation
+
+
+@dataclass(frozen=True)
+class RemoveRelation(CustomerCommand):
+    other_customer_id: UUID
+
+
+@dataclass(frozen=True)
+class AssignEmployee(CustomerCommand):
+    employee_id: str
+
+
+@dataclass(frozen=True)
+class UnassignEmployee(CustomerCommand):
+    employee_id: str
+
+
+@dataclass(frozen=True)
+class LinkDocument(CustomerCommand):
+    document_id: str
+    document_type: str
+
+
+@dataclass(frozen=True)
+class UnlinkDocument(CustomerCommand):
+    document_id: str
+
+
+@dataclass(frozen=True)
+class MergeCustomers(CustomerCommand):
+    duplicate_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
+class AnonymiseCustomer(CustomerCommand):
+    pass
+
+
+@dataclass(frozen=True)
+class DeleteCustomer(CustomerCommand):
+    pass

@@ -1,0 +1,243 @@
+"""Command handlers: load the customer, let it decide, save what it recorded.
+
+Most commands change one customer and are a line in CHANGES, run by `change_customer`.
+Create, merge, anonymise and delete touch more than one stream or a key and have their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from customer_command.adapters.repository import CustomerRepository, LoadedCustomer
+from customer_command.application import commands as c
+from customer_command.application.context import (
+    CommandContext,
+    CommandResult,
+    CustomerNotFound,
+    VersionMismatch,
+)
+from customer_command.application.names import NameReservations, NameTaken
+from customer_command.application.numbers import CustomerNumberRange
+from customer_command.domain.customer import Customer
+from customer_command.domain.errors import CustomerWasMerged
+from customer_command.domain.names import name_key
+from customerhub_shared.eventstore import ConcurrencyConflict
+from customerhub_shared.keyring import KeyRing
+
+NameUniqueness = Literal["reject", "warn"]
+
+
+@dataclass(frozen=True)
+class CustomerPorts:
+    customers: CustomerRepository
+    names: NameReservations
+    numbers: CustomerNumberRange
+    keyring: KeyRing
+    name_uniqueness: NameUniqueness = "reject"
+
+
+Change = Callable[[Customer, Any], None]
+
+CHANGES: dict[type[c.CustomerCommand], Change] = {
+    c.ChangeCustomerDetails: lambda customer, cmd: customer.change_details(cmd.patch),
+    c.AddLabel: lambda customer, cmd: customer.add_label(cmd.label),
+    c.RemoveLabel: lambda customer, cmd: customer.remove_label(cmd.label),
+    c.AddContact: lambda customer, cmd: customer.add_contact(cmd.contact_id, cmd.contact),
+    c.ChangeContact: lambda customer, cmd: customer.change_contact(cmd.contact_id, cmd.patch),
+    c.RemoveContact: lambda customer, cmd: customer.remove_contact(cmd.contact_id),
+    c.AddLocation: lambda customer, cmd: customer.add_location(cmd.location_id, cmd.location),
+    c.ChangeLocation: lambda customer, cmd: customer.change_location(cmd.location_id, cmd.patch),
+    c.RemoveLocation: lambda customer, cmd: customer.remove_location(cmd.location_id),
+    c.MakeMainLocation: lambda customer, cmd: customer.make_main_location(cmd.location_id),
+    c.ConvertToCustomer: lambda customer, cmd: customer.convert_to_customer(),
+    c.ConvertToCompany: lambda customer, cmd: customer.convert_to_company(),
+    c.AddRole: lambda customer, cmd: customer.add_role(cmd.role),
+    c.ArchiveCustomer: lambda customer, cmd: customer.archive(cmd.reason),
+    c.ReactivateCustomer: lambda customer, cmd: customer.reactivate(),
+    c.AddRelation: lambda customer, cmd: customer.add_relation(cmd.relation),
+    c.RemoveRelation: lambda customer, cmd: customer.remove_relation(cmd.other_customer_id),
+    c.AssignEmployee: lambda customer, cmd: customer.assign_employee(cmd.employee_id),
+    c.UnassignEmployee: lambda customer, cmd: customer.unassign_employee(cmd.employee_id),
+    c.LinkDocument: lambda customer, cmd: customer.link_document(
+        cmd.document_id, cmd.document_type
+    ),
+    c.UnlinkDocument: lambda customer, cmd: customer.unlink_document(cmd.document_id),
+}
+
+
+def _check_if_match(ctx: CommandContext, customer: Customer) -> None:
+    if ctx.expected_version is not None and ctx.expected_version != customer.version:
+        raise VersionMismatch(ctx.expected_version, customer.version)
+
+
+def _held_name(customer: Customer) -> str | None:
+    return customer.name_key if customer.holds_name else None
+
+
+async def _claim_name(
+    ports: CustomerPorts, key: str, customer_id: UUID, ctx: CommandContext
+) -> list[dict[str, Any]]:
+    """Reserve the name; in "warn" mode a taken name is a warning instead of a refusal."""
+    try:
+        await ports.names.reserve(key, customer_id, ctx)
+    except NameTaken as taken:
+        if ports.name_uniqueness == "reject":
+            raise
+        return [{"code": "possible-duplicate", "customer_id": str(taken.holder_id)}]
+    return []
+
+
+async def change_customer(
+    cmd: c.CustomerCommand, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    # Without If-Match the client asked for "apply to the current state": a concurrent
+    # writer only makes us decide again on fresher state. With If-Match, it is a conflict.
+    attempts = 1 if ctx.expected_version is not None else 5
+    for attempt in range(attempts):
+        loaded = await ports.customers.get(cmd.customer_id)
+        try:
+            return await _change_once(cmd, ctx, ports, loaded)
+        except ConcurrencyConflict:
+            if attempt + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _change_once(
+    cmd: c.CustomerCommand, ctx: CommandContext, ports: CustomerPorts, loaded: LoadedCustomer
+) -> CommandResult:
+    customer = loaded.customer
+    _check_if_match(ctx, customer)
+    name_before = _held_name(customer)
+    CHANGES[type(cmd)](customer, cmd)
+    if not customer.pending:
+        return CommandResult(customer.id, customer.version, loaded.position)
+    name_after = _held_name(customer)
+    warnings: list[dict[str, Any]] = []
+    if name_after is not None and name_after != name_before:
+        warnings = await _claim_name(ports, name_after, customer.id, ctx)
+    result = await ports.customers.save(customer, ctx)
+    assert result is not None
+    if name_before is not None and name_before != name_after:
+        await ports.names.release(name_before, customer.id, ctx)
+    extra = {"warnings": warnings} if warnings else {}
+    return CommandResult(customer.id, result.version, result.position, extra)
+
+
+async def create_customer(
+    cmd: c.CreateCustomer, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    details = cmd.details
+    warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
+    number = details.customer_number or await ports.numbers.allocate(cmd.customer_id, ctx)
+    customer = Customer.create(
+        cmd.customer_id,
+        details,
+        customer_number=number,
+        main_location_id=uuid.uuid5(cmd.customer_id, "main-location"),
+    )
+    result = await ports.customers.save(customer, ctx)
+    assert result is not None
+    extra: dict[str, Any] = {"customer_number": customer.customer_number}
+    if warnings:
+        extra["warnings"] = warnings
+    return CommandResult(customer.id, result.version, result.position, extra)
+
+
+async def merge_customers(
+    cmd: c.MergeCustomers, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    """Duplicates first become redirects, then the survivor absorbs them.
+
+    A crash between the two leaves redirects whose content the survivor has not absorbed
+    yet; repeating the merge completes it, since the survivor accepts duplicates already
+    merged into it.
+    """
+    survivor = await ports.customers.get(cmd.customer_id)
+    _check_if_match(ctx, survivor.customer)
+    duplicates = [await ports.customers.get(dup_id) for dup_id in dict.fromkeys(cmd.duplicate_ids)]
+    survivor.customer.absorb([dup.customer for dup in duplicates])
+    for dup in duplicates:
+        released = _held_name(dup.customer)
+        if dup.customer.merged_into != survivor.customer.id:
+            dup.customer.merge_into(survivor.customer.id)
+            await ports.customers.save(dup.customer, ctx)
+        if released is not None:
+            await ports.names.release(released, dup.customer.id, ctx)
+    result = await ports.customers.save(survivor.customer, ctx)
+    assert result is not None
+    return CommandResult(survivor.customer.id, result.version, result.position)
+
+
+async def anonymise_customer(
+    cmd: c.AnonymiseCustomer, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    return await _forget(cmd.customer_id, ctx, ports, lambda customer: customer.anonymise())
+
+
+async def _shred_keys(customer: Customer, keyring: KeyRing) -> None:
+    # Duplicates this customer absorbed still hold the same person's data in their own
+    # streams, under their own keys: forgetting the customer forgets those too.
+    for subject in (customer.id, *customer.absorbed_ids):
+        await keyring.destroy(subject)
+
+
+async def delete_customer(
+    cmd: c.DeleteCustomer, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    return await _forget(cmd.customer_id, ctx, ports, lambda customer: customer.delete())
+
+
+async def _forget(
+    customer_id: UUID,
+    ctx: CommandContext,
+    ports: CustomerPorts,
+    decide: Callable[[Customer], None],
+) -> CommandResult:
+    """Anonymise or delete: the rules are checked, then the key is destroyed, then the event.
+
+    Destroying the key first means a crash or conflict afterwards can only leave the
+    personal data already unreadable, never readable after the customer asked to be forgotten.
+    """
+    loaded = await ports.customers.get(customer_id)
+    customer = loaded.customer
+    _check_if_match(ctx, customer)
+    held = _held_name(customer)
+    decide(customer)
+    await _shred_keys(customer, ports.keyring)
+    result = await ports.customers.save(customer, ctx)
+    if held is not None:
+        await ports.names.release(held, customer_id, ctx)
+    if result is None:
+        return CommandResult(customer.id, customer.version, loaded.position)
+    return CommandResult(customer.id, result.version, result.position)
+
+
+Handler = Callable[[Any, CommandContext, CustomerPorts], Awaitable[CommandResult]]
+
+HANDLERS: dict[type[c.CustomerCommand], Handler] = {
+    c.CreateCustomer: create_customer,
+    c.MergeCustomers: merge_customers,
+    c.AnonymiseCustomer: anonymise_customer,
+    c.DeleteCustomer: delete_customer,
+    **dict.fromkeys(CHANGES, change_customer),
+}
+
+
+async def handle(
+    cmd: c.CustomerCommand, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    return await HANDLERS[type(cmd)](cmd, ctx, ports)
+
+
+async def holds_name(customers: CustomerRepository, customer_id: UUID, key: str) -> bool:
+    """Whether a reservation's holder still bears the name (else the reservation is stale)."""
+    loaded = await customers.find(customer_id)
+    return loaded is not None and _held_name(loaded.customer) == key
+
+
+__all__ = ["CustomerNotFound", "CustomerPorts", "CustomerWasMerged", "handle", "holds_name"]

@@ -1,0 +1,75 @@
+"""The composition root of customer-command: settings and adapters in, a FastAPI app out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import APIRouter, FastAPI
+
+from customer_command.adapters.repository import CustomerRepository, EventWriter
+from customer_command.application.handlers import CustomerPorts, holds_name
+from customer_command.application.names import NameReservations
+from customer_command.application.numbers import CustomerNumberRange
+from customer_command.entrypoints.http import (
+    contacts,
+    customers,
+    events,
+    lifecycle,
+    locations,
+    relations,
+)
+from customer_command.entrypoints.http.runner import CommandService
+from customerhub_shared.events import default_registry
+from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
+from customerhub_shared.infrastructure import Infrastructure
+from customerhub_shared.mapper import EventMapper
+from customerhub_shared.settings import Settings, load_settings
+
+
+def build_command_service(infra: Infrastructure, settings: Settings) -> CommandService:
+    writer = EventWriter(infra.event_store, EventMapper(default_registry()), infra.keyring)
+    customers_repo = CustomerRepository(writer)
+    ports = CustomerPorts(
+        customers=customers_repo,
+        names=NameReservations(writer, partial(holds_name, customers_repo)),
+        numbers=CustomerNumberRange(
+            writer, prefix=settings.customer_number_prefix, start=settings.customer_number_start
+        ),
+        keyring=infra.keyring,
+        name_uniqueness=settings.name_uniqueness,
+    )
+    return CommandService(ports=ports, idempotency=infra.idempotency)
+
+
+def routers() -> list[APIRouter]:
+    return [
+        customers.router,
+        contacts.router,
+        locations.router,
+        lifecycle.router,
+        relations.router,
+        events.router,
+    ]
+
+
+def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
+    """Give an app (this service's own, or the embedded one) what the routes need."""
+    app.state.customer_command = build_command_service(infra, settings)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with serve_infrastructure(app, settings) as infra:
+            attach(app, infra, settings)
+            yield
+
+    app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)
+    prepare_service_app(app, settings)
+    for router in routers():
+        app.include_router(router)
+    return app

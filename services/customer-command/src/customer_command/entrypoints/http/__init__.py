@@ -1,0 +1,1 @@
+"""The HTTP API of customer-command under /v1."""

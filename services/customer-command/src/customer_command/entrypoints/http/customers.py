@@ -1,0 +1,47 @@
+"""Routes that create, edit, label and delete a customer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from customer_command.application import commands as c
+from customer_command.domain.values import CustomerPatch, NewCustomer
+from customer_command.entrypoints.http.runner import AdminCall, UserCall, execute
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+Label = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[^/\s][^/]*$")]
+
+
+@router.post("", status_code=201, summary="Create a customer (admin)")
+async def create_customer(body: NewCustomer, call: AdminCall) -> Response:
+    customer_id = call.new_customer_id()
+    response = await execute(call, c.CreateCustomer(customer_id, body), status_code=201)
+    response.headers["Location"] = f"/v1/customers/{customer_id}"
+    return response
+
+
+@router.patch("/{customer_id}", summary="Edit a customer's fields")
+async def change_customer(customer_id: UUID, body: CustomerPatch, call: UserCall) -> Response:
+    return await execute(call, c.ChangeCustomerDetails(customer_id, body))
+
+
+@router.put("/{customer_id}/labels/{label}", summary="Label a customer")
+async def add_label(customer_id: UUID, label: Label, call: UserCall) -> Response:
+    return await execute(call, c.AddLabel(customer_id, label.strip()))
+
+
+@router.delete("/{customer_id}/labels/{label}", summary="Remove a label")
+async def remove_label(customer_id: UUID, label: Label, call: UserCall) -> Response:
+    return await execute(call, c.RemoveLabel(customer_id, label.strip()))
+
+
+@router.delete(
+    "/{customer_id}",
+    summary="Delete a customer (admin; refused while equipment or documents are linked)",
+)
+async def delete_customer(customer_id: UUID, call: AdminCall) -> Response:
+    return await execute(call, c.DeleteCustomer(customer_id))

@@ -1,0 +1,217 @@
+"""Runs one command for one HTTP request: If-Match, Idempotency-Key, problems, the answer."""
+
+import asyncio
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from customer_command.adapters.repository import customer_stream
+from customer_command.application.commands import CustomerCommand
+from customer_command.application.context import CommandContext, CommandResult
+from customer_command.application.handlers import CustomerPorts, handle
+from customer_command.entrypoints.http.problems import PROBLEMS, problem_for
+from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
+from customerhub_shared.http.auth import AdminUser, CurrentUser, Principal
+from customerhub_shared.http.problems import Problem
+from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+_CREATED_IDS = uuid.UUID("a8d5e0f4-8f51-4a63-9a3a-0c9f7d2b1e47")
+
+
+@dataclass
+class CommandService:
+    """What the routes of customer-command need; built once by the composition root."""
+
+    ports: CustomerPorts
+    idempotency: IdempotencyStore
+    _key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def key_lock(self, scope_key: str) -> asyncio.Lock:
+        return self._key_locks.setdefault(scope_key, asyncio.Lock())
+
+
+def command_service(request: Request) -> CommandService:
+    service: CommandService = request.app.state.customer_command
+    return service
+
+
+Service = Annotated[CommandService, Depends(command_service)]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request: Request
+    service: CommandService
+    principal: Principal
+    idempotency_key: str | None
+    expected_version: int | None
+
+    def command_context(self) -> CommandContext:
+        correlation = getattr(self.request.state, "correlation_id", None) or str(uuid.uuid4())
+        return CommandContext(
+            actor=self.principal.sub,
+            correlation_id=correlation,
+            idempotency_key=self.idempotency_key,
+            expected_version=self.expected_version,
+        )
+
+    def new_customer_id(self) -> UUID:
+        """A retried create (same Idempotency-Key) names the same customer."""
+        if self.idempotency_key is None:
+            return uuid.uuid4()
+        return uuid.uuid5(_CREATED_IDS, f"{self.principal.sub}\x1f{self.idempotency_key}")
+
+    def new_child_id(self, customer_id: UUID, kind: str) -> UUID:
+        if self.idempotency_key is None:
+            return uuid.uuid4()
+        return uuid.uuid5(customer_id, f"{kind}\x1f{self.principal.sub}\x1f{self.idempotency_key}")
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = _IF_MATCH.match(value)
+    if match is None:
+        raise Problem(
+            status=400,
+            title="Bad If-Match header",
+            type=PROBLEMS + "bad-if-match",
+            detail='If-Match must be the customer version, e.g. If-Match: 3 (or "3")',
+        )
+    return int(match.group(1))
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _KEY.match(value):
+        raise Problem(
+            status=400,
+            title="Bad Idempotency-Key header",
+            type=PROBLEMS + "bad-idempotency-key",
+            detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
+        )
+    return value
+
+
+async def execute(
+    rc: RequestContext,
+    command: CustomerCommand,
+    *,
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    if rc.idempotency_key is None:
+        return _answer(await _run(rc, command), status_code, extra)
+    scope = f"{rc.principal.sub}\x1f{rc.request.method} {rc.request.url.path}"
+    fingerprint = await _fingerprint(rc.request)
+    async with rc.service.key_lock(scope + rc.idempotency_key):
+        stored = await rc.service.idempotency.get(scope, rc.idempotency_key)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        response = _answer(await _run(rc, command), status_code, extra)
+        await rc.service.idempotency.put(
+            scope, rc.idempotency_key, StoredAnswer(fingerprint, status_code, bytes(response.body))
+        )
+        return response
+
+
+async def _run(rc: RequestContext, command: CustomerCommand) -> CommandResult:
+    ctx = rc.command_context()
+    structlog.contextvars.bind_contextvars(customer_id=str(command.customer_id))
+    try:
+        return await handle(command, ctx, rc.service.ports)
+    except (ConcurrencyConflict, DuplicateEventId) as error:
+        recovered = await _recover(rc, ctx, command.customer_id)
+        if recovered is not None:
+            return recovered
+        raise _as_problem(error) from error
+    except Exception as error:
+        raise _as_problem(error) from error
+
+
+def _as_problem(error: Exception) -> Exception:
+    return problem_for(error) or error
+
+
+async def _recover(
+    rc: RequestContext, ctx: CommandContext, customer_id: UUID
+) -> CommandResult | None:
+    """A retry whose first attempt appended but never answered: answer from the stream."""
+    if ctx.idempotency_key is None:
+        return None
+    history = await rc.service.ports.customers.writer.read(customer_stream(customer_id))
+    mine = [
+        envelope
+        for envelope in history
+        if envelope.metadata.idempotency_key == ctx.idempotency_key
+        and envelope.metadata.actor == ctx.actor
+    ]
+    if not mine:
+        return None
+    return CommandResult(customer_id, mine[-1].revision + 1, mine[-1].position)
+
+
+def _answer(result: CommandResult, status_code: int, extra: dict[str, Any] | None) -> JSONResponse:
+    body = {"id": str(result.id), "version": result.version, "position": result.position}
+    body.update(extra or {})
+    body.update(result.extra)
+    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{result.version}"'})
+
+
+def _replay(stored: StoredAnswer, fingerprint: str) -> Response:
+    if stored.fingerprint != fingerprint:
+        raise Problem(
+            status=422,
+            title="Idempotency-Key reused",
+            type=PROBLEMS + "idempotency-key-reused",
+            detail="this Idempotency-Key was already used for a different request",
+        )
+    version = json.loads(stored.body).get("version")
+    return Response(
+        stored.body,
+        status_code=stored.status,
+        media_type="application/json",
+        headers={"ETag": f'"{version}"', "Idempotent-Replayed": "true"},
+    )
+
+
+async def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256(await request.body())
+    digest.update(request.headers.get("if-match", "").encode())
+    return digest.hexdigest()
+
+
+def _request_context(role: Any) -> Any:
+    async def dependency(
+        request: Request,
+        service: Service,
+        principal: role,
+        if_match: Annotated[str | None, Header(description="The customer version you read")] = None,
+        idempotency_key: Annotated[
+            str | None, Header(description="Makes a retry return the first answer")
+        ] = None,
+    ) -> RequestContext:
+        return RequestContext(
+            request=request,
+            service=service,
+            principal=principal,
+            idempotency_key=parse_idempotency_key(idempotency_key),
+            expected_version=parse_if_match(if_match),
+        )
+
+    return dependency
+
+
+UserCall = Annotated[RequestContext, Depends(_request_context(CurrentUser))]
+AdminCall = Annotated[RequestContext, Depends(_request_context(AdminUser))]

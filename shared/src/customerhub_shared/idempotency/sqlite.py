@@ -1,0 +1,57 @@
+"""Idempotency answers in a SQLite file (embedded default)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from customerhub_shared.idempotency.port import IdempotencyStore, StoredAnswer
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS idempotent_answers (
+    scope       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    stored_at   TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+);
+"""
+
+
+class SQLiteIdempotencyStore(IdempotencyStore):
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._lock = asyncio.Lock()
+
+    async def get(self, scope: str, key: str) -> StoredAnswer | None:
+        row = self._db.execute(
+            "SELECT fingerprint, status, body FROM idempotent_answers WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        return None if row is None else StoredAnswer(row[0], int(row[1]), bytes(row[2]))
+
+    async def put(self, scope: str, key: str, answer: StoredAnswer) -> None:
+        async with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO idempotent_answers VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    scope,
+                    key,
+                    answer.fingerprint,
+                    answer.status,
+                    answer.body,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )
+
+    async def close(self) -> None:
+        self._db.close()
