@@ -1,0 +1,42 @@
+"""Fixtures shared by the integration tests: real servers, never fakes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """A DSN for a real PostgreSQL server: $CUSTOMERHUB_POSTGRES_DSN, else scripts/postgres.sh.
+
+    Fails (never skips) when neither yields a server: a PostgreSQL test must talk to one.
+    """
+    dsn = os.environ.get("CUSTOMERHUB_POSTGRES_DSN", "").strip()
+    if dsn:
+        return dsn
+    script = REPO / "scripts" / "postgres.sh"
+    try:
+        done = subprocess.run(
+            ["bash", str(script), "start"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=900,  # a first run on a fresh machine installs PostgreSQL with apt-get
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.fail(f"could not run {script} to provision PostgreSQL: {error}", pytrace=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("postgresql://"):
+        pytest.fail(
+            f"no PostgreSQL server: CUSTOMERHUB_POSTGRES_DSN is unset and {script} start "
+            f"exited {done.returncode}.\n--- stdout ---\n{done.stdout[-2000:]}"
+            f"\n--- stderr ---\n{done.stderr[-4000:]}",
+            pytrace=False,
+        )
+    return lines[-1]
