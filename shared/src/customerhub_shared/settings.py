@@ -40,6 +40,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KURRENTDB_URL", "CUSTOMERHUB_KURRENTDB_URL"),
     )
 
+    read_store: Literal["sqlite", "mongodb"] = "sqlite"
+    mongodb_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MONGODB_URL", "CUSTOMERHUB_MONGODB_URL"),
+    )
+    mongodb_database: str = "customerhub"
+    # How long a query waits for the read model to reach a client's `min_position`.
+    freshness_timeout_seconds: float = 2.0
+
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001

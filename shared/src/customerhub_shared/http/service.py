@@ -15,8 +15,13 @@ from customerhub_shared.logging import configure_logging
 from customerhub_shared.settings import Settings
 
 
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_problem_handlers(app)
+    app.add_api_route("/health", health, include_in_schema=False)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)
 
