@@ -47,8 +47,17 @@ def new_customer(name: str = "Boulangerie Martin", **overrides: Any) -> dict[str
     return body
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The same HTTP behaviour on the embedded SQLite store and on a real PostgreSQL."""
+    if request.param == "postgres":
+        return Settings(
+            data_dir=tmp_path,
+            jwt_secret=SECRET,
+            log_level="WARNING",
+            event_store="postgres",
+            postgres_dsn=request.getfixturevalue("fresh_postgres_dsn"),
+        )
     return Settings(data_dir=tmp_path, jwt_secret=SECRET, log_level="WARNING")
 
 
