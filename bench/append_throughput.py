@@ -1,0 +1,346 @@
+"""Appends/s of the event-store adapters, one event (~300-byte JSON payload) per append.
+
+For each available adapter: 1 writer on its own stream, N writers each on its own stream
+(expected_version tracked, so never a conflict), and N writers on ONE stream with optimistic
+retry (on ConcurrencyConflict: re-read the stream's version, append again; conflicts counted).
+
+    uv run python bench/append_throughput.py [--seconds 5] [--writers 20] [--postgres]
+
+Adapters: sqlite always (a fresh file in a temp dir); postgres when --postgres is given
+(provisioned by scripts/postgres.sh) or CUSTOMERHUB_POSTGRES_DSN is set, in a scratch database
+dropped afterwards; kurrentdb when KURRENTDB_URL is set (streams named bench-<random>-…).
+Latencies are per successful append, retries included. Figures, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from _stats import machine_line, percentile
+
+from customerhub_shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
+
+REPO = Path(__file__).resolve().parent.parent
+OWN = "own stream"
+ONE = "one stream"
+
+Opener = Callable[[int], AbstractAsyncContextManager[EventStore]]
+
+
+@dataclass(frozen=True)
+class Case:
+    writers: int
+    mode: str
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class Row:
+    adapter: str
+    case: Case
+    appends: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    conflicts: int
+
+    @property
+    def rate(self) -> float:
+        return self.appends / self.seconds if self.seconds else 0.0
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def make_event(payload_bytes: int) -> NewEvent:
+    body = {
+        "customer_id": str(uuid.uuid4()),
+        "name": "Boulangerie Martin",
+        "region": "FR-IDF",
+        "labels": ["vip", "bench"],
+        "pad": "",
+    }
+    short = len(json.dumps(body).encode())
+    body["pad"] = "x" * max(0, payload_bytes - short)
+    metadata = {"actor": "bench", "correlation_id": str(uuid.uuid4())}
+    return NewEvent(
+        id=uuid.uuid4(),
+        type="BenchEventAppended",
+        data=json.dumps(body).encode(),
+        metadata=json.dumps(metadata).encode(),
+    )
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+
+async def own_stream_writer(
+    store: EventStore, stream: str, deadline: float, tally: Tally, payload: int
+) -> None:
+    version = 0
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        result = await store.append(stream, [make_event(payload)], expected_version=version)
+        tally.latencies.append(time.perf_counter() - started)
+        version = result.version
+
+
+async def append_with_retry(
+    store: EventStore, stream: str, version: int, tally: Tally, payload: int, deadline: float
+) -> int | None:
+    """The stream's new version, or None when the deadline passed while still conflicting."""
+    event = make_event(payload)
+    while True:
+        try:
+            result = await store.append(stream, [event], expected_version=version)
+            return result.version
+        except ConcurrencyConflict:
+            tally.conflicts += 1
+            if time.perf_counter() >= deadline:
+                return None
+            version = await store.stream_version(stream)
+
+
+async def shared_stream_writer(
+    store: EventStore, stream: str, deadline: float, tally: Tally, payload: int
+) -> None:
+    version = await store.stream_version(stream)
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        new_version = await append_with_retry(store, stream, version, tally, payload, deadline)
+        if new_version is None:
+            return
+        tally.latencies.append(time.perf_counter() - started)
+        version = new_version
+
+
+# --- one case ---------------------------------------------------------------------------------
+
+
+async def run_case(
+    store: EventStore, adapter: str, case: Case, seconds: float, payload: int
+) -> Row:
+    prefix = f"bench-{uuid.uuid4().hex[:12]}"
+    tallies = [Tally() for _ in range(case.writers)]
+    started = time.perf_counter()
+    deadline = started + seconds
+    if case.mode == OWN:
+        writers = [
+            own_stream_writer(store, f"{prefix}-{index}", deadline, tally, payload)
+            for index, tally in enumerate(tallies)
+        ]
+    else:
+        writers = [
+            shared_stream_writer(store, f"{prefix}-shared", deadline, tally, payload)
+            for tally in tallies
+        ]
+    await asyncio.gather(*writers)
+    return summarise(adapter, case, tallies, time.perf_counter() - started)
+
+
+def summarise(adapter: str, case: Case, tallies: list[Tally], elapsed: float) -> Row:
+    latencies = sorted(latency for tally in tallies for latency in tally.latencies)
+    return Row(
+        adapter=adapter,
+        case=case,
+        appends=len(latencies),
+        seconds=elapsed,
+        p50_ms=percentile(latencies, 50) * 1000,
+        p99_ms=percentile(latencies, 99) * 1000,
+        conflicts=sum(tally.conflicts for tally in tallies),
+    )
+
+
+# --- adapters ---------------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def sqlite_store(writers: int) -> AsyncIterator[EventStore]:
+    from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+
+    with tempfile.TemporaryDirectory(prefix="customerhub-bench-") as tmp:
+        store = await SQLiteEventStore.open(Path(tmp) / "events.db")
+        try:
+            yield store
+        finally:
+            await store.close()
+
+
+def postgres_dsn(provision: bool) -> str | None:
+    """CUSTOMERHUB_POSTGRES_DSN, else (with --postgres) the DSN scripts/postgres.sh prints last."""
+    dsn = os.environ.get("CUSTOMERHUB_POSTGRES_DSN")
+    if dsn or not provision:
+        return dsn
+    script = REPO / "scripts" / "postgres.sh"
+    result = subprocess.run(
+        ["bash", str(script), "start"], check=True, stdout=subprocess.PIPE, text=True
+    )
+    lines = result.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{script} printed no DSN")
+    return lines[-1].strip()
+
+
+async def create_scratch_database(dsn: str) -> str | None:
+    """A fresh database on the server, so the bench leaves the real one alone; None if refused."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"customerhub_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as error:
+        print(f"postgres: no scratch database ({error}); appending into the DSN's own database")
+        return None
+    return name
+
+
+async def drop_database(dsn: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(statement)
+
+
+def describe_dsn(dsn: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = conninfo_to_dict(dsn)
+    return f"{parts.get('host', '?')}:{parts.get('port', '5432')}/{parts.get('dbname', '?')}"
+
+
+def postgres_opener(dsn: str) -> Opener:
+    @contextlib.asynccontextmanager
+    async def open_store(writers: int) -> AsyncIterator[EventStore]:
+        from psycopg.conninfo import make_conninfo
+
+        from customerhub_shared.eventstore.postgres import PostgresEventStore
+
+        scratch = await create_scratch_database(dsn)
+        target = make_conninfo(dsn, dbname=scratch) if scratch else dsn
+        print(f"postgres: {describe_dsn(target)}")
+        store = await PostgresEventStore.open(target, max_connections=max(10, writers))
+        try:
+            yield store
+        finally:
+            await store.close()
+            if scratch:
+                await drop_database(dsn, scratch)
+
+    return open_store
+
+
+def kurrentdb_opener(uri: str) -> Opener:
+    @contextlib.asynccontextmanager
+    async def open_store(writers: int) -> AsyncIterator[EventStore]:
+        from customerhub_shared.eventstore.kurrentdb import KurrentDBEventStore
+
+        store = await KurrentDBEventStore.open(uri)
+        try:
+            yield store
+        finally:
+            await store.close()
+
+    return open_store
+
+
+def available_adapters(args: argparse.Namespace) -> list[tuple[str, Opener]]:
+    adapters: list[tuple[str, Opener]] = [("sqlite", sqlite_store)]
+    try:
+        dsn = postgres_dsn(args.postgres)
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        print(f"postgres: skipped, provisioning failed ({error})", file=sys.stderr)
+        dsn = None
+    if dsn:
+        adapters.append(("postgres", postgres_opener(dsn)))
+    kurrent = os.environ.get("KURRENTDB_URL")
+    if kurrent:
+        adapters.append(("kurrentdb", kurrentdb_opener(kurrent)))
+    return adapters
+
+
+# --- driver -----------------------------------------------------------------------------------
+
+
+async def bench_adapter(name: str, opener: Opener, args: argparse.Namespace) -> list[Row]:
+    cases = [Case(1, OWN), Case(args.writers, OWN), Case(args.writers, ONE)]
+    rows: list[Row] = []
+    async with opener(args.writers) as store:
+        for case in cases:
+            if args.warmup > 0:
+                await run_case(store, name, case, args.warmup, args.payload)
+            row = await run_case(store, name, case, args.seconds, args.payload)
+            print_row(row)
+            rows.append(row)
+    return rows
+
+
+HEADER = (
+    f"{'adapter':<10} {'writers':>7} {'mode':<10} {'appends':>8} {'appends/s':>10} "
+    f"{'p50 ms':>8} {'p99 ms':>8} {'conflicts':>9}"
+)
+
+
+def print_row(row: Row) -> None:
+    print(
+        f"{row.adapter:<10} {row.case.writers:>7} {row.case.mode:<10} {row.appends:>8} "
+        f"{row.rate:>10.0f} {row.p50_ms:>8.2f} {row.p99_ms:>8.2f} {row.conflicts:>9}",
+        flush=True,
+    )
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    print(machine_line())
+    print(
+        f"single-event appends, ~{args.payload}-byte JSON payload, "
+        f"{args.seconds:g} s per case after {args.warmup:g} s warm-up"
+    )
+    adapters = available_adapters(args)
+    print(HEADER, flush=True)
+    rows: list[Row] = []
+    for name, opener in adapters:
+        rows.extend(await bench_adapter(name, opener, args))
+    return 0 if rows else 1
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per case (default 5)")
+    parser.add_argument("--warmup", type=float, default=0.5, help="discarded run before each case")
+    parser.add_argument("--writers", type=int, default=20, help="concurrent writers (default 20)")
+    parser.add_argument("--payload", type=int, default=300, help="event data bytes (default 300)")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also bench PostgreSQL (scripts/postgres.sh unless CUSTOMERHUB_POSTGRES_DSN is set)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return asyncio.run(main_async(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
