@@ -287,11 +287,14 @@ class CustomerNameReleased(DomainEvent):
     customer_id: UUID
 
 
-class CustomerNumberAllocated(DomainEvent):
+class CustomerNumbersReserved(DomainEvent):
+    """A block of the customer number range, handed out by one process to the customers it
+    creates; the number each customer got is in its CustomerCreated."""
+
     aggregate: ClassVar[str] = "number_range"
-    type_name: ClassVar[str] = "customerhub.number_range.allocated.v1"
-    number: str
-    customer_id: UUID
+    type_name: ClassVar[str] = "customerhub.number_range.block_reserved.v1"
+    first: int
+    count: int
 
 
 CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
@@ -326,5 +329,5 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerDeleted,
     CustomerNameReserved,
     CustomerNameReleased,
-    CustomerNumberAllocated,
+    CustomerNumbersReserved,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,17 +31,25 @@ class SQLiteIdempotencyStore(IdempotencyStore):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(_SCHEMA)
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
 
     async def get(self, scope: str, key: str) -> StoredAnswer | None:
-        row = self._db.execute(
-            "SELECT fingerprint, status, body FROM idempotent_answers WHERE scope = ? AND key = ?",
-            (scope, key),
-        ).fetchone()
-        return None if row is None else StoredAnswer(row[0], int(row[1]), bytes(row[2]))
+        return await asyncio.to_thread(self._get, scope, key)
 
     async def put(self, scope: str, key: str, answer: StoredAnswer) -> None:
-        async with self._lock:
+        await asyncio.to_thread(self._put, scope, key, answer)
+
+    def _get(self, scope: str, key: str) -> StoredAnswer | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT fingerprint, status, body FROM idempotent_answers"
+                " WHERE scope = ? AND key = ?",
+                (scope, key),
+            ).fetchone()
+        return None if row is None else StoredAnswer(row[0], int(row[1]), bytes(row[2]))
+
+    def _put(self, scope: str, key: str, answer: StoredAnswer) -> None:
+        with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO idempotent_answers VALUES (?, ?, ?, ?, ?, ?)",
                 (

@@ -1,10 +1,15 @@
-"""Keys in a SQLite file of their own, so backups of the event store never hold them."""
+"""Keys in a SQLite file of their own, so backups of the event store never hold them.
+
+Writes are fully synchronous (fsync per commit): a lost key would lose personal data for
+good. The work runs in a thread, off the event loop.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -27,43 +32,51 @@ class SQLiteKeyRing(KeyRing):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(_SCHEMA)
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
 
     async def key_for(self, subject: UUID) -> bytes | None:
-        row = self._db.execute(
-            "SELECT data_key FROM subject_keys WHERE subject = ?", (str(subject),)
-        ).fetchone()
+        row = await asyncio.to_thread(self._row, subject)
         return None if row is None or row[0] is None else bytes(row[0])
 
     async def create_key(self, subject: UUID) -> bytes:
-        async with self._lock:
-            row = self._db.execute(
+        return await asyncio.to_thread(self._create, subject)
+
+    async def destroy(self, subject: UUID) -> None:
+        await asyncio.to_thread(self._destroy, subject)
+
+    async def close(self) -> None:
+        self._db.close()
+
+    def _row(self, subject: UUID) -> tuple[bytes | None, str | None] | None:
+        with self._lock:
+            row: tuple[bytes | None, str | None] | None = self._db.execute(
                 "SELECT data_key, destroyed_at FROM subject_keys WHERE subject = ?",
                 (str(subject),),
             ).fetchone()
-            if row is not None:
-                if row[1] is not None:
-                    raise KeyDestroyed(str(subject))
-                return bytes(row[0])
-            key = os.urandom(32)
+            return row
+
+    def _create(self, subject: UUID) -> bytes:
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
             self._db.execute(
                 "INSERT OR IGNORE INTO subject_keys (subject, data_key, created_at)"
                 " VALUES (?, ?, ?)",
-                (str(subject), key, datetime.now(UTC).isoformat()),
+                (str(subject), os.urandom(32), now),
             )
-        return await self.create_key(subject)
+        row = self._row(subject)
+        if row is None or row[0] is None:
+            raise KeyDestroyed(str(subject))
+        return bytes(row[0])
 
-    async def destroy(self, subject: UUID) -> None:
+    def _destroy(self, subject: UUID) -> None:
         now = datetime.now(UTC).isoformat()
-        async with self._lock:
+        with self._lock:
             self._db.execute(
                 "INSERT INTO subject_keys (subject, data_key, created_at, destroyed_at)"
                 " VALUES (?, NULL, ?, ?) ON CONFLICT (subject) DO UPDATE"
                 " SET data_key = NULL, destroyed_at = excluded.destroyed_at",
                 (str(subject), now, now),
             )
-
-    async def close(self) -> None:
-        self._db.close()

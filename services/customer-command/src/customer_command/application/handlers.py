@@ -133,7 +133,7 @@ async def create_customer(
 ) -> CommandResult:
     details = cmd.details
     warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
-    number = details.customer_number or await ports.numbers.allocate(cmd.customer_id, ctx)
+    number = details.customer_number or await ports.numbers.allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,
         details,

@@ -1,35 +1,48 @@
 """Customer numbers from a configurable number range (prefix + next number of the range).
 
-The range is a stream whose version is the count of numbers handed out; numbers need not be
-unique (DESIGN), but allocating through optimistic appends keeps them distinct anyway.
+A process reserves a block of the range with one optimistic append to the range's stream,
+then hands its numbers out locally: creates do not all contend on one stream. Numbers need
+not be unique (DESIGN) but stay distinct; a block's unused rest is skipped after a restart.
 """
 
 from __future__ import annotations
 
-from uuid import UUID
+import asyncio
+from collections import deque
 
 from customer_command.adapters.repository import EventWriter
 from customer_command.application.context import CommandContext
-from customerhub_shared.events.customer import CustomerNumberAllocated
+from customerhub_shared.events.customer import CustomerNumbersReserved
 from customerhub_shared.eventstore import ConcurrencyConflict
 
 RANGE_STREAM = "number_range-customers"
 
 
 class CustomerNumberRange:
-    def __init__(self, writer: EventWriter, *, prefix: str, start: int) -> None:
+    def __init__(
+        self, writer: EventWriter, *, prefix: str, start: int, block_size: int = 50
+    ) -> None:
         self._writer = writer
         self._prefix = prefix
         self._start = start
+        self._block_size = block_size
+        self._free: deque[int] = deque()
+        self._lock = asyncio.Lock()
 
-    async def allocate(self, customer_id: UUID, ctx: CommandContext) -> str:
+    async def allocate(self, ctx: CommandContext) -> str:
+        async with self._lock:
+            if not self._free:
+                self._free.extend(await self._reserve_block(ctx))
+            return f"{self._prefix}{self._free.popleft()}"
+
+    async def _reserve_block(self, ctx: CommandContext) -> range:
         plain = CommandContext(actor=ctx.actor, correlation_id=ctx.correlation_id)
         while True:
             version = await self._writer.store.stream_version(RANGE_STREAM)
-            number = f"{self._prefix}{self._start + version}"
-            event = CustomerNumberAllocated(number=number, customer_id=customer_id)
+            first = self._start + version * self._block_size
+            event = CustomerNumbersReserved(first=first, count=self._block_size)
             try:
                 await self._writer.append(RANGE_STREAM, [event], plain, expected_version=version)
-                return number
             except ConcurrencyConflict:
                 continue
+            return range(first, first + self._block_size)
