@@ -1,0 +1,82 @@
+"""The read-store port: disposable JSON documents that projectors build and queries read.
+
+Every document has `_id` (str) and `_version` (the count of its stream's events applied),
+so writes are idempotent: a document is only replaced by one with a higher `_version`.
+A projector's checkpoint is written with its documents: in one transaction where the
+store has them (SQLite), else after them (MongoDB), which idempotent writes make safe.
+Collections are named per generation (`customers_g3`), so a replay builds a new
+generation while the active one keeps serving, then `activate` switches atomically.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Document = dict[str, Any]
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A search over one collection.
+
+    `prefixes`: every one must be a prefix of some element of the `search_terms` array.
+    `equals`: top-level field == value. `contains`: array field has the value.
+    `any_of`: field (scalar or array) matches one of the values.
+    `sort`: a top-level scalar field; results are ordered by (sort, _id), `descending` flips.
+    `after`: keyset cursor, the (sort value, _id) of the last document of the previous page.
+    """
+
+    prefixes: tuple[str, ...] = ()
+    equals: Mapping[str, Scalar] = field(default_factory=dict)
+    contains: Mapping[str, Scalar] = field(default_factory=dict)
+    any_of: Mapping[str, Sequence[Scalar]] = field(default_factory=dict)
+    sort: str = "_id"
+    descending: bool = False
+    after: tuple[Scalar, str] | None = None
+    limit: int = 50
+
+
+class ReadStore(abc.ABC):
+    @abc.abstractmethod
+    async def get(self, collection: str, doc_id: str) -> Document | None: ...
+
+    @abc.abstractmethod
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]: ...
+
+    @abc.abstractmethod
+    async def find(self, collection: str, query: Query) -> list[Document]: ...
+
+    @abc.abstractmethod
+    async def count(self, collection: str) -> int: ...
+
+    @abc.abstractmethod
+    async def write(
+        self,
+        collection: str,
+        documents: Sequence[Document],
+        *,
+        checkpoint_name: str,
+        position: int,
+    ) -> None:
+        """Upsert documents whose `_version` is higher than the stored one, then the checkpoint."""
+
+    @abc.abstractmethod
+    async def checkpoint(self, checkpoint_name: str) -> int | None: ...
+
+    @abc.abstractmethod
+    async def drop(self, collection: str) -> None: ...
+
+    @abc.abstractmethod
+    async def generations(self, projection: str) -> tuple[int, int | None]:
+        """(active generation, generation being built or None); (1, None) when never set."""
+
+    @abc.abstractmethod
+    async def set_generations(self, projection: str, active: int, building: int | None) -> None:
+        """Atomically record which generation serves and which one a replay is building."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
