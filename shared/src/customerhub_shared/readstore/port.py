@@ -23,11 +23,16 @@ Scalar = str | int | float | bool | None
 class Query:
     """A search over one collection.
 
-    `prefixes`: every one must be a prefix of some element of the `search_terms` array.
+    `prefixes`: every one must be a prefix of some element of the `search_terms` array
+    (compared exactly: the projection stores terms normalised, callers normalise prefixes).
     `equals`: top-level field == value. `contains`: array field has the value.
     `any_of`: field (scalar or array) matches one of the values.
+    A `None` value also matches a missing field, as in MongoDB.
     `sort`: a top-level scalar field; results are ordered by (sort, _id), `descending` flips.
+    Null or missing sort values come first (last when descending); give a sort field one type
+    per collection, as stores order mixed types differently.
     `after`: keyset cursor, the (sort value, _id) of the last document of the previous page.
+    Field names are top-level identifiers (`[A-Za-z_][A-Za-z0-9_]*`); adapters refuse others.
     """
 
     prefixes: tuple[str, ...] = ()

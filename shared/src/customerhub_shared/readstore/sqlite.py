@@ -1,0 +1,404 @@
+"""The SQLite read store: the embedded default (one file, WAL, shareable by several processes).
+
+Each collection is a table of JSON bodies; a `search_terms` side table serves prefix search
+through an index, and documents, their terms and the checkpoint commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS search_terms (
+    collection TEXT NOT NULL,
+    doc_id     TEXT NOT NULL,
+    term       TEXT NOT NULL,
+    PRIMARY KEY (collection, doc_id, term)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS search_terms_by_term ON search_terms (collection, term, doc_id);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name     TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS generations (
+    projection TEXT PRIMARY KEY,
+    active     INTEGER NOT NULL,
+    building   INTEGER
+);
+"""
+
+# Names become SQL identifiers and JSON paths, so they are checked rather than escaped.
+_COLLECTION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_COLUMNS = frozenset({"_id", "_version"})
+# SQLite's default limit on bound parameters is 32766; stay far below it.
+_CHUNK = 500
+# The largest code point: every term starting with p sorts in [p, p + _TOP).
+_TOP = chr(0x10FFFF)
+
+
+def _table(collection: str) -> str:
+    if not _COLLECTION.match(collection):
+        raise ValueError(f"invalid collection name {collection!r}")
+    return f'"docs_{collection}"'
+
+
+def _field(name: str) -> str:
+    if not _FIELD.match(name):
+        raise ValueError(f"invalid field name {name!r}: want a top-level [A-Za-z_][A-Za-z0-9_]*")
+    return name
+
+
+def _value_sql(name: str) -> str:
+    """The SQL expression for a top-level field (a column, or the JSON value in the body)."""
+    return f"d.{name}" if name in _COLUMNS else f"json_extract(d.body, '$.{_field(name)}')"
+
+
+def _is_missing_table(error: sqlite3.OperationalError) -> bool:
+    return str(error).startswith("no such table")
+
+
+class SQLiteReadStore(ReadStore):
+    def __init__(self, path: Path | str) -> None:
+        self._path = str(path)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rs-write")
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rs-read")
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        # (collection, field) pairs whose table and expression index this process has made.
+        self._indexed: set[tuple[str, str]] = set()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SQLiteReadStore:
+        if str(path) == ":memory:":
+            # Each pooled connection would get its own empty database.
+            raise ValueError("SQLiteReadStore needs a file path, not ':memory:'")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(path)
+        await store._run(store._writer, lambda db: db.executescript(_SCHEMA))
+        return store
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=10000")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool, lambda: work(self._connection()))
+
+    async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run a read of a collection; None if it has no table (never written, or dropped)."""
+        try:
+            return await self._run(self._readers, work)
+        except sqlite3.OperationalError as error:
+            if _is_missing_table(error):
+                return None
+            raise
+
+    async def get(self, collection: str, doc_id: str) -> Document | None:
+        sql = f"SELECT body FROM {_table(collection)} WHERE _id = ?"
+        row = await self._read(lambda db: db.execute(sql, (doc_id,)).fetchone())
+        return None if row is None else _load(row[0])
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        table = _table(collection)
+        ids = list(dict.fromkeys(doc_ids))
+
+        def work(db: sqlite3.Connection) -> list[tuple[str]]:
+            rows: list[tuple[str]] = []
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                sql = f"SELECT body FROM {table} WHERE _id IN ({marks})"
+                rows.extend(db.execute(sql, chunk).fetchall())
+            return rows
+
+        documents = (_load(row[0]) for row in await self._read(work) or [])
+        return {document["_id"]: document for document in documents}
+
+    async def find(self, collection: str, query: Query) -> list[Document]:
+        statements = _find_statements(_table(collection), collection, query)
+        await self._ensure_indexes(collection, {query.sort, *query.equals})
+
+        def work(db: sqlite3.Connection) -> list[tuple[str]]:
+            rows: list[tuple[str]] = []
+            for sql, params in statements:
+                if len(rows) >= query.limit:
+                    break
+                rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
+            return rows
+
+        return [_load(row[0]) for row in await self._read(work) or []]
+
+    async def _ensure_indexes(self, collection: str, fields: Iterable[str]) -> None:
+        """Index the JSON fields a query sorts or filters on, once per process."""
+        wanted = sorted({f for f in fields if f not in _COLUMNS} - self._fields_indexed(collection))
+        if not wanted:
+            return
+        table = _table(collection)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(_create_table(table))
+            for name in wanted:
+                index = f'"ix_{collection}_{name}"'
+                db.execute(
+                    f"CREATE INDEX IF NOT EXISTS {index}"
+                    f" ON {table} (json_extract(body, '$.{_field(name)}'), _id)"
+                )
+
+        await self._run(self._writer, work)
+        self._indexed.update((collection, name) for name in wanted)
+
+    def _fields_indexed(self, collection: str) -> set[str]:
+        return {name for known, name in self._indexed if known == collection}
+
+    async def count(self, collection: str) -> int:
+        sql = f"SELECT COUNT(*) FROM {_table(collection)}"
+        row = await self._read(lambda db: db.execute(sql).fetchone())
+        return 0 if row is None else int(row[0])
+
+    async def write(
+        self,
+        collection: str,
+        documents: Sequence[Document],
+        *,
+        checkpoint_name: str,
+        position: int,
+    ) -> None:
+        table = _table(collection)
+        rows = [_row(document) for document in documents]
+        await self._run(
+            self._writer,
+            lambda db: _write(db, table, collection, rows, checkpoint_name, position),
+        )
+
+    async def checkpoint(self, checkpoint_name: str) -> int | None:
+        sql = "SELECT position FROM checkpoints WHERE name = ?"
+        row = await self._run(
+            self._readers, lambda db: db.execute(sql, (checkpoint_name,)).fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    async def drop(self, collection: str) -> None:
+        table = _table(collection)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("DELETE FROM search_terms WHERE collection = ?", (collection,))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._run(self._writer, work)
+        self._indexed = {pair for pair in self._indexed if pair[0] != collection}
+
+    async def generations(self, projection: str) -> tuple[int, int | None]:
+        sql = "SELECT active, building FROM generations WHERE projection = ?"
+        row = await self._run(self._readers, lambda db: db.execute(sql, (projection,)).fetchone())
+        if row is None:
+            return 1, None
+        return int(row[0]), None if row[1] is None else int(row[1])
+
+    async def set_generations(self, projection: str, active: int, building: int | None) -> None:
+        sql = (
+            "INSERT INTO generations (projection, active, building) VALUES (?, ?, ?)"
+            " ON CONFLICT (projection) DO UPDATE"
+            " SET active = excluded.active, building = excluded.building"
+        )
+        await self._run(self._writer, lambda db: db.execute(sql, (projection, active, building)))
+
+    async def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+
+
+# A row to write: (_id, _version, JSON body, distinct search terms).
+_Row = tuple[str, int, str, list[str]]
+
+
+def _row(document: Document) -> _Row:
+    doc_id, version = document.get("_id"), document.get("_version")
+    if not isinstance(doc_id, str) or not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError("a read-store document needs a str `_id` and an int `_version`")
+    terms = document.get("search_terms", [])
+    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
+        raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
+    # allow_nan=False: SQLite's JSON functions reject NaN and Infinity.
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return doc_id, version, body, list(dict.fromkeys(terms))
+
+
+def _load(body: str) -> Document:
+    document: Document = json.loads(body)
+    return document
+
+
+def _create_table(table: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table}"
+        " (_id TEXT PRIMARY KEY, _version INTEGER NOT NULL, body TEXT NOT NULL)"
+    )
+
+
+def _write(
+    db: sqlite3.Connection,
+    table: str,
+    collection: str,
+    rows: Sequence[_Row],
+    checkpoint_name: str,
+    position: int,
+) -> None:
+    upsert = (
+        f"INSERT INTO {table} AS d (_id, _version, body) VALUES (?, ?, ?)"
+        " ON CONFLICT (_id) DO UPDATE SET _version = excluded._version, body = excluded.body"
+        " WHERE excluded._version > d._version"
+    )
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Cheap when it exists, and survives another process dropping the collection.
+        db.execute(_create_table(table))
+        for doc_id, version, body, terms in rows:
+            if db.execute(upsert, (doc_id, version, body)).rowcount == 0:
+                continue  # the stored version is the same or newer: keep it and its terms
+            db.execute(
+                "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?", (collection, doc_id)
+            )
+            db.executemany(
+                "INSERT INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
+                [(collection, doc_id, term) for term in terms],
+            )
+        db.execute(
+            "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            (checkpoint_name, position),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _find_statements(table: str, collection: str, query: Query) -> list[tuple[str, list[Any]]]:
+    """SELECTs to run in turn, each taking the LIMIT left after the ones before it.
+
+    A keyset page is one index range where possible; where the page crosses from values to
+    nulls (which sort lowest), it is two, because an OR across both defeats the index.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    for prefix in query.prefixes:
+        where.append(
+            "d._id IN (SELECT doc_id FROM search_terms"
+            " WHERE collection = ? AND term >= ? AND term < ?)"
+        )
+        params += [collection, prefix, prefix + _TOP]
+    for name, value in query.equals.items():
+        sql, values = _equals(name, value)
+        where.append(sql)
+        params += values
+    for name, value in query.contains.items():
+        sql, values = _has_any(name, [value])
+        where.append(sql)
+        params += values
+    for name, choices in query.any_of.items():
+        sql, values = _has_any(name, choices)
+        where.append(sql)
+        params += values
+
+    def select(extra: str, extra_params: list[Any], order: str) -> tuple[str, list[Any]]:
+        conditions = " AND ".join([*where, extra] if extra else where) or "1"
+        sql = f"SELECT d.body FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
+        return sql, [*params, *extra_params]
+
+    direction = "DESC" if query.descending else "ASC"
+    op = "<" if query.descending else ">"
+    by_id = f"d._id {direction}"
+    if query.sort == "_id":
+        if query.after is None:
+            return [select("", [], by_id)]
+        return [select(f"d._id {op} ?", [query.after[1]], by_id)]
+    sort = _value_sql(query.sort)
+    by_sort = f"{sort} {direction}, {by_id}"
+    if query.after is None:
+        return [select("", [], by_sort)]
+    value, doc_id = query.after
+    nulls_after = f"{sort} IS NULL AND d._id {op} ?"
+    if value is None:
+        if query.descending:
+            return [select(nulls_after, [doc_id], by_id)]
+        return [select(nulls_after, [doc_id], by_id), select(f"{sort} IS NOT NULL", [], by_sort)]
+    # (sort, _id) strictly after (value, doc_id), written so the index range is on sort alone.
+    after = f"{sort} {op}= ? AND ({sort} {op} ? OR d._id {op} ?)"
+    page = select(after, [value, value, doc_id], by_sort)
+    return [page, select(f"{sort} IS NULL", [], by_id)] if query.descending else [page]
+
+
+def _equals(name: str, value: Scalar) -> tuple[str, list[Any]]:
+    """`field == value` with JSON's types: true is not 1, and null matches a missing field."""
+    if name in _COLUMNS:
+        return f"d.{name} = ?", [value]
+    path = f"'$.{_field(name)}'"
+    if value is None:
+        return f"json_extract(d.body, {path}) IS NULL", []
+    if isinstance(value, bool):
+        return f"json_type(d.body, {path}) = ?", ["true" if value else "false"]
+    return (
+        f"(json_extract(d.body, {path}) = ?"
+        f" AND json_type(d.body, {path}) NOT IN ('true', 'false'))",
+        [value],
+    )
+
+
+def _has_any(name: str, choices: Sequence[Scalar]) -> tuple[str, list[Any]]:
+    """The field, or one element of it when an array, equals one of the choices."""
+    if name in _COLUMNS:
+        marks = ", ".join("?" * len(choices))
+        return f"d.{name} IN ({marks})", list(choices)
+    path = f"'$.{_field(name)}'"
+    checks: list[str] = []
+    params: list[Any] = []
+    plain = [value for value in choices if value is not None and not isinstance(value, bool)]
+    if plain:
+        marks = ", ".join("?" * len(plain))
+        checks.append(f"(e.type NOT IN ('true', 'false') AND e.value IN ({marks}))")
+        params += plain
+    for flag in dict.fromkeys(value for value in choices if isinstance(value, bool)):
+        checks.append("e.type = ?")
+        params.append("true" if flag else "false")
+    nulls = None in choices
+    if nulls:
+        checks.append("e.type = 'null'")
+    if not checks:
+        return "0", []
+    sql = f"EXISTS (SELECT 1 FROM json_each(d.body, {path}) AS e WHERE {' OR '.join(checks)})"
+    if nulls:  # as in MongoDB, null also matches a missing field
+        sql = f"({sql} OR json_type(d.body, {path}) IS NULL)"
+    return sql, params
