@@ -1,1 +1,1 @@
-"""customer-query: read models of customers. Built by the read-side issue."""
+"""customer-query: the customers read model and the HTTP queries answered from it."""

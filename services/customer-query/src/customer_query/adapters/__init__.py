@@ -1,0 +1,1 @@
+"""Adapters of customer-query: reading customer streams from the event store."""

@@ -1,0 +1,1 @@
+"""Query handlers: they take their ports as arguments and answer plain JSON-ready values."""

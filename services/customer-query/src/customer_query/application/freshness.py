@@ -1,0 +1,36 @@
+"""Read-your-writes: wait, briefly, until the read model has caught up with a client's write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from customer_query.application.errors import ReadModelBehind
+
+PositionSource = Callable[[], Awaitable[int | None]]
+POLL_INTERVAL_SECONDS = 0.02
+
+
+async def current_position(position: PositionSource) -> int:
+    """The read model's checkpoint; 0 while it has projected nothing."""
+    return await position() or 0
+
+
+async def wait_for_position(
+    position: PositionSource,
+    wanted: int | None,
+    *,
+    timeout: float,
+    interval: float = POLL_INTERVAL_SECONDS,
+) -> int:
+    """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`."""
+    reached = await current_position(position)
+    if wanted is None:
+        return reached
+    deadline = asyncio.get_running_loop().time() + timeout
+    while reached < wanted:
+        if asyncio.get_running_loop().time() >= deadline:
+            raise ReadModelBehind(wanted, reached)
+        await asyncio.sleep(interval)
+        reached = await current_position(position)
+    return reached

@@ -1,0 +1,75 @@
+"""The composition root of customer-query: settings and adapters in, a FastAPI app out.
+
+Standalone, the service runs the projector that keeps its read model fresh, following the
+event store; embedded, the embedded app does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from customer_query.adapters.customer_streams import CustomerStreams
+from customer_query.domain.view import CustomerView
+from customer_query.entrypoints.http import customers
+from customer_query.entrypoints.http.service import QueryService
+from customerhub_shared.events import default_registry
+from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
+from customerhub_shared.infrastructure import Infrastructure, open_read_store
+from customerhub_shared.mapper import EventMapper
+from customerhub_shared.projection import Projector, projectors_following
+from customerhub_shared.readstore import ReadStore
+from customerhub_shared.settings import Settings, load_settings
+
+
+def build_query_service(
+    infra: Infrastructure, read_store: ReadStore, settings: Settings
+) -> QueryService:
+    mapper = EventMapper(default_registry())
+    view = CustomerView()
+    return QueryService(
+        read_store=read_store,
+        streams=CustomerStreams(infra.event_store, mapper, infra.keyring),
+        view=view,
+        projector=Projector(view, read_store, mapper, infra.keyring),
+        freshness_timeout=settings.freshness_timeout_seconds,
+    )
+
+
+def routers() -> list[APIRouter]:
+    return [customers.router]
+
+
+def attach(
+    app: FastAPI, infra: Infrastructure, read_store: ReadStore, settings: Settings
+) -> Projector:
+    """Give an app (this service's own, or the embedded one) what the routes need.
+
+    Returns the projector that keeps this service's read model fresh, for the caller to run.
+    """
+    service = build_query_service(infra, read_store, settings)
+    app.state.customer_query = service
+    return service.projector
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with serve_infrastructure(app, settings) as infra:
+            read_store = await open_read_store(settings)
+            try:
+                projector = attach(app, infra, read_store, settings)
+                async with projectors_following([projector], infra.event_store):
+                    yield
+            finally:
+                await read_store.close()
+
+    app = FastAPI(title="customerhub customer-query", version="1", lifespan=lifespan)
+    prepare_service_app(app, settings)
+    for router in routers():
+        app.include_router(router)
+    return app

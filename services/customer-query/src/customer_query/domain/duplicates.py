@@ -1,0 +1,106 @@
+"""How likely a customer is the one described by a name, an email or a phone number.
+
+Scores are in [0, 1]: the same normalised name is 1.0, a similar one its token overlap
+(at most 0.95, so only an exact name scores 1.0); the same email 0.9; the same phone 0.8.
+The signals combine by their maximum, and every one that fired is named as a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+
+from customer_query.domain import terms
+
+SAME_NAME = 1.0
+SAME_EMAIL = 0.9
+SAME_PHONE = 0.8
+SIMILAR_NAME_CAP = 0.95
+SIMILAR_NAME_THRESHOLD = 0.6
+# Two words this close are one word mistyped ('boulangerie' / 'boulangeri').
+SIMILAR_WORD_RATIO = 0.8
+MIN_FUZZY_WORD_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class DuplicateProbe:
+    """What a user is about to enter, normalised once."""
+
+    name_key: str = ""
+    email: str | None = None
+    phone_key: str | None = None
+
+    @classmethod
+    def of(cls, *, name: str | None, email: str | None, phone: str | None) -> DuplicateProbe:
+        # As typed: '+33 1 40…' meets a customer's international key, '01 40…' its national one.
+        return cls(
+            name_key=terms.name_key(name),
+            email=terms.email_key(email),
+            phone_key=(terms.typed_phone_key(phone) if phone else None) or None,
+        )
+
+    @property
+    def name_words(self) -> list[str]:
+        return self.name_key.split()
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.name_key or self.email or self.phone_key)
+
+
+@dataclass(frozen=True)
+class DuplicateMatch:
+    score: float
+    reasons: tuple[str, ...]
+
+
+def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
+    """Sørensen-Dice over words, where a mistyped word counts for how alike it is."""
+    if not words or not other:
+        return 0.0
+    unmatched = list(other)
+    overlap = 0.0
+    for word in words:
+        best, likeness = _closest(word, unmatched)
+        if best is not None:
+            unmatched.remove(best)
+            overlap += likeness
+    return 2 * overlap / (len(words) + len(other))
+
+
+def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+    if word in candidates:
+        return word, 1.0
+    best: tuple[str | None, float] = (None, 0.0)
+    for candidate in candidates:
+        if min(len(word), len(candidate)) < MIN_FUZZY_WORD_LENGTH:
+            continue
+        likeness = SequenceMatcher(None, word, candidate).ratio()
+        if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
+            best = (candidate, likeness)
+    return best
+
+
+def match(probe: DuplicateProbe, customer: dict[str, Any]) -> DuplicateMatch | None:
+    """How `customer` (a view document) matches the probe, or None when it does not."""
+    signals = [
+        _name_signal(probe, customer.get("name_key") or ""),
+        (SAME_EMAIL, "same_email") if probe.email in customer.get("emails", ()) else None,
+        (SAME_PHONE, "same_phone") if probe.phone_key in customer.get("phones", ()) else None,
+    ]
+    fired = [signal for signal in signals if signal is not None]
+    if not fired:
+        return None
+    score = max(value for value, _ in fired)
+    return DuplicateMatch(round(score, 3), tuple(reason for _, reason in fired))
+
+
+def _name_signal(probe: DuplicateProbe, name_key: str) -> tuple[float, str] | None:
+    if not probe.name_key or not name_key:
+        return None
+    if probe.name_key == name_key:
+        return SAME_NAME, "same_name"
+    similarity = min(name_similarity(probe.name_words, name_key.split()), SIMILAR_NAME_CAP)
+    return (similarity, "similar_name") if similarity >= SIMILAR_NAME_THRESHOLD else None

@@ -1,0 +1,479 @@
+"""The customers view: one JSON document per customer, folded from its events.
+
+`apply` is pure and never fails: events read back with erased personal fields (None) after
+anonymisation simply leave those fields empty. The derived fields (search terms, sort name,
+email and phone keys) are recomputed after every event, from the document alone.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from functools import singledispatch
+from typing import Any
+from uuid import UUID
+
+from customer_query.domain import terms
+from customer_query.domain.instants import instant_text
+from customerhub_shared.events import Envelope
+from customerhub_shared.events.customer import (
+    ContactAdded,
+    ContactChanged,
+    ContactRemoved,
+    ContactSnapshot,
+    CustomerAnonymised,
+    CustomerArchived,
+    CustomerConvertedToCompany,
+    CustomerCreated,
+    CustomerDeleted,
+    CustomerDetailsChanged,
+    CustomerEvent,
+    CustomerLabelAdded,
+    CustomerLabelRemoved,
+    CustomerMergedInto,
+    CustomerReactivated,
+    CustomerRoleAdded,
+    DocumentLinked,
+    DocumentUnlinked,
+    DuplicatesMerged,
+    EmployeeAssigned,
+    EmployeeUnassigned,
+    EquipmentAssigned,
+    EquipmentUnassigned,
+    GeoPoint,
+    LocationAdded,
+    LocationChanged,
+    LocationRemoved,
+    LocationSnapshot,
+    MainContactChosen,
+    MainLocationChosen,
+    NotifyChannels,
+    ProspectConvertedToCustomer,
+    RelationAdded,
+    RelationRemoved,
+)
+from customerhub_shared.readstore import Document
+
+STREAM_PREFIX = "customer-"
+DETAIL_FIELDS = (
+    "name",
+    "internal_name",
+    "customer_number",
+    "region",
+    "language",
+    "segment",
+    "email",
+    "phone",
+    "price_list",
+    "discount_percent",
+    "tax_override",
+    "note",
+    "show_note_on_selection",
+    "custom_fields",
+)
+# A None for these in CustomerDetailsChanged is never a real value: they always have one.
+_ALWAYS_SET_DETAILS = frozenset({"language", "segment", "show_note_on_selection"})
+_PERSONAL_DETAILS = ("name", "internal_name", "email", "phone", "note")
+CONTACT_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")
+_PERSONAL_CONTACT_FIELDS = ("name", "email", "phone", "position")
+LOCATION_FIELDS = ("label", "street", "postal_code", "city", "country", "geo")
+_PERSONAL_LOCATION_FIELDS = ("label", "street", "postal_code", "city", "geo")
+# Fields only the read store and the queries use; never part of an answer.
+INTERNAL_FIELDS = frozenset(
+    {"_id", "_version", "search_terms", "sort_name", "emails", "phones", "name_key"}
+)
+
+
+class CustomerView:
+    """The `customers` projection: handles `customer-<uuid>` streams, one document each."""
+
+    name = "customers"
+
+    def handles(self, stream: str) -> bool:
+        return self.key_subject(stream) is not None
+
+    def key_subject(self, stream: str) -> UUID | None:
+        if not stream.startswith(STREAM_PREFIX):
+            return None
+        try:
+            return UUID(stream.removeprefix(STREAM_PREFIX))
+        except ValueError:
+            return None
+
+    def document_id(self, stream: str) -> str:
+        return stream.removeprefix(STREAM_PREFIX)
+
+    def apply(self, document: Document | None, envelope: Envelope) -> Document | None:
+        event = envelope.event
+        if not isinstance(event, CustomerEvent):
+            return document
+        customer = copy.deepcopy(document) if document else blank_customer(event.customer_id)
+        _when(event, customer)
+        _stamp(customer, envelope)
+        _derive(customer)
+        return customer
+
+
+def blank_customer(customer_id: UUID) -> Document:
+    """The document before its first event; every answer has all of these fields."""
+    return {
+        "id": str(customer_id),
+        "kind": "company",
+        **dict.fromkeys(DETAIL_FIELDS),
+        "language": "en",
+        "segment": "other",
+        "show_note_on_selection": False,
+        "custom_fields": {},
+        "roles": [],
+        "labels": [],
+        "status": "active",
+        "contacts": [],
+        "main_contact_id": None,
+        "locations": [],
+        "main_location_id": None,
+        "relations": [],
+        "employees": [],
+        "documents": [],
+        "equipment_ids": [],
+        "merged_into": None,
+        "merged_ids": [],
+        "created_at": None,
+        "created_by": None,
+        "updated_at": None,
+        "updated_by": None,
+        "version": 0,
+        "position": None,
+    }
+
+
+def public(document: Document) -> Document:
+    """The document as clients see it: without the fields kept for the store and queries."""
+    return {name: value for name, value in document.items() if name not in INTERNAL_FIELDS}
+
+
+# -- stamping and derived fields ---------------------------------------------------------------
+
+
+def _stamp(customer: Document, envelope: Envelope) -> None:
+    at, actor = instant_text(envelope.recorded_at), envelope.metadata.actor
+    if customer["created_at"] is None:
+        customer["created_at"], customer["created_by"] = at, actor
+    customer["updated_at"], customer["updated_by"] = at, actor
+    customer["version"] = envelope.revision + 1
+    customer["position"] = envelope.position
+
+
+def _derive(customer: Document) -> None:
+    for contact in customer["contacts"]:
+        contact["main"] = contact["contact_id"] == customer["main_contact_id"]
+    for location in customer["locations"]:
+        location["main"] = location["location_id"] == customer["main_location_id"]
+    customer["name_key"] = terms.name_key(customer["name"])
+    customer["sort_name"] = customer["name_key"]
+    customer["search_terms"] = _search_terms(customer)
+    contacts = customer["contacts"]
+    emails = [customer["email"], *(contact["email"] for contact in contacts)]
+    phones = [customer["phone"], *(contact["phone"] for contact in contacts)]
+    customer["emails"] = sorted({key for email in emails if (key := terms.email_key(email))})
+    customer["phones"] = sorted({key for phone in phones for key in terms.phone_keys(phone)})
+
+
+def _search_terms(customer: Document) -> list[str]:
+    number_terms = terms.customer_number_terms(customer["customer_number"])
+    if customer["status"] == "deleted":
+        return []
+    if customer["status"] == "anonymised":
+        return sorted(set(number_terms))
+    found = {
+        *terms.words(customer["name"]),
+        *terms.words(customer["internal_name"]),
+        *number_terms,
+        *terms.email_terms(customer["email"]),
+        *terms.phone_terms(customer["phone"]),
+    }
+    return sorted(found)
+
+
+# -- values as JSON ------------------------------------------------------------------------------
+
+
+def _detail(name: str, value: Any) -> Any:
+    if name == "custom_fields":
+        return dict(value or {})
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _geo(geo: GeoPoint | None) -> dict[str, float] | None:
+    return geo.model_dump() if geo is not None else None
+
+
+def _notify(notify: NotifyChannels) -> dict[str, bool]:
+    return {"email": notify.email, "sms": notify.sms}
+
+
+def _contact_document(contact: ContactAdded | ContactSnapshot) -> Document:
+    return {
+        "contact_id": str(contact.contact_id),
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "position": contact.position,
+        "notify": _notify(contact.notify),
+        "equipment_alerts": contact.equipment_alerts,
+        "main": False,
+    }
+
+
+def _location_document(
+    location_id: UUID, location: LocationAdded | LocationSnapshot | None
+) -> Document:
+    """A None location is a main location whose address was erased with the customer's key."""
+    values = {name: getattr(location, name, None) for name in LOCATION_FIELDS}
+    values["geo"] = _geo(values["geo"])
+    return {"location_id": str(location_id), **values, "main": False}
+
+
+def _find(entries: list[Document], key: str, entry_id: str) -> Document | None:
+    return next((entry for entry in entries if entry[key] == entry_id), None)
+
+
+def _put(entries: list[Document], key: str, entry: Document) -> None:
+    """Add an entry, or replace the one with the same id (a redelivered event)."""
+    entries[:] = [existing for existing in entries if existing[key] != entry[key]] + [entry]
+
+
+def _add_sorted(customer: Document, field: str, values: Any) -> None:
+    customer[field] = sorted({*customer[field], *(str(value) for value in values)})
+
+
+def _discard(customer: Document, field: str, value: str) -> None:
+    customer[field] = [existing for existing in customer[field] if existing != value]
+
+
+def _erase_personal_data(customer: Document) -> None:
+    for name in _PERSONAL_DETAILS:
+        customer[name] = None
+    customer["custom_fields"] = {}
+    for contact in customer["contacts"]:
+        contact.update(dict.fromkeys(_PERSONAL_CONTACT_FIELDS))
+    for location in customer["locations"]:
+        location.update(dict.fromkeys(_PERSONAL_LOCATION_FIELDS))
+
+
+# -- one mutator per event -----------------------------------------------------------------------
+
+
+@singledispatch
+def _when(event: CustomerEvent, customer: Document) -> None:
+    """An event this view does not show changes nothing but the stamp."""
+
+
+@_when.register
+def _created(event: CustomerCreated, customer: Document) -> None:
+    for name in DETAIL_FIELDS:
+        customer[name] = _detail(name, getattr(event, name))
+    customer["kind"] = event.kind
+    customer["roles"] = sorted(set(event.roles))
+    customer["labels"] = sorted(set(event.labels))
+    customer["main_location_id"] = str(event.main_location_id)
+    customer["locations"] = [_location_document(event.main_location_id, event.main_location)]
+    customer["status"] = "active"
+
+
+@_when.register
+def _details_changed(event: CustomerDetailsChanged, customer: Document) -> None:
+    for name in event.changed:
+        value = getattr(event, name, None)
+        if name not in DETAIL_FIELDS or (value is None and name in _ALWAYS_SET_DETAILS):
+            continue
+        customer[name] = _detail(name, value)
+
+
+@_when.register
+def _converted_to_company(event: CustomerConvertedToCompany, customer: Document) -> None:
+    customer["kind"] = "company"
+
+
+@_when.register
+def _converted_to_customer(event: ProspectConvertedToCustomer, customer: Document) -> None:
+    _discard(customer, "roles", "prospect")
+    _add_sorted(customer, "roles", ["customer"])
+
+
+@_when.register
+def _role_added(event: CustomerRoleAdded, customer: Document) -> None:
+    _add_sorted(customer, "roles", [event.role])
+
+
+@_when.register
+def _label_added(event: CustomerLabelAdded, customer: Document) -> None:
+    _add_sorted(customer, "labels", [event.label])
+
+
+@_when.register
+def _label_removed(event: CustomerLabelRemoved, customer: Document) -> None:
+    _discard(customer, "labels", event.label)
+
+
+@_when.register
+def _contact_added(event: ContactAdded, customer: Document) -> None:
+    _put(customer["contacts"], "contact_id", _contact_document(event))
+
+
+@_when.register
+def _contact_changed(event: ContactChanged, customer: Document) -> None:
+    contact = _find(customer["contacts"], "contact_id", str(event.contact_id))
+    if contact is None:
+        return
+    for name in event.changed:
+        value = getattr(event, name, None) if name in CONTACT_FIELDS else None
+        # notify and equipment_alerts are never erased, so a None there carries no change.
+        if name in _PERSONAL_CONTACT_FIELDS:
+            contact[name] = value
+        elif isinstance(value, NotifyChannels):
+            contact["notify"] = _notify(value)
+        elif name == "equipment_alerts" and value is not None:
+            contact["equipment_alerts"] = value
+
+
+@_when.register
+def _main_contact_chosen(event: MainContactChosen, customer: Document) -> None:
+    customer["main_contact_id"] = str(event.contact_id) if event.contact_id else None
+
+
+@_when.register
+def _contact_removed(event: ContactRemoved, customer: Document) -> None:
+    contact_id = str(event.contact_id)
+    customer["contacts"] = [c for c in customer["contacts"] if c["contact_id"] != contact_id]
+    if customer["main_contact_id"] == contact_id:
+        customer["main_contact_id"] = None
+
+
+@_when.register
+def _location_added(event: LocationAdded, customer: Document) -> None:
+    _put(customer["locations"], "location_id", _location_document(event.location_id, event))
+
+
+@_when.register
+def _location_changed(event: LocationChanged, customer: Document) -> None:
+    location = _find(customer["locations"], "location_id", str(event.location_id))
+    if location is None:
+        return
+    for name in event.changed:
+        if name in LOCATION_FIELDS:
+            value = getattr(event, name)
+            location[name] = _geo(value) if name == "geo" else value
+
+
+@_when.register
+def _main_location_chosen(event: MainLocationChosen, customer: Document) -> None:
+    customer["main_location_id"] = str(event.location_id)
+
+
+@_when.register
+def _location_removed(event: LocationRemoved, customer: Document) -> None:
+    location_id = str(event.location_id)
+    customer["locations"] = [
+        location for location in customer["locations"] if location["location_id"] != location_id
+    ]
+
+
+@_when.register
+def _relation_added(event: RelationAdded, customer: Document) -> None:
+    relation = {"customer_id": str(event.other_customer_id), "relation": event.relation}
+    _put(customer["relations"], "customer_id", relation)
+
+
+@_when.register
+def _relation_removed(event: RelationRemoved, customer: Document) -> None:
+    other = str(event.other_customer_id)
+    customer["relations"] = [r for r in customer["relations"] if r["customer_id"] != other]
+
+
+@_when.register
+def _employee_assigned(event: EmployeeAssigned, customer: Document) -> None:
+    _add_sorted(customer, "employees", [event.employee_id])
+
+
+@_when.register
+def _employee_unassigned(event: EmployeeUnassigned, customer: Document) -> None:
+    _discard(customer, "employees", event.employee_id)
+
+
+@_when.register
+def _document_linked(event: DocumentLinked, customer: Document) -> None:
+    linked = {"document_id": event.document_id, "document_type": event.document_type}
+    _put(customer["documents"], "document_id", linked)
+
+
+@_when.register
+def _document_unlinked(event: DocumentUnlinked, customer: Document) -> None:
+    customer["documents"] = [
+        linked for linked in customer["documents"] if linked["document_id"] != event.document_id
+    ]
+
+
+@_when.register
+def _equipment_assigned(event: EquipmentAssigned, customer: Document) -> None:
+    _add_sorted(customer, "equipment_ids", [event.equipment_id])
+
+
+@_when.register
+def _equipment_unassigned(event: EquipmentUnassigned, customer: Document) -> None:
+    _discard(customer, "equipment_ids", str(event.equipment_id))
+
+
+@_when.register
+def _archived(event: CustomerArchived, customer: Document) -> None:
+    customer["status"] = "archived"
+
+
+@_when.register
+def _reactivated(event: CustomerReactivated, customer: Document) -> None:
+    customer["status"] = "active"
+
+
+@_when.register
+def _duplicates_merged(event: DuplicatesMerged, customer: Document) -> None:
+    _add_sorted(customer, "merged_ids", event.duplicate_ids)
+    for contact in event.contacts or ():
+        if _find(customer["contacts"], "contact_id", str(contact.contact_id)) is None:
+            customer["contacts"].append(_contact_document(contact))
+    for location in event.locations or ():
+        _absorb_location(customer, location)
+    _add_sorted(customer, "labels", event.labels)
+    for other_id, relation in event.relations:
+        if _find(customer["relations"], "customer_id", str(other_id)) is None:
+            customer["relations"].append({"customer_id": str(other_id), "relation": relation})
+    _add_sorted(customer, "equipment_ids", event.equipment_ids)
+    for document_id, document_type in event.document_ids:
+        if _find(customer["documents"], "document_id", document_id) is None:
+            customer["documents"].append(
+                {"document_id": document_id, "document_type": document_type}
+            )
+
+
+def _absorb_location(customer: Document, location: LocationSnapshot) -> None:
+    if _find(customer["locations"], "location_id", str(location.location_id)) is None:
+        customer["locations"].append(_location_document(location.location_id, location))
+
+
+@_when.register
+def _merged_into(event: CustomerMergedInto, customer: Document) -> None:
+    customer["status"] = "merged"
+    customer["merged_into"] = str(event.survivor_id)
+
+
+@_when.register
+def _anonymised(event: CustomerAnonymised, customer: Document) -> None:
+    _erase_personal_data(customer)
+    customer["status"] = "anonymised"
+
+
+@_when.register
+def _deleted(event: CustomerDeleted, customer: Document) -> None:
+    # A tombstone: the key is gone with the customer, so nothing personal is kept either.
+    _erase_personal_data(customer)
+    customer["status"] = "deleted"

@@ -1,0 +1,1 @@
+"""How customer-query is reached: its HTTP routes."""

@@ -1,0 +1,1 @@
+"""The HTTP routes of customer-query under /v1/customers."""

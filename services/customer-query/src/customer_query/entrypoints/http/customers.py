@@ -1,0 +1,128 @@
+"""Routes that read customers: list and search, duplicates, one customer, its history.
+
+Each route parses, calls one query handler and shapes the answer; every answer carries
+`X-Read-Model-Position`, the log position the read model had reached when it was read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from customer_query.application import queries
+from customer_query.application.errors import QueryRefused
+from customer_query.domain.duplicates import DuplicateProbe
+from customer_query.entrypoints.http import schemas
+from customer_query.entrypoints.http.freshness import ReadPosition
+from customer_query.entrypoints.http.problems import position_headers, problem_for
+from customer_query.entrypoints.http.service import Service
+from customerhub_shared.http.auth import CurrentUser
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
+Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+async def _answer(position: int, outcome: Awaitable[dict[str, Any]]) -> JSONResponse:
+    try:
+        body = await outcome
+    except QueryRefused as refused:
+        raise problem_for(refused, position) from refused
+    return JSONResponse(body, headers=position_headers(position))
+
+
+@router.get("", summary="List and search customers", response_model=schemas.CustomerPage)
+async def list_customers(
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
+    label: Text = None,
+    role: schemas.CustomerRoleName | None = None,
+    region: Text = None,
+    status: schemas.CustomerStatus | None = None,
+    sort: schemas.SortKey = "name",
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    search = queries.CustomerSearch(
+        q=q,
+        label=label,
+        role=role,
+        region=region,
+        status=status,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+    return await _answer(position, queries.search_customers(await service.read_model(), search))
+
+
+@router.get(
+    "/duplicates",
+    summary="Customers that may be the one described by a name, email or phone",
+    response_model=schemas.DuplicateCandidates,
+)
+async def possible_duplicates(
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    name: Text = None,
+    email: Text = None,
+    phone: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    exclude_id: Annotated[UUID | None, Query(description="Leave this customer out")] = None,
+) -> JSONResponse:
+    probe = DuplicateProbe.of(name=name, email=email, phone=phone)
+    excluded = str(exclude_id) if exclude_id else None
+    read_model = await service.read_model()
+    return await _answer(
+        position, queries.possible_duplicates(read_model, probe, exclude_id=excluded)
+    )
+
+
+@router.get(
+    "/{customer_id}",
+    summary="One customer, now or as of an instant (a merged id answers with its survivor)",
+    response_model=schemas.CustomerOut,
+    responses={404: {"description": "Unknown customer"}, 410: {"description": "Deleted"}},
+)
+async def get_customer(
+    customer_id: UUID,
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="An ISO-8601 instant with its offset, e.g. 2026-03-03T12:00:00Z"),
+    ] = None,
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    if as_of is not None:
+        found = queries.customer_as_of(service.streams, service.view, customer_id, as_of)
+        return await _answer(position, found)
+    return await _answer(position, queries.customer_by_id(await service.read_model(), customer_id))
+
+
+@router.get(
+    "/{customer_id}/history",
+    summary="The customer's events, newest first (read from the event store)",
+    response_model=schemas.HistoryPage,
+)
+async def customer_history(
+    customer_id: UUID,
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    before: Annotated[int | None, Query(ge=0, le=2**62, description="Older than revision")] = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    history = queries.customer_history(service.streams, customer_id, before=before, limit=limit)
+    return await _answer(position, history)

@@ -1,0 +1,42 @@
+"""What the query routes need, built once by the composition root, and how routes get it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from customer_query.application.queries import CustomerStreamReader, ReadModel
+from customer_query.domain.view import CustomerView
+from customerhub_shared.projection import Projector
+from customerhub_shared.readstore import ReadStore
+
+
+@dataclass
+class QueryService:
+    """The read store, the customer streams, and the projector whose checkpoint says how fresh
+    the read model is (the projector is run elsewhere; here it only names the generation)."""
+
+    read_store: ReadStore
+    streams: CustomerStreamReader
+    view: CustomerView
+    projector: Projector
+    freshness_timeout: float = 2.0
+
+    async def position(self) -> int | None:
+        """The checkpoint of the generation that serves now (a replay may have switched it)."""
+        await self.projector.refresh_generation()
+        return await self.projector.position()
+
+    async def read_model(self) -> ReadModel:
+        await self.projector.refresh_generation()
+        return ReadModel(self.read_store, self.projector.collection)
+
+
+def query_service(request: Request) -> QueryService:
+    service: QueryService = request.app.state.customer_query
+    return service
+
+
+Service = Annotated[QueryService, Depends(query_service)]

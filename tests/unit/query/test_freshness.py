@@ -1,0 +1,46 @@
+"""Read-your-writes: a query waits for the read model to reach the client's position, briefly."""
+
+from __future__ import annotations
+
+import pytest
+
+from customer_query.application.errors import ReadModelBehind
+from customer_query.application.freshness import wait_for_position
+
+
+class Checkpoint:
+    """A read model that advances by `step` each time it is asked."""
+
+    def __init__(self, start: int | None, step: int = 0) -> None:
+        self.value = start
+        self.step = step
+        self.asked = 0
+
+    async def __call__(self) -> int | None:
+        self.asked += 1
+        current = self.value
+        if self.value is not None:
+            self.value += self.step
+        return current
+
+
+async def test_without_a_wanted_position_the_current_one_is_answered_at_once() -> None:
+    checkpoint = Checkpoint(7)
+    assert await wait_for_position(checkpoint, None, timeout=1) == 7
+    assert checkpoint.asked == 1
+
+
+async def test_an_empty_read_model_is_at_position_zero() -> None:
+    assert await wait_for_position(Checkpoint(None), None, timeout=1) == 0
+
+
+async def test_waits_until_the_read_model_catches_up() -> None:
+    checkpoint = Checkpoint(10, step=1)
+    assert await wait_for_position(checkpoint, 13, timeout=1, interval=0.001) == 13
+    assert checkpoint.asked == 4
+
+
+async def test_gives_up_after_the_timeout() -> None:
+    with pytest.raises(ReadModelBehind) as behind:
+        await wait_for_position(Checkpoint(3), 5, timeout=0.05, interval=0.01)
+    assert behind.value.wanted == 5 and behind.value.reached == 3
