@@ -55,3 +55,17 @@ def fresh_postgres_dsn(postgres_dsn: str) -> Iterator[str]:
     yield postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(postgres_dsn, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> str:
+    """A real MongoDB-wire server: $MONGODB_URL, a Docker MongoDB, or FerretDB built here.
+
+    Fails (never skips) when none can be had.
+    """
+    from tests.integration.mongo_server import mongodb_url as provision
+
+    try:
+        return provision()
+    except RuntimeError as error:
+        pytest.fail(f"no MongoDB-wire server: {error}", pytrace=False)

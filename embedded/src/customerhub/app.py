@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
+import customer_query.bootstrap as customer_query
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
+from customerhub_shared.infrastructure import open_read_store
+from customerhub_shared.projection import projectors_following
 from customerhub_shared.settings import Settings, load_settings
 
 
@@ -18,8 +21,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with serve_infrastructure(app, settings) as infra:
-            customer_command.attach(app, infra, settings)
-            yield
+            read_store = await open_read_store(settings)
+            try:
+                customer_command.attach(app, infra, settings)
+                projector = customer_query.attach(app, infra, read_store, settings)
+                async with projectors_following([projector], infra.event_store):
+                    yield
+            finally:
+                await read_store.close()
 
     app = FastAPI(
         title="customerhub",
@@ -28,6 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     prepare_service_app(app, settings)
-    for router in customer_command.routers():
+    for router in [*customer_command.routers(), *customer_query.routers()]:
         app.include_router(router)
     return app

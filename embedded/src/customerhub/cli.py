@@ -1,8 +1,10 @@
-"""`customerhub`: run the embedded system, mint development tokens."""
+"""`customerhub`: run the embedded system, mint development tokens, replay read models."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -38,6 +40,31 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from customerhub.operations import replay_projections
+
+    return asyncio.run(replay_projections(load_settings(), args.projections))
+
+
+def _projections(args: argparse.Namespace) -> int:
+    from customerhub.operations import show_projections
+
+    return asyncio.run(show_projections(load_settings()))
+
+
+def _project(args: argparse.Namespace) -> int:
+    from customerhub.operations import follow_projections
+
+    async def until_signalled() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await follow_projections(load_settings(), stop)
+
+    return asyncio.run(until_signalled())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="customerhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -50,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--roles", default="admin", help="comma-separated: admin,user")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(action=_token)
+    rebuild = commands.add_parser(
+        "replay", help="rebuild read models from the event store while the old ones serve"
+    )
+    rebuild.add_argument("projections", nargs="*", help="default: every projection")
+    rebuild.set_defaults(action=_replay)
+    listing = commands.add_parser("projections", help="each projection's checkpoint and lag")
+    listing.set_defaults(action=_projections)
+    project = commands.add_parser(
+        "project", help="run the projectors on their own (the embedded server runs them too)"
+    )
+    project.set_defaults(action=_project)
     return parser
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.idempotency import IdempotencyStore
 from customerhub_shared.keyring import KeyRing
+from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings
 
 
@@ -71,3 +72,14 @@ def _require(value: str | None, name: str) -> str:
     if not value:
         raise RuntimeError(f"this deployment mode needs {name} to be set")
     return value
+
+
+async def open_read_store(settings: Settings) -> ReadStore:
+    if settings.read_store == "mongodb":
+        from customerhub_shared.readstore.mongo import MongoReadStore
+
+        url = _require(settings.mongodb_url, "MONGODB_URL")
+        return await MongoReadStore.open(url, settings.mongodb_database)
+    from customerhub_shared.readstore.sqlite import SQLiteReadStore
+
+    return await SQLiteReadStore.open(settings.data_dir / "read.db")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -158,3 +158,17 @@ class Projector:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=0.05)
+
+
+@contextlib.asynccontextmanager
+async def projectors_following(
+    projectors: Sequence[Projector], events: EventStore
+) -> AsyncIterator[None]:
+    """Run projectors live in the background for the duration of the block (a service's life)."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(p.follow(events, stop=stop)) for p in projectors]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

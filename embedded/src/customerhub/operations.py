@@ -1,0 +1,117 @@
+"""Operator commands: rebuild read models (`replay`) and show projections' lag."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+
+from customer_query.domain.view import CustomerView
+from customerhub_shared.events import default_registry
+from customerhub_shared.infrastructure import open_infrastructure, open_read_store
+from customerhub_shared.mapper import EventMapper
+from customerhub_shared.projection import Projection, Projector
+from customerhub_shared.replay import replay, status
+from customerhub_shared.settings import Settings
+
+PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView}
+
+
+class ProgressBar:
+    """One line on stderr: done/total, events/s, ETA — redrawn at most ten times a second."""
+
+    def __init__(self, start: int | None, label: str) -> None:
+        self._start = start or 0
+        self._label = label
+        self._began = time.monotonic()
+        self._drawn = 0.0
+
+    def __call__(self, position: int, until: int | None) -> None:
+        now = time.monotonic()
+        if now - self._drawn < 0.1 and position != until:
+            return
+        self._drawn = now
+        total = max((until or position) - self._start, 1)
+        done = position - self._start
+        rate = done / max(now - self._began, 1e-6)
+        eta = (total - done) / rate if rate else 0.0
+        filled = int(30 * done / total)
+        sys.stderr.write(
+            f"\r{self._label} [{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:5.1f}%"
+            f" {done:,}/{total:,} positions  {rate:,.0f} ev/s  ETA {eta:5.0f}s"
+        )
+        sys.stderr.flush()
+
+
+async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
+    unknown = [name for name in names if name not in PROJECTIONS]
+    if unknown:
+        sys.stderr.write(
+            f"unknown projection(s): {', '.join(unknown)}; known: {', '.join(PROJECTIONS)}\n"
+        )
+        return 2
+    infra = await open_infrastructure(settings)
+    store = await open_read_store(settings)
+    try:
+        for name in names or list(PROJECTIONS):
+            began = time.monotonic()
+            outcome = await replay(
+                PROJECTIONS[name](),
+                events=infra.event_store,
+                store=store,
+                mapper=EventMapper(default_registry()),
+                keyring=infra.keyring,
+                progress=ProgressBar(None, name),
+            )
+            seconds = time.monotonic() - began
+            sys.stderr.write("\n")
+            sys.stdout.write(
+                f"{name}: generation {outcome.previous} -> {outcome.generation}"
+                f"{' (resumed)' if outcome.resumed else ''}, {outcome.events:,} events"
+                f" in {seconds:.1f}s ({outcome.events / max(seconds, 1e-6):,.0f} ev/s)\n"
+            )
+    finally:
+        await store.close()
+        await infra.close()
+    return 0
+
+
+async def show_projections(settings: Settings) -> int:
+    infra = await open_infrastructure(settings)
+    store = await open_read_store(settings)
+    try:
+        sys.stdout.write(
+            f"{'projection':<14}{'active':>7}{'building':>10}"
+            f"{'checkpoint':>12}{'head':>12}{'lag':>10}\n"
+        )
+        for name, projection in PROJECTIONS.items():
+            state = await status(projection(), events=infra.event_store, store=store)
+            sys.stdout.write(
+                f"{name:<14}{state.active:>7}{str(state.building or '-'):>10}"
+                f"{str(state.checkpoint or '-'):>12}{str(state.head or '-'):>12}{state.lag:>10}\n"
+            )
+    finally:
+        await store.close()
+        await infra.close()
+    return 0
+
+
+async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
+    """Keep every projection's active generation up to date until `stop` is set."""
+    infra = await open_infrastructure(settings)
+    store = await open_read_store(settings)
+    mapper = EventMapper(default_registry())
+    try:
+        await asyncio.gather(
+            *(
+                Projector(projection(), store, mapper, infra.keyring).follow(
+                    infra.event_store, stop=stop
+                )
+                for projection in PROJECTIONS.values()
+            )
+        )
+    finally:
+        await store.close()
+        await infra.close()
+    return 0
