@@ -25,7 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 customer_command.attach(app, infra, settings)
                 projector = customer_query.attach(app, infra, read_store, settings)
-                async with projectors_following([projector], infra.event_store):
+                async with projectors_following(
+                    [projector], infra.event_store, batch_size=settings.projector_batch_size
+                ):
                     yield
             finally:
                 await read_store.close()

@@ -106,7 +106,7 @@ async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
         await asyncio.gather(
             *(
                 Projector(projection(), store, mapper, infra.keyring).follow(
-                    infra.event_store, stop=stop
+                    infra.event_store, stop=stop, batch_size=settings.projector_batch_size
                 )
                 for projection in PROJECTIONS.values()
             )

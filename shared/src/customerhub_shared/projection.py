@@ -148,27 +148,44 @@ class Projector:
     async def follow(
         self, events: EventStore, *, stop: asyncio.Event, batch_size: int = 500
     ) -> None:
-        """Keep up with the log live until `stop` is set."""
-        await self.refresh_generation()
+        """Keep up with the log live until `stop` is set.
+
+        A failing batch (a read store or event store that is briefly away) is logged and
+        retried with growing pauses; nothing is skipped, since the checkpoint did not move.
+        """
+        failures = 0
         while not stop.is_set():
-            await self.refresh_generation()
-            batch = await events.read_all(after=await self.position(), limit=batch_size)
-            if batch:
-                await self.process(batch)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=0.05)
+            try:
+                caught_up = await self._step(events, batch_size)
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("projector.batch_failed", projection=self.projection.name)
+                caught_up = True
+            if caught_up:
+                pause = 0.05 if failures == 0 else min(0.1 * 2**failures, 5.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+
+    async def _step(self, events: EventStore, batch_size: int) -> bool:
+        """Apply the next batch; True when there was nothing left to apply."""
+        await self.refresh_generation()
+        batch = await events.read_all(after=await self.position(), limit=batch_size)
+        await self.process(batch)
+        return not batch
 
 
 @contextlib.asynccontextmanager
 async def projectors_following(
-    projectors: Sequence[Projector], events: EventStore
+    projectors: Sequence[Projector], events: EventStore, *, batch_size: int = 500
 ) -> AsyncIterator[None]:
     """Run projectors live in the background for the duration of the block (a service's life)."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(p.follow(events, stop=stop)) for p in projectors]
+    tasks = [
+        asyncio.create_task(p.follow(events, stop=stop, batch_size=batch_size)) for p in projectors
+    ]
     try:
         yield
     finally:
         stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks)

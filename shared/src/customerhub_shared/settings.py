@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     mongodb_database: str = "customerhub"
     # How long a query waits for the read model to reach a client's `min_position`.
     freshness_timeout_seconds: float = 2.0
+    # Events a projector applies per read-store write (and checkpoint).
+    projector_batch_size: int = Field(default=500, ge=1, le=10_000)
 
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"

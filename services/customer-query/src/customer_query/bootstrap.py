@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector = attach(app, infra, read_store, settings)
-                async with projectors_following([projector], infra.event_store):
+                async with projectors_following(
+                    [projector], infra.event_store, batch_size=settings.projector_batch_size
+                ):
                     yield
             finally:
                 await read_store.close()
