@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 from uuid import UUID
 
 from customerhub_shared.eventstore.port import (
@@ -26,8 +23,7 @@ from customerhub_shared.eventstore.port import (
     RecordedEvent,
 )
 from customerhub_shared.eventstore.subscription import follow_log
-
-T = TypeVar("T")
+from customerhub_shared.sqlite_threads import SQLiteThreads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -61,73 +57,44 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
 
 class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
-        self._path = str(path)
+        self._db = SQLiteThreads(path, name="events")
         self._poll_interval = poll_interval
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="es-write")
-        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="es-read")
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
         self._appended = asyncio.Event()
 
     @classmethod
     async def open(cls, path: Path | str, *, poll_interval: float = 0.2) -> SQLiteEventStore:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls(path, poll_interval=poll_interval)
-        await store._run(store._writer, lambda db: db.executescript(_SCHEMA))
+        await store._db.write(lambda db: db.executescript(_SCHEMA))
         return store
-
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
-    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, lambda: work(self._connection()))
 
     async def append(
         self, stream: str, events: Sequence[NewEvent], *, expected_version: int | None
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        result = await self._run(
-            self._writer, lambda db: _append(db, stream, events, expected_version)
-        )
+        result = await self._db.write(lambda db: _append(db, stream, events, expected_version))
         self._appended.set()
         self._appended = asyncio.Event()
         return result
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision"
-        rows = await self._run(
-            self._readers, lambda db: db.execute(sql, (stream, from_version)).fetchall()
-        )
+        rows = await self._db.read(lambda db: db.execute(sql, (stream, from_version)).fetchall())
         return [_row_to_event(row) for row in rows]
 
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
-        rows = await self._run(
-            self._readers, lambda db: db.execute(sql, (after or 0, limit)).fetchall()
-        )
+        rows = await self._db.read(lambda db: db.execute(sql, (after or 0, limit)).fetchall())
         return [_row_to_event(row) for row in rows]
 
     async def head_position(self) -> int | None:
-        row = await self._run(
-            self._readers, lambda db: db.execute("SELECT MAX(position) FROM events").fetchone()
+        row = await self._db.read(
+            lambda db: db.execute("SELECT MAX(position) FROM events").fetchone()
         )
         return None if row is None or row[0] is None else int(row[0])
 
     async def stream_version(self, stream: str) -> int:
-        return await self._run(self._readers, lambda db: _version(db, stream))
+        return await self._db.read(lambda db: _version(db, stream))
 
     def subscribe(self, *, after: int | None = None) -> AsyncIterator[RecordedEvent]:
         return follow_log(self.read_all, self._wait_for_append, after=after)
@@ -139,12 +106,7 @@ class SQLiteEventStore(EventStore):
             await asyncio.wait_for(self._appended.wait(), self._poll_interval)
 
     async def close(self) -> None:
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
+        self._db.close()
 
 
 def _version(db: sqlite3.Connection, stream: str) -> int:

@@ -6,17 +6,15 @@ through an index, and documents, their terms and the checkpoint commit in one tr
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
+from customerhub_shared.sqlite_threads import SQLiteThreads
 
 T = TypeVar("T")
 
@@ -72,12 +70,7 @@ def _is_missing_table(error: sqlite3.OperationalError) -> bool:
 
 class SQLiteReadStore(ReadStore):
     def __init__(self, path: Path | str) -> None:
-        self._path = str(path)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rs-write")
-        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="rs-read")
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._db = SQLiteThreads(path, name="read-model")
         # (collection, field) pairs whose table and expression index this process has made.
         self._indexed: set[tuple[str, str]] = set()
 
@@ -86,31 +79,14 @@ class SQLiteReadStore(ReadStore):
         if str(path) == ":memory:":
             # Each pooled connection would get its own empty database.
             raise ValueError("SQLiteReadStore needs a file path, not ':memory:'")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         store = cls(path)
-        await store._run(store._writer, lambda db: db.executescript(_SCHEMA))
+        await store._db.write(lambda db: db.executescript(_SCHEMA))
         return store
-
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
-    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, lambda: work(self._connection()))
 
     async def _read(self, work: Callable[[sqlite3.Connection], T]) -> T | None:
         """Run a read of a collection; None if it has no table (never written, or dropped)."""
         try:
-            return await self._run(self._readers, work)
+            return await self._db.read(work)
         except sqlite3.OperationalError as error:
             if _is_missing_table(error):
                 return None
@@ -167,7 +143,7 @@ class SQLiteReadStore(ReadStore):
                     f" ON {table} (json_extract(body, '$.{_field(name)}'), _id)"
                 )
 
-        await self._run(self._writer, work)
+        await self._db.write(work)
         self._indexed.update((collection, name) for name in wanted)
 
     def _fields_indexed(self, collection: str) -> set[str]:
@@ -188,16 +164,13 @@ class SQLiteReadStore(ReadStore):
     ) -> None:
         table = _table(collection)
         rows = [_row(document) for document in documents]
-        await self._run(
-            self._writer,
+        await self._db.write(
             lambda db: _write(db, table, collection, rows, checkpoint_name, position),
         )
 
     async def checkpoint(self, checkpoint_name: str) -> int | None:
         sql = "SELECT position FROM checkpoints WHERE name = ?"
-        row = await self._run(
-            self._readers, lambda db: db.execute(sql, (checkpoint_name,)).fetchone()
-        )
+        row = await self._db.read(lambda db: db.execute(sql, (checkpoint_name,)).fetchone())
         return None if row is None else int(row[0])
 
     async def drop(self, collection: str) -> None:
@@ -213,12 +186,12 @@ class SQLiteReadStore(ReadStore):
                 db.execute("ROLLBACK")
                 raise
 
-        await self._run(self._writer, work)
+        await self._db.write(work)
         self._indexed = {pair for pair in self._indexed if pair[0] != collection}
 
     async def generations(self, projection: str) -> tuple[int, int | None]:
         sql = "SELECT active, building FROM generations WHERE projection = ?"
-        row = await self._run(self._readers, lambda db: db.execute(sql, (projection,)).fetchone())
+        row = await self._db.read(lambda db: db.execute(sql, (projection,)).fetchone())
         if row is None:
             return 1, None
         return int(row[0]), None if row[1] is None else int(row[1])
@@ -229,15 +202,10 @@ class SQLiteReadStore(ReadStore):
             " ON CONFLICT (projection) DO UPDATE"
             " SET active = excluded.active, building = excluded.building"
         )
-        await self._run(self._writer, lambda db: db.execute(sql, (projection, active, building)))
+        await self._db.write(lambda db: db.execute(sql, (projection, active, building)))
 
     async def close(self) -> None:
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
+        self._db.close()
 
 
 # A row to write: (_id, _version, JSON body, distinct search terms).
