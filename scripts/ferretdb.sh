@@ -57,7 +57,9 @@ our_pid() { # prints the pid from the pid file if that process is alive and is o
     kill -0 "$pid" 2>/dev/null || return 1
     # Guard against a recycled pid: the process must be ours.
     if command -v ps >/dev/null; then
-        ps -p "$pid" -o args= 2>/dev/null | grep -q ferretdb-customerhub || return 1
+        local args
+        args="$(ps -p "$pid" -o args= 2>/dev/null)" || return 1
+        [[ "$args" == *ferretdb-customerhub* ]] || return 1
     fi
     echo "$pid"
 }
@@ -172,6 +174,10 @@ if needs_build; then
 fi
 
 mkdir -p "$DATA"
+# Keep the log from growing without end (FerretDB logs every connection): one old copy is kept.
+if [[ -f "$LOGFILE" ]] && (($(wc -c <"$LOGFILE") > 20 * 1024 * 1024)); then
+    mv -f "$LOGFILE" "$LOGFILE.1"
+fi
 say "starting on $HOST:$PORT (data: $DATA, log: $LOGFILE)"
 # setsid: its own session, so a Ctrl-C meant for the caller does not reach it.
 # 9>&-: the server must not inherit the lock, or it would hold it for as long as it runs.
