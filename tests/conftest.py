@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+
+from customerhub_shared.cloudevents import Topics
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,3 +71,34 @@ def mongodb_url() -> str:
         return provision()
     except RuntimeError as error:
         pytest.fail(f"no MongoDB-wire server: {error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """Bootstrap servers of a real Kafka: $KAFKA_BOOTSTRAP_SERVERS, a Docker Kafka (testcontainers),
+    or Kafka 3.9 run with plain `java` by scripts/kafka.sh. One broker for the whole session.
+
+    Fails (never skips) when none can be had.
+    """
+    from tests.integration.kafka.broker import kafka_bootstrap_servers
+
+    try:
+        return kafka_bootstrap_servers()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture
+async def kafka_topics(kafka_bootstrap: str) -> AsyncIterator[Topics]:
+    """Topics of this test's own on the session's broker, created with 6 partitions (as the
+    relay creates them) and deleted afterwards."""
+    from customerhub_shared.bus.kafka import ensure_topics
+    from tests.integration.kafka.topics import delete_topics
+
+    suffix = uuid.uuid4().hex[:12]
+    topics = Topics(
+        customer=f"test.{suffix}.customer.events", equipment=f"test.{suffix}.equipment.events"
+    )
+    await ensure_topics(kafka_bootstrap, topics.all(), partitions=6)
+    yield topics
+    await delete_topics(kafka_bootstrap, topics.all())

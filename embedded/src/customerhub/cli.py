@@ -1,4 +1,5 @@
-"""`customerhub`: run the embedded system, mint development tokens, replay read models."""
+"""`customerhub`: run the embedded system, mint development tokens, replay read models, relay
+the event log to Kafka."""
 
 from __future__ import annotations
 
@@ -65,6 +66,27 @@ def _project(args: argparse.Namespace) -> int:
     return asyncio.run(until_signalled())
 
 
+def _relay(args: argparse.Namespace) -> int:
+    from customer_command.relay.main import RelayNotConfigured, run_relay
+    from customerhub_shared.bus import PublishFailed
+
+    async def until_signalled() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await run_relay(load_settings(), stop, once=args.once)
+
+    try:
+        return asyncio.run(until_signalled())
+    except RelayNotConfigured as error:
+        sys.stderr.write(f"customerhub relay: {error}\n")
+        return 2
+    except PublishFailed as error:
+        sys.stderr.write(f"customerhub relay: {error}\n")
+        return 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="customerhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -88,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
         "project", help="run the projectors on their own (the embedded server runs them too)"
     )
     project.set_defaults(action=_project)
+    relay = commands.add_parser(
+        "relay", help="publish the event log to Kafka as CloudEvents, until SIGTERM"
+    )
+    relay.add_argument(
+        "--once", action="store_true", help="publish what the log holds now, then exit"
+    )
+    relay.set_defaults(action=_relay)
     return parser
 
 

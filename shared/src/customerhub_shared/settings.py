@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     # Events a projector applies per read-store write (and checkpoint).
     projector_batch_size: int = Field(default=500, ge=1, le=10_000)
 
+    # The bus (distributed modes): Kafka's own tooling uses KAFKA_BOOTSTRAP_SERVERS; the
+    # prefixed name works too. Unset in the embedded default, which needs no broker.
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "CUSTOMERHUB_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+    )
+    # The published topics (DESIGN's contract); other names only to keep environments apart.
+    kafka_customer_topic: str = "customerhub.customer.events"
+    kafka_equipment_topic: str = "customerhub.equipment.events"
+    # Partitions the relay gives a topic it creates; one customer's events share one partition.
+    kafka_topic_partitions: int = Field(default=6, ge=1, le=1000)
+    # Events the relay publishes per batch; its checkpoint moves once Kafka acknowledged a batch.
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # The name the relay's checkpoint is kept under (one per relay of one event log).
+    relay_checkpoint_name: str = "customer-command.relay"
+
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001

@@ -1,0 +1,1 @@
+"""customer-command's outbox publisher: the event log, relayed to Kafka as CloudEvents."""
