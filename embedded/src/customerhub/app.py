@@ -9,6 +9,8 @@ from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
+import equipment.bootstrap as equipment
+from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
 from customerhub_shared.projection import projectors_following
@@ -22,14 +24,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with serve_infrastructure(app, settings) as infra:
             read_store = await open_read_store(settings)
+            checkpoints = await open_checkpoint_store(settings)
             try:
                 customer_command.attach(app, infra, settings)
-                projector = customer_query.attach(app, infra, read_store, settings)
-                async with projectors_following(
-                    [projector], infra.event_store, batch_size=settings.projector_batch_size
+                customers = customer_query.attach(app, infra, read_store, settings)
+                items, reconciler = equipment.attach(
+                    app,
+                    infra,
+                    read_store,
+                    settings,
+                    customers=customer_command.equipment_ledger(app),
+                    checkpoints=checkpoints,
+                )
+                assert reconciler is not None
+                events, batch_size = infra.event_store, settings.projector_batch_size
+                async with (
+                    projectors_following([customers, items], events, batch_size=batch_size),
+                    equipment.reconciling(reconciler, events, batch_size=batch_size),
                 ):
                     yield
             finally:
+                await checkpoints.close()
                 await read_store.close()
 
     app = FastAPI(
@@ -39,6 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     prepare_service_app(app, settings)
-    for router in [*customer_command.routers(), *customer_query.routers()]:
+    for router in [*customer_command.routers(), *customer_query.routers(), *equipment.routers()]:
         app.include_router(router)
     return app

@@ -14,8 +14,9 @@ from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projection, Projector
 from customerhub_shared.replay import replay, status
 from customerhub_shared.settings import Settings
+from equipment.domain.view import EquipmentView
 
-PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView}
+PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView, "equipment": EquipmentView}
 
 
 class ProgressBar:

@@ -12,6 +12,7 @@ from customer_command.adapters.repository import CustomerRepository, EventWriter
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.names import NameReservations
 from customer_command.application.numbers import CustomerNumberRange
+from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
     contacts,
     customers,
@@ -57,6 +58,13 @@ def routers() -> list[APIRouter]:
 def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
     """Give an app (this service's own, or the embedded one) what the routes need."""
     app.state.customer_command = build_command_service(infra, settings)
+
+
+def equipment_ledger(app: FastAPI) -> EquipmentLedger:
+    """The customers' side of equipment ownership, for the equipment service composed beside
+    this one (after `attach`)."""
+    service: CommandService = app.state.customer_command
+    return EquipmentLedger(service.ports)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,1 +1,1 @@
-"""equipment: the equipment registry and its assignment to customers (the equipment issue)."""
+"""equipment: the equipment registry, items assigned to customers, and their ownership history."""

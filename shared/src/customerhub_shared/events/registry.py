@@ -45,5 +45,6 @@ class EventRegistry:
 
 def default_registry() -> EventRegistry:
     from customerhub_shared.events.customer import CUSTOMER_EVENTS
+    from customerhub_shared.events.equipment import EQUIPMENT_EVENTS
 
-    return EventRegistry(CUSTOMER_EVENTS)
+    return EventRegistry((*CUSTOMER_EVENTS, *EQUIPMENT_EVENTS))

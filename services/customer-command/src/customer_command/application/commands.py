@@ -138,6 +138,20 @@ class UnlinkDocument(CustomerCommand):
 
 
 @dataclass(frozen=True)
+class ReceiveEquipment(CustomerCommand):
+    """Items whose own streams now name this customer as owner (the ownership reconciler)."""
+
+    equipment_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
+class ReleaseEquipment(CustomerCommand):
+    """Items whose own streams now name another owner (the ownership reconciler)."""
+
+    equipment_ids: tuple[UUID, ...]
+
+
+@dataclass(frozen=True)
 class MergeCustomers(CustomerCommand):
     duplicate_ids: tuple[UUID, ...]
 

@@ -66,6 +66,8 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
         cmd.document_id, cmd.document_type
     ),
     c.UnlinkDocument: lambda customer, cmd: customer.unlink_document(cmd.document_id),
+    c.ReceiveEquipment: lambda customer, cmd: customer.receive_equipment(cmd.equipment_ids),
+    c.ReleaseEquipment: lambda customer, cmd: customer.release_equipment(cmd.equipment_ids),
 }
 
 

@@ -6,7 +6,7 @@ when the rules refuse it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -320,19 +320,48 @@ class Customer(CustomerState):
         if document_id in self.documents:
             self._record(DocumentUnlinked(customer_id=self.id, document_id=document_id))
 
-    def assign_equipment(self, equipment_id: UUID) -> None:
+    def ensure_can_receive_equipment(self) -> None:
+        """Equipment goes only to a customer in use: not archived, merged, anonymised, deleted."""
         self._ensure_usable()
         if self.status == "archived":
             raise errors.CustomerIsArchived()
+
+    def ensure_can_release_equipment(self) -> None:
+        # Allowed once archived or anonymised: equipment transferred away must leave its owner.
+        self._ensure_exists()
+
+    def assign_equipment(self, equipment_id: UUID) -> None:
+        self.ensure_can_receive_equipment()
         if equipment_id not in self.equipment_ids:
             self._record(EquipmentAssigned(customer_id=self.id, equipment_id=equipment_id))
 
     def unassign_equipment(self, equipment_id: UUID) -> None:
-        # Allowed once anonymised: equipment transferred away must leave its old owner.
-        self._ensure_exists()
+        self.ensure_can_release_equipment()
         if equipment_id not in self.equipment_ids:
             raise errors.EquipmentNotOwned(equipment_id)
         self._record(EquipmentUnassigned(customer_id=self.id, equipment_id=equipment_id))
+
+    def receive_equipment(self, equipment_ids: Iterable[UUID]) -> None:
+        """Record items whose own streams now name this customer as their owner.
+
+        An item already listed is no change, whatever the customer's state now: recording an
+        owner change a second time (after a crash) must not refuse what was once accepted.
+        """
+        for equipment_id in equipment_ids:
+            if equipment_id not in self.equipment_ids:
+                self.assign_equipment(equipment_id)
+
+    def release_equipment(self, equipment_ids: Iterable[UUID]) -> None:
+        """Record items whose own streams name another owner now (no change if not listed).
+
+        A merged duplicate or a deleted customer keeps what it listed: a redirect and a
+        tombstone record nothing more.
+        """
+        if self.merged_into is not None or self.status == "deleted":
+            return
+        for equipment_id in equipment_ids:
+            if equipment_id in self.equipment_ids:
+                self.unassign_equipment(equipment_id)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

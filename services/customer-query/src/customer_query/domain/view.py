@@ -464,6 +464,9 @@ def _absorb_location(customer: Document, location: LocationSnapshot) -> None:
 def _merged_into(event: CustomerMergedInto, customer: Document) -> None:
     customer["status"] = "merged"
     customer["merged_into"] = str(event.survivor_id)
+    # A redirect owns nothing: its equipment passes to the survivor (the items' streams say
+    # so once the ownership reconciler hands each over), so it lists none.
+    customer["equipment_ids"] = []
 
 
 @_when.register

@@ -1,0 +1,1 @@
+"""Where equipment meets storage: item streams in the event store."""

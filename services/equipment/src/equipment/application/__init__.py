@@ -1,0 +1,1 @@
+"""Equipment use cases: command handlers, queries and the ownership reconciler."""

@@ -1,0 +1,95 @@
+"""The composition root of equipment: settings and adapters in, a FastAPI app out.
+
+Assigning equipment to customers needs the customers' side (`CustomerLedger`), which
+customer-command offers in the embedded composition; there `attach` also builds the
+ownership reconciler, for the caller to run beside the equipment projector. Standalone,
+this service serves the registry and its read model only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from customerhub_shared.events import default_registry
+from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
+from customerhub_shared.infrastructure import Infrastructure, open_read_store
+from customerhub_shared.mapper import EventMapper
+from customerhub_shared.projection import Projector, projectors_following
+from customerhub_shared.readstore import ReadStore
+from customerhub_shared.settings import Settings, load_settings
+from equipment.adapters.repository import EquipmentRepository
+from equipment.application.handlers import EquipmentPorts
+from equipment.application.ports import Checkpoints, CustomerLedger
+from equipment.application.reconciler import OwnershipReconciler
+from equipment.domain.view import EquipmentView
+from equipment.entrypoints.http import customer_equipment
+from equipment.entrypoints.http import equipment as registry
+from equipment.entrypoints.http.service import EquipmentService
+from equipment.entrypoints.reconciling import reconciling
+
+__all__ = ["attach", "create_app", "reconciling", "routers"]
+
+
+def routers(*, assignment: bool = True) -> list[APIRouter]:
+    return [registry.router, *([customer_equipment.router] if assignment else [])]
+
+
+def attach(
+    app: FastAPI,
+    infra: Infrastructure,
+    read_store: ReadStore,
+    settings: Settings,
+    *,
+    customers: CustomerLedger | None = None,
+    checkpoints: Checkpoints | None = None,
+) -> tuple[Projector, OwnershipReconciler | None]:
+    """Give an app (this service's own, or the embedded one) what the routes need.
+
+    Returns the equipment projector and, given the customers' side and a checkpoint store,
+    the ownership reconciler: for the caller to run.
+    """
+    mapper = EventMapper(default_registry())
+    items = EquipmentRepository(infra.event_store, mapper)
+    reconciler = None
+    if customers is not None and checkpoints is not None:
+        reconciler = OwnershipReconciler(
+            items=items,
+            customers=customers,
+            checkpoints=checkpoints,
+            wait_timeout=settings.freshness_timeout_seconds,
+        )
+    projector = Projector(EquipmentView(), read_store, mapper, infra.keyring)
+    app.state.equipment = EquipmentService(
+        ports=EquipmentPorts(items=items, customers=customers, reconciliation=reconciler),
+        idempotency=infra.idempotency,
+        read_store=read_store,
+        projector=projector,
+        freshness_timeout=settings.freshness_timeout_seconds,
+    )
+    return projector, reconciler
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with serve_infrastructure(app, settings) as infra:
+            read_store = await open_read_store(settings)
+            try:
+                projector, _ = attach(app, infra, read_store, settings)
+                async with projectors_following(
+                    [projector], infra.event_store, batch_size=settings.projector_batch_size
+                ):
+                    yield
+            finally:
+                await read_store.close()
+
+    app = FastAPI(title="customerhub equipment", version="1", lifespan=lifespan)
+    prepare_service_app(app, settings)
+    for router in routers(assignment=False):
+        app.include_router(router)
+    return app

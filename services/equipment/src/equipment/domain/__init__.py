@@ -1,0 +1,1 @@
+"""The equipment domain: the Equipment aggregate, ownership rules and the equipment view."""

@@ -1,0 +1,1 @@
+"""How equipment is driven: HTTP routes and the ownership reconciler's log follower."""

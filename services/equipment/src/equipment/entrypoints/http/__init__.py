@@ -1,0 +1,1 @@
+"""The equipment service's HTTP routes."""

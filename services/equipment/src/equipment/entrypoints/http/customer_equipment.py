@@ -1,0 +1,39 @@
+"""Routes that give a customer equipment, or take it back (the customer's equipment tab).
+
+Each item's own stream records the owner change first; the answer comes once the customer's
+stream has recorded it too (else 202), and shows the customer's version and what it lists.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from equipment.application import commands as c
+from equipment.entrypoints.http import schemas
+from equipment.entrypoints.http.runner import UserCall, execute
+
+router = APIRouter(prefix="/v1/customers/{customer_id}/equipment", tags=["equipment"])
+
+
+@router.post(
+    "",
+    summary="Assign items to the customer (bulk; transfer: true takes them from their owner)",
+    response_model=schemas.AssignmentAnswer,
+)
+async def assign_equipment(
+    customer_id: UUID, body: schemas.AssignmentBody, call: UserCall
+) -> Response:
+    equipment_ids = tuple(dict.fromkeys(body.equipment_ids))
+    return await execute(call, c.AssignEquipment(customer_id, equipment_ids, body.transfer))
+
+
+@router.delete(
+    "/{equipment_id}",
+    summary="Unassign an item the customer owns",
+    response_model=schemas.CustomerEquipmentAnswer,
+)
+async def unassign_equipment(customer_id: UUID, equipment_id: UUID, call: UserCall) -> Response:
+    return await execute(call, c.UnassignEquipment(customer_id, equipment_id))

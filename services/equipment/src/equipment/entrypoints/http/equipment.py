@@ -1,0 +1,105 @@
+"""Routes of the equipment registry: register, edit, list and search, one item with its history.
+
+Reads answer from the equipment read model, with `X-Read-Model-Position` (the log position it
+reflects); `min_position` (or `X-Min-Position`) makes a read wait until it got that far.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import JSONResponse, Response
+
+from customerhub_shared.http.auth import CurrentUser
+from equipment.application import commands as c
+from equipment.application import queries
+from equipment.application.freshness import reached
+from equipment.domain.errors import EquipmentNotFound
+from equipment.domain.values import EquipmentPatch, NewEquipment
+from equipment.entrypoints.http import schemas
+from equipment.entrypoints.http.problems import problem_for
+from equipment.entrypoints.http.runner import UserCall, execute
+from equipment.entrypoints.http.service import Service
+
+router = APIRouter(prefix="/v1/equipment", tags=["equipment"])
+POSITION_HEADER = "X-Read-Model-Position"
+_MAX_POSITION = 2**63 - 1
+
+
+async def read_model_position(
+    service: Service,
+    _user: CurrentUser,
+    min_position: Annotated[
+        int | None, Query(ge=0, le=_MAX_POSITION, description="Answer once the read model got here")
+    ] = None,
+    x_min_position: Annotated[
+        int | None, Header(ge=0, le=_MAX_POSITION, description="Same, e.g. a command's position")
+    ] = None,
+) -> int:
+    """The position the answer reflects at least; waits up to the freshness timeout."""
+    wanted = max((p for p in (min_position, x_min_position) if p is not None), default=None)
+    if wanted is not None and not await reached(
+        service.position, wanted, timeout=service.freshness_timeout
+    ):
+        raise _problem(queries.ReadModelBehind(wanted))
+    return await service.position() or 0
+
+
+ReadPosition = Annotated[int, Depends(read_model_position)]
+
+
+def _problem(error: Exception) -> Exception:
+    return problem_for(error) or error
+
+
+@router.post("", status_code=201, summary="Register an item", response_model=schemas.CommandAnswer)
+async def register_equipment(body: NewEquipment, call: UserCall) -> Response:
+    equipment_id = call.new_equipment_id()
+    response = await execute(call, c.RegisterEquipment(equipment_id, body), status_code=201)
+    response.headers["Location"] = f"/v1/equipment/{equipment_id}"
+    return response
+
+
+@router.patch(
+    "/{equipment_id}", summary="Edit an item's fields", response_model=schemas.CommandAnswer
+)
+async def change_equipment(equipment_id: UUID, body: EquipmentPatch, call: UserCall) -> Response:
+    return await execute(call, c.ChangeEquipmentDetails(equipment_id, body))
+
+
+@router.get(
+    "",
+    summary="List items by name: all, a customer's (customer_id), or matching q",
+    response_model=schemas.EquipmentPage,
+)
+async def list_equipment(
+    service: Service,
+    position: ReadPosition,
+    customer_id: Annotated[UUID | None, Query(description="Only the items it owns now")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Word prefixes of name, reference, serial")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> JSONResponse:
+    search = queries.EquipmentSearch(q=q, customer_id=customer_id, cursor=cursor, limit=limit)
+    try:
+        page = await queries.search_equipment(await service.read_model(), search)
+    except queries.InvalidCursor as invalid:
+        raise _problem(invalid) from invalid
+    return JSONResponse(page, headers={POSITION_HEADER: str(position)})
+
+
+@router.get(
+    "/{equipment_id}",
+    summary="One item, with every owner it had (who, since when, until when, by whom)",
+    response_model=schemas.EquipmentOut,
+)
+async def get_equipment(equipment_id: UUID, service: Service, position: ReadPosition) -> Response:
+    try:
+        item = await queries.equipment_by_id(await service.read_model(), equipment_id)
+    except EquipmentNotFound as unknown:
+        raise _problem(unknown) from unknown
+    return JSONResponse(item, headers={POSITION_HEADER: str(position)})

@@ -1,0 +1,164 @@
+"""Runs one equipment command for one HTTP request: If-Match, Idempotency-Key, problems, answer.
+
+The same contract as customer-command's commands (README "The API"): a retry with the same
+Idempotency-Key (same actor, route and body) returns the first answer, marked
+`Idempotent-Replayed: true`; the same key with another body is 422. Commands that had to
+answer before the customers' side caught up answer 202 instead of 200.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import structlog
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from customerhub_shared.http.auth import CurrentUser, Principal
+from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
+from customerhub_shared.idempotency import StoredAnswer
+from equipment.application.context import CommandContext, CommandResult
+from equipment.application.handlers import handle
+from equipment.entrypoints.http.problems import problem_for
+from equipment.entrypoints.http.service import EquipmentService, Service
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+_REGISTERED_IDS = uuid.UUID("0b6f3f52-7c1e-4d8a-9a55-2f4c8e6d1a90")
+
+
+@dataclass(frozen=True)
+class Call:
+    request: Request
+    service: EquipmentService
+    principal: Principal
+    idempotency_key: str | None
+    expected_version: int | None
+
+    def context(self) -> CommandContext:
+        correlation = getattr(self.request.state, "correlation_id", None) or str(uuid.uuid4())
+        return CommandContext(
+            actor=self.principal.sub,
+            correlation_id=correlation,
+            idempotency_key=self.idempotency_key,
+            expected_version=self.expected_version,
+        )
+
+    def new_equipment_id(self) -> UUID:
+        """A retried registration (same Idempotency-Key) names the same item."""
+        if self.idempotency_key is None:
+            return uuid.uuid4()
+        return uuid.uuid5(_REGISTERED_IDS, f"{self.principal.sub}\x1f{self.idempotency_key}")
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    match = _IF_MATCH.match(value)
+    if match is None:
+        raise Problem(
+            400,
+            "Bad If-Match header",
+            type=PROBLEM_TYPES + "bad-if-match",
+            detail='If-Match must be the version you read, e.g. If-Match: 3 (or "3")',
+        )
+    return int(match.group(1))
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    if value is not None and not _KEY.match(value):
+        raise Problem(
+            400,
+            "Bad Idempotency-Key header",
+            type=PROBLEM_TYPES + "bad-idempotency-key",
+            detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
+        )
+    return value
+
+
+async def execute(call: Call, command: Any, *, status_code: int = 200) -> Response:
+    if call.idempotency_key is None:
+        return _answer(await _run(call, command), status_code)
+    scope = f"{call.principal.sub}\x1f{call.request.method} {call.request.url.path}"
+    fingerprint = await _fingerprint(call.request)
+    async with call.service.key_lock(scope + call.idempotency_key):
+        stored = await call.service.idempotency.get(scope, call.idempotency_key)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        response = _answer(await _run(call, command), status_code)
+        answer = StoredAnswer(fingerprint, response.status_code, bytes(response.body))
+        await call.service.idempotency.put(scope, call.idempotency_key, answer)
+        return response
+
+
+async def _run(call: Call, command: Any) -> CommandResult:
+    for name in ("customer_id", "equipment_id"):
+        if hasattr(command, name):
+            structlog.contextvars.bind_contextvars(**{name: str(getattr(command, name))})
+    try:
+        return await handle(command, call.context(), call.service.ports)
+    except Exception as error:
+        problem = problem_for(error)
+        if problem is None:
+            raise
+        raise problem from error
+
+
+def _answer(result: CommandResult, status_code: int) -> JSONResponse:
+    body = {"id": str(result.id), "version": result.version, "position": result.position}
+    body.update(result.extra)
+    return JSONResponse(
+        body,
+        status_code=status_code if result.settled else 202,
+        headers={"ETag": f'"{result.version}"'},
+    )
+
+
+def _replay(stored: StoredAnswer, fingerprint: str) -> Response:
+    if stored.fingerprint != fingerprint:
+        raise Problem(
+            422,
+            "Idempotency-Key reused",
+            type=PROBLEM_TYPES + "idempotency-key-reused",
+            detail="this Idempotency-Key was already used for a different request",
+        )
+    version = json.loads(stored.body).get("version")
+    return Response(
+        stored.body,
+        status_code=stored.status,
+        media_type="application/json",
+        headers={"ETag": f'"{version}"', "Idempotent-Replayed": "true"},
+    )
+
+
+async def _fingerprint(request: Request) -> str:
+    digest = hashlib.sha256(await request.body())
+    digest.update(request.headers.get("if-match", "").encode())
+    return digest.hexdigest()
+
+
+async def _call(
+    request: Request,
+    service: Service,
+    principal: CurrentUser,
+    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+    idempotency_key: Annotated[
+        str | None, Header(description="Makes a retry return the first answer")
+    ] = None,
+) -> Call:
+    return Call(
+        request=request,
+        service=service,
+        principal=principal,
+        idempotency_key=parse_idempotency_key(idempotency_key),
+        expected_version=parse_if_match(if_match),
+    )
+
+
+UserCall = Annotated[Call, Depends(_call)]
