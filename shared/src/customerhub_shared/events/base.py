@@ -32,11 +32,19 @@ class DomainEvent(BaseModel):
 
     @classmethod
     def personal_fields(cls) -> frozenset[str]:
-        return frozenset(
-            name
-            for name, field in cls.model_fields.items()
-            if any(isinstance(marker, PersonalData) for marker in field.metadata)
-        )
+        fields = _PERSONAL_FIELDS.get(cls)
+        if fields is None:
+            fields = frozenset(
+                name
+                for name, field in cls.model_fields.items()
+                if any(isinstance(marker, PersonalData) for marker in field.metadata)
+            )
+            _PERSONAL_FIELDS[cls] = fields
+        return fields
+
+
+# Asked for every event read or written: computed once per event class.
+_PERSONAL_FIELDS: dict[type[DomainEvent], frozenset[str]] = {}
 
 
 class EventMetadata(BaseModel):

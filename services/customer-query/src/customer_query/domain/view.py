@@ -7,7 +7,7 @@ email and phone keys) are recomputed after every event, from the document alone.
 
 from __future__ import annotations
 
-import copy
+import json
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any
@@ -107,7 +107,10 @@ class CustomerView:
         event = envelope.event
         if not isinstance(event, CustomerEvent):
             return document
-        customer = copy.deepcopy(document) if document else blank_customer(event.customer_id)
+        # Documents are plain JSON: a JSON round trip copies them faster than deepcopy.
+        customer = (
+            json.loads(json.dumps(document)) if document else blank_customer(event.customer_id)
+        )
         _when(event, customer)
         _stamp(customer, envelope)
         _derive(customer)
