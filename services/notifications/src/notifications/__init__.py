@@ -1,1 +1,2 @@
-"""notifications: SMS and email to customer contacts. Built by the notifications issue."""
+"""notifications: email (SMTP) and SMS (Twilio's Messages API) to the contacts who opted in,
+decided from customer and equipment events and from ad-hoc requests, recorded in a delivery log."""

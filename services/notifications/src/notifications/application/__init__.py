@@ -1,0 +1,1 @@
+"""Use cases: consuming events into deliveries, sending them, answering requests and the log."""

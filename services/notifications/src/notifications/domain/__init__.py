@@ -1,0 +1,1 @@
+"""The notification rules, pure: who is told what, on which channel, in which language."""

@@ -1,0 +1,1 @@
+"""Entrypoints: the HTTP routes, the event-log follower, the command line."""

@@ -1,0 +1,1 @@
+"""The HTTP routes of the notification service under /v1/notifications."""

@@ -1,0 +1,40 @@
+"""What the routes need, built once by the composition root, and how a route gets it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from customerhub_shared.idempotency import IdempotencyStore
+from notifications.application.metrics import NotificationMetrics
+from notifications.application.planning import DeliveryPlanner
+from notifications.application.ports import NotificationStore, TemplateCatalogue
+
+
+@dataclass
+class NotificationService:
+    store: NotificationStore
+    catalogue: TemplateCatalogue
+    planner: DeliveryPlanner
+    metrics: NotificationMetrics
+    idempotency: IdempotencyStore
+    # How long a request waits for the audience to reach a client's `min_position`.
+    freshness_timeout: float = 2.0
+    # Called once deliveries are recorded: the dispatchers look at once.
+    on_deliveries: Callable[[], None] = lambda: None
+    _key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def key_lock(self, scope_key: str) -> asyncio.Lock:
+        return self._key_locks.setdefault(scope_key, asyncio.Lock())
+
+
+def notification_service(request: Request) -> NotificationService:
+    service: NotificationService = request.app.state.notifications
+    return service
+
+
+Service = Annotated[NotificationService, Depends(notification_service)]
