@@ -10,6 +10,7 @@ from fastapi import FastAPI
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+import notifications.bootstrap as notifications
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
@@ -37,10 +38,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     checkpoints=checkpoints,
                 )
                 assert reconciler is not None
+                notifier = notifications.attach(app, infra, read_store, settings)
                 events, batch_size = infra.event_store, settings.projector_batch_size
                 async with (
                     projectors_following([customers, items], events, batch_size=batch_size),
                     equipment.reconciling(reconciler, events, batch_size=batch_size),
+                    notifier.running(),
                 ):
                     yield
             finally:
@@ -54,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     prepare_service_app(app, settings)
-    for router in [*customer_command.routers(), *customer_query.routers(), *equipment.routers()]:
-        app.include_router(router)
+    for service in (customer_command, customer_query, equipment, notifications):
+        for router in service.routers():
+            app.include_router(router)
     return app
