@@ -3,7 +3,6 @@
 import asyncio
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -20,11 +19,10 @@ from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.entrypoints.http.problems import PROBLEMS, problem_for
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
 from customerhub_shared.http.auth import AdminUser, CurrentUser, Principal
+from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
 
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 _CREATED_IDS = uuid.UUID("a8d5e0f4-8f51-4a63-9a3a-0c9f7d2b1e47")
 
 
@@ -75,33 +73,6 @@ class RequestContext:
         if self.idempotency_key is None:
             return uuid.uuid4()
         return uuid.uuid5(customer_id, f"{kind}\x1f{self.principal.sub}\x1f{self.idempotency_key}")
-
-
-def parse_if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    match = _IF_MATCH.match(value)
-    if match is None:
-        raise Problem(
-            status=400,
-            title="Bad If-Match header",
-            type=PROBLEMS + "bad-if-match",
-            detail='If-Match must be the customer version, e.g. If-Match: 3 (or "3")',
-        )
-    return int(match.group(1))
-
-
-def parse_idempotency_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not _KEY.match(value):
-        raise Problem(
-            status=400,
-            title="Bad Idempotency-Key header",
-            type=PROBLEMS + "bad-idempotency-key",
-            detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
-        )
-    return value
 
 
 async def execute(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
+from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
 from equipment.application.context import CommandContext, CommandResult
@@ -28,8 +28,6 @@ from equipment.application.handlers import handle
 from equipment.entrypoints.http.problems import problem_for
 from equipment.entrypoints.http.service import EquipmentService, Service
 
-_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 _REGISTERED_IDS = uuid.UUID("0b6f3f52-7c1e-4d8a-9a55-2f4c8e6d1a90")
 
 
@@ -55,31 +53,6 @@ class Call:
         if self.idempotency_key is None:
             return uuid.uuid4()
         return uuid.uuid5(_REGISTERED_IDS, f"{self.principal.sub}\x1f{self.idempotency_key}")
-
-
-def parse_if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    match = _IF_MATCH.match(value)
-    if match is None:
-        raise Problem(
-            400,
-            "Bad If-Match header",
-            type=PROBLEM_TYPES + "bad-if-match",
-            detail='If-Match must be the version you read, e.g. If-Match: 3 (or "3")',
-        )
-    return int(match.group(1))
-
-
-def parse_idempotency_key(value: str | None) -> str | None:
-    if value is not None and not _KEY.match(value):
-        raise Problem(
-            400,
-            "Bad Idempotency-Key header",
-            type=PROBLEM_TYPES + "bad-idempotency-key",
-            detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
-        )
-    return value
 
 
 async def execute(call: Call, command: Any, *, status_code: int = 200) -> Response:

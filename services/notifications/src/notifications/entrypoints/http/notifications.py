@@ -10,7 +10,6 @@ import base64
 import binascii
 import hashlib
 import json
-import re
 import uuid
 from typing import Annotated
 from uuid import UUID
@@ -20,6 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
+from customerhub_shared.http.headers import parse_idempotency_key
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
 from notifications.application.ports import HistoryCursor
@@ -36,7 +36,6 @@ from notifications.entrypoints.http.service import NotificationService, Service
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 _REQUEST_IDS = uuid.UUID("6c0e9d0a-7b7e-4c55-8f0e-2f4f8a1d3b62")
 _MAX_POSITION = 2**63 - 1
 _POLL_SECONDS = 0.02
@@ -72,7 +71,7 @@ async def post_notification(
 ) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(body.customer_id))
     await _wait_for(service, _wanted(min_position, x_min_position))
-    key = _parse_key(idempotency_key)
+    key = parse_idempotency_key(idempotency_key)
     if key is None:
         return await _send(service, body, request, principal, uuid.uuid4())
     scope = f"{principal.sub}\x1fPOST /v1/notifications"
@@ -215,19 +214,6 @@ async def _wait_for(service: NotificationService, wanted: int | None) -> None:
         if loop.time() >= deadline:
             raise behind(wanted, reached)
         await asyncio.sleep(_POLL_SECONDS)
-
-
-def _parse_key(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not _KEY.match(value):
-        raise Problem(
-            400,
-            "Bad Idempotency-Key header",
-            detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
-            type=PROBLEM_TYPES + "bad-idempotency-key",
-        )
-    return value
 
 
 def _replayed(stored: StoredAnswer, fingerprint: str) -> Response:
