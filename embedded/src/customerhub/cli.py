@@ -1,5 +1,5 @@
 """`customerhub`: run the embedded system, mint development tokens, replay read models, relay
-the event log to Kafka."""
+the event log to Kafka, consume it from Kafka."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from customerhub_shared.settings import load_settings
 
@@ -56,12 +56,20 @@ def _projections(args: argparse.Namespace) -> int:
 def _project(args: argparse.Namespace) -> int:
     from customerhub.operations import follow_projections
 
+    settings = load_settings()
+    if settings.projector_transport == "kafka":
+        sys.stderr.write(
+            "customerhub project: CUSTOMERHUB_PROJECTOR_TRANSPORT is kafka, so the projectors"
+            " consume Kafka: run `customerhub consume customers` instead\n"
+        )
+        return 2
+
     async def until_signalled() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        return await follow_projections(load_settings(), stop)
+        return await follow_projections(settings, stop)
 
     return asyncio.run(until_signalled())
 
@@ -84,6 +92,39 @@ def _relay(args: argparse.Namespace) -> int:
         return 2
     except PublishFailed as error:
         sys.stderr.write(f"customerhub relay: {error}\n")
+        return 1
+
+
+# The Kafka consumers `customerhub consume` runs, each a consumer-group agent.
+CONSUMERS = ("customers",)
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from customer_query.entrypoints.kafka_projector import run_customers_projector
+    from customerhub_shared.bus.kafka_consumer import ConsumeFailed, ConsumerNotConfigured
+    from customerhub_shared.settings import Settings
+
+    runners: dict[str, Callable[[Settings, asyncio.Event], Awaitable[int]]] = {
+        "customers": run_customers_projector,
+    }
+    settings = load_settings()
+
+    async def until_signalled() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        names = list(dict.fromkeys(args.consumers or CONSUMERS))
+        results = await asyncio.gather(*(runners[name](settings, stop) for name in names))
+        return max(results)
+
+    try:
+        return asyncio.run(until_signalled())
+    except ConsumerNotConfigured as error:
+        sys.stderr.write(f"customerhub consume: {error}\n")
+        return 2
+    except ConsumeFailed as error:
+        sys.stderr.write(f"customerhub consume: {error}\n")
         return 1
 
 
@@ -117,11 +158,22 @@ def _parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="publish what the log holds now, then exit"
     )
     relay.set_defaults(action=_relay)
+    consume = commands.add_parser(
+        "consume", help="run Kafka consumers (projectors as consumer-group agents), until SIGTERM"
+    )
+    consume.add_argument(
+        "consumers", nargs="*", metavar="consumer", help=f"of {', '.join(CONSUMERS)}; default: all"
+    )
+    consume.set_defaults(action=_consume)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unknown = [name for name in getattr(args, "consumers", []) if name not in CONSUMERS]
+    if unknown:
+        parser.error(f"unknown consumer(s): {', '.join(unknown)}; known: {', '.join(CONSUMERS)}")
     result: int = args.action(args)
     return result
 

@@ -1,7 +1,9 @@
 """The composition root of customer-query: settings and adapters in, a FastAPI app out.
 
 Standalone, the service runs the projector that keeps its read model fresh, following the
-event store; embedded, the embedded app does.
+event store, unless CUSTOMERHUB_PROJECTOR_TRANSPORT=kafka: then a consumer process of its
+own (entrypoints/kafka_projector.py) feeds the read model and this one only reads it.
+Embedded, the embedded app runs the projector.
 """
 
 from __future__ import annotations
@@ -63,8 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector = attach(app, infra, read_store, settings)
+                following = [projector] if settings.projector_transport == "log" else []
                 async with projectors_following(
-                    [projector], infra.event_store, batch_size=settings.projector_batch_size
+                    following, infra.event_store, batch_size=settings.projector_batch_size
                 ):
                     yield
             finally:
