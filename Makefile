@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE ?= copy
 
-.PHONY: bootstrap run test lint unit bench cluster-postgres
+.PHONY: bootstrap run test lint unit bench cluster-postgres cluster cluster-stop
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
@@ -26,3 +26,11 @@ unit: bootstrap
 bench: bootstrap
 	$(UV) run python bench/command_throughput.py
 	$(UV) run python bench/append_throughput.py
+
+# The local cluster mode: PostgreSQL, Kafka, FerretDB and each service as its own process
+# (command :8101, query :8102, relay, projector); state and logs in .local/cluster/.
+cluster: bootstrap
+	bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop

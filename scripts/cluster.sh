@@ -1,0 +1,326 @@
+#!/usr/bin/env bash
+# The local cluster mode, no Docker: PostgreSQL (event store, keys, idempotency answers, relay
+# checkpoint), Kafka (the bus), FerretDB (read store), and each service as its own OS process.
+#
+#   scripts/cluster.sh start      provision the servers with scripts/{postgres,kafka,ferretdb}.sh,
+#                                 then start every service that is not running yet and wait
+#                                 until each serves; prints COMMAND_URL=…, QUERY_URL=…,
+#                                 ENV_FILE=… on stdout (progress goes to stderr)
+#   scripts/cluster.sh stop [SERVICE…]
+#                                 stop those services (default: all of them, and then the
+#                                 servers this script started; servers it found running stay)
+#   scripts/cluster.sh status     each service and server; exit 0 when every service runs
+#
+# Services: command  customer-command over HTTP (uvicorn), port 8101
+#           query    customer-query over HTTP, reading the read model only, port 8102
+#           relay    `customerhub relay`: the event log to Kafka as CloudEvents
+#           projector `customerhub consume customers`: Kafka to the read model
+# Everything lives under .local/cluster/ (CUSTOMERHUB_CLUSTER_DIR): one pid file and one log per
+# service in logs/, and cluster.env, the settings every process got (source it to talk to the
+# cluster: `set -a; . .local/cluster/cluster.env; set +a; uv run customerhub token`).
+#
+# Settings: CUSTOMERHUB_CLUSTER_COMMAND_PORT (8101), CUSTOMERHUB_CLUSTER_QUERY_PORT (8102),
+# CUSTOMERHUB_CLUSTER_DATABASE (customerhub_cluster: the PostgreSQL database made on the local
+# server, and the MongoDB database unless CUSTOMERHUB_MONGODB_DATABASE is set),
+# CUSTOMERHUB_PYTHON (the interpreter of the project's environment; default: uv's),
+# CUSTOMERHUB_CLUSTER_READ_STORE (mongodb; `sqlite` puts the read model in one SQLite file the
+# query service and the projector share, no FerretDB: a comparison for benchmarks).
+# CUSTOMERHUB_POSTGRES_DSN, KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL, when set, point at servers
+# someone else runs (used as they are, never stopped); any other CUSTOMERHUB_* setting (topics,
+# batch sizes, CUSTOMERHUB_KAFKA_CONSUMER_GROUP_PREFIX, log level…) reaches every service.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLUSTER_DIR="${CUSTOMERHUB_CLUSTER_DIR:-$REPO/.local/cluster}"
+LOGS="$CLUSTER_DIR/logs"
+ENV_FILE="$CLUSTER_DIR/cluster.env"
+STARTED_SERVERS="$CLUSTER_DIR/servers-started"
+COMMAND_PORT="${CUSTOMERHUB_CLUSTER_COMMAND_PORT:-8101}"
+QUERY_PORT="${CUSTOMERHUB_CLUSTER_QUERY_PORT:-8102}"
+DATABASE="${CUSTOMERHUB_CLUSTER_DATABASE:-customerhub_cluster}"
+READ_STORE="${CUSTOMERHUB_CLUSTER_READ_STORE:-mongodb}"
+HOST=127.0.0.1
+START_TIMEOUT=90 # seconds for one service to serve once started
+SERVICES=(command query projector relay)
+
+say() { echo "cluster.sh: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+COMMAND="${1:-start}"
+shift || true
+case "$COMMAND" in
+    start | stop | status) ;;
+    *) die "usage: $0 start | stop [SERVICE...] | status" ;;
+esac
+case "$READ_STORE" in
+    mongodb | sqlite) ;;
+    *) die "CUSTOMERHUB_CLUSTER_READ_STORE must be mongodb or sqlite, not $READ_STORE" ;;
+esac
+for service in "$@"; do
+    [[ " ${SERVICES[*]} " == *" $service "* ]] || die "unknown service $service (${SERVICES[*]})"
+done
+
+mkdir -p "$LOGS"
+
+# What each service runs, and a piece of its command line that tells it apart from any other
+# process (a pid file may outlive its process, and pids are recycled).
+service_args() {
+    case "$1" in
+        command) echo "-m uvicorn customer_command.bootstrap:create_app --factory --host $HOST --port $COMMAND_PORT --no-access-log" ;;
+        query) echo "-m uvicorn customer_query.bootstrap:create_app --factory --host $HOST --port $QUERY_PORT --no-access-log" ;;
+        relay) echo "-m customerhub.cli relay" ;;
+        projector) echo "-m customerhub.cli consume customers" ;;
+    esac
+}
+signature() {
+    case "$1" in
+        command) echo "customer_command.bootstrap:create_app" ;;
+        query) echo "customer_query.bootstrap:create_app" ;;
+        relay) echo "customerhub.cli relay" ;;
+        projector) echo "customerhub.cli consume customers" ;;
+    esac
+}
+
+pid_of() { # prints the service's pid if it runs (and is really that service)
+    local pidfile="$CLUSTER_DIR/$1.pid" pid
+    [[ -f "$pidfile" ]] || return 1
+    pid="$(cat "$pidfile" 2>/dev/null)" || return 1
+    [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$(signature "$1")" || return 1
+    echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+alive() { # pid: the process runs (an exited one may stay a zombie until its new parent reaps it)
+    kill -0 "$1" 2>/dev/null || return 1
+    [[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]]
+}
+
+stop_services() { # SIGTERM to each, then wait for all (a batch in hand is finished first)
+    local service pid pids=() names=()
+    for service in "$@"; do
+        if pid="$(pid_of "$service")"; then
+            say "stopping $service (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            pids+=("$pid")
+            names+=("$service")
+        fi
+        rm -f "$CLUSTER_DIR/$service.pid"
+    done
+    for i in "${!pids[@]}"; do
+        for _ in $(seq 1 300); do
+            alive "${pids[$i]}" || break
+            sleep 0.05
+        done
+        if alive "${pids[$i]}"; then
+            say "${names[$i]} (pid ${pids[$i]}) ignored SIGTERM for 15s; killing it"
+            kill -KILL "${pids[$i]}" 2>/dev/null || true
+        fi
+    done
+}
+
+# --- status ----------------------------------------------------------------------------------
+
+if [[ "$COMMAND" == status ]]; then
+    all=0
+    for service in "${SERVICES[@]}"; do
+        if pid="$(pid_of "$service")"; then
+            echo "$service: running (pid $pid)"
+        else
+            echo "$service: stopped"
+            all=3
+        fi
+    done
+    [[ -f "$ENV_FILE" ]] && grep -E '^(COMMAND_URL|QUERY_URL)=' "$ENV_FILE" || true
+    for server in kafka ferretdb; do
+        bash "$REPO/scripts/$server.sh" status >/dev/null 2>&1 && echo "$server: running" \
+            || echo "$server: stopped"
+    done
+    exit "$all"
+fi
+
+# --- stop ------------------------------------------------------------------------------------
+
+exec 9>>"$CLUSTER_DIR/.lock"
+flock 9
+
+if [[ "$COMMAND" == stop ]]; then
+    targets=("$@")
+    ((${#targets[@]})) || targets=(relay projector query command)
+    stop_services "${targets[@]}"
+    if (($# == 0)) && [[ -f "$STARTED_SERVERS" ]]; then
+        while read -r server; do
+            [[ -n "$server" ]] && bash "$REPO/scripts/$server.sh" stop 9>&- || true
+        done <"$STARTED_SERVERS"
+        rm -f "$STARTED_SERVERS"
+    fi
+    exit 0
+fi
+
+# --- start: servers and settings -------------------------------------------------------------
+
+remember_started() { grep -qx "$1" "$STARTED_SERVERS" 2>/dev/null || echo "$1" >>"$STARTED_SERVERS"; }
+
+setting() { grep -m1 "^$1=" "$ENV_FILE" | cut -d= -f2-; }
+
+running=()
+for service in "${SERVICES[@]}"; do
+    pid_of "$service" >/dev/null && running+=("$service")
+done
+if ((${#running[@]})) && [[ -f "$ENV_FILE" ]]; then
+    # Some services run (say, all but a relay that was killed): the ones started now get the
+    # settings the others have, whatever this caller's environment says.
+    say "${running[*]} running: starting the others with the settings in $ENV_FILE"
+    COMMAND_PORT="$(setting CUSTOMERHUB_CLUSTER_COMMAND_PORT)"
+    QUERY_PORT="$(setting CUSTOMERHUB_CLUSTER_QUERY_PORT)"
+    PYTHON="$(setting CUSTOMERHUB_PYTHON)"
+else
+    if [[ -n "${CUSTOMERHUB_POSTGRES_DSN:-}" ]]; then
+        dsn="$CUSTOMERHUB_POSTGRES_DSN"
+    else
+        port_open "${CUSTOMERHUB_PG_PORT:-55432}" || remember_started postgres
+        server_dsn="$(bash "$REPO/scripts/postgres.sh" start 9>&- | tail -n 1)"
+        dsn="${server_dsn%/*}/$DATABASE"
+    fi
+    if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+        kafka="$KAFKA_BOOTSTRAP_SERVERS"
+    else
+        bash "$REPO/scripts/kafka.sh" status >/dev/null 2>&1 || remember_started kafka
+        kafka="$(bash "$REPO/scripts/kafka.sh" start 9>&- | tail -n 1)"
+    fi
+    mongodb=""
+    if [[ "$READ_STORE" == mongodb && -n "${MONGODB_URL:-}" ]]; then
+        mongodb="$MONGODB_URL"
+    elif [[ "$READ_STORE" == mongodb ]]; then
+        bash "$REPO/scripts/ferretdb.sh" status >/dev/null 2>&1 || remember_started ferretdb
+        mongodb="$(bash "$REPO/scripts/ferretdb.sh" start 9>&- | tail -n 1)"
+    fi
+
+    PYTHON="${CUSTOMERHUB_PYTHON:-}"
+    if [[ -z "$PYTHON" ]]; then
+        UV="$(command -v uv || echo "$HOME/.local/bin/uv")"
+        PYTHON="$(cd "$REPO" && "$UV" run --frozen --quiet python -c 'import sys; print(sys.executable)')"
+    fi
+
+    if [[ -z "${CUSTOMERHUB_POSTGRES_DSN:-}" ]]; then
+        # The cluster's own database on the local server, apart from the tests' ones.
+        "$PYTHON" - "$server_dsn" "$DATABASE" <<'EOF'
+import sys
+import psycopg
+from psycopg import sql
+
+dsn, name = sys.argv[1:]
+with psycopg.connect(dsn, autocommit=True) as db:
+    if db.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+EOF
+    fi
+
+    secret="${CUSTOMERHUB_JWT_SECRET:-}"
+    if [[ -z "$secret" ]]; then
+        [[ -s "$CLUSTER_DIR/jwt-secret" ]] \
+            || head -c 48 /dev/urandom | base64 | tr -d '\n=' >"$CLUSTER_DIR/jwt-secret"
+        secret="$(cat "$CLUSTER_DIR/jwt-secret")"
+    fi
+
+    # The one source of every service's settings: the caller's CUSTOMERHUB_* (topics, batch
+    # sizes, log level, …), then what the cluster mode fixes. It also says how to reach it.
+    {
+        echo "# Written by scripts/cluster.sh start; source it to use the cluster's settings."
+        for name in $(compgen -e); do
+            case "$name" in
+                CUSTOMERHUB_*) printf '%s=%q\n' "$name" "${!name}" ;;
+            esac
+        done
+        echo "CUSTOMERHUB_EVENT_STORE=postgres"
+        printf 'CUSTOMERHUB_POSTGRES_DSN=%q\n' "$dsn"
+        echo "CUSTOMERHUB_READ_STORE=$READ_STORE"
+        if [[ "$READ_STORE" == mongodb ]]; then
+            printf 'MONGODB_URL=%q\n' "$mongodb"
+            printf 'CUSTOMERHUB_MONGODB_DATABASE=%q\n' "${CUSTOMERHUB_MONGODB_DATABASE:-$DATABASE}"
+        fi
+        printf 'KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kafka"
+        echo "CUSTOMERHUB_PROJECTOR_TRANSPORT=kafka"
+        printf 'CUSTOMERHUB_JWT_SECRET=%q\n' "$secret"
+        printf 'CUSTOMERHUB_DATA_DIR=%q\n' "$CLUSTER_DIR/var"
+        printf 'CUSTOMERHUB_PYTHON=%q\n' "$PYTHON"
+        echo "CUSTOMERHUB_CLUSTER_COMMAND_PORT=$COMMAND_PORT"
+        echo "CUSTOMERHUB_CLUSTER_QUERY_PORT=$QUERY_PORT"
+        echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
+        echo "QUERY_URL=http://$HOST:$QUERY_PORT"
+    } >"$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+fi
+
+# --- start: services -------------------------------------------------------------------------
+
+healthy() { # port: GET /health answers 200 (plain bash, no curl needed)
+    local status
+    { exec 3<>"/dev/tcp/$HOST/$1"; } 2>/dev/null || return 1
+    printf 'GET /health HTTP/1.0\r\nHost: %s\r\n\r\n' "$HOST" >&3
+    read -r -t 5 _ status _ <&3 || status=""
+    exec 3<&- 3>&-
+    [[ "$status" == 200 ]]
+}
+
+ready() { # the service serves: HTTP answers /health, a worker logged that it runs
+    case "$1" in
+        command) healthy "$COMMAND_PORT" ;;
+        query) healthy "$QUERY_PORT" ;;
+        relay) grep -q 'relay.started' "$LOGS/relay.log" 2>/dev/null ;;
+        projector) grep -q 'kafka_agent.assigned' "$LOGS/projector.log" 2>/dev/null ;;
+    esac
+}
+
+launched=()
+for service in "${SERVICES[@]}"; do
+    if pid="$(pid_of "$service")"; then
+        say "$service already runs (pid $pid)"
+        continue
+    fi
+    case "$service" in
+        command) port_open "$COMMAND_PORT" && die "port $COMMAND_PORT is taken; set CUSTOMERHUB_CLUSTER_COMMAND_PORT" ;;
+        query) port_open "$QUERY_PORT" && die "port $QUERY_PORT is taken; set CUSTOMERHUB_CLUSTER_QUERY_PORT" ;;
+    esac
+    : >"$LOGS/$service.log" # a fresh log per start: readiness is read from it
+    # shellcheck disable=SC2046 # the arguments are words on purpose
+    (
+        # Only cluster.env's settings: none of the caller's own may differ between services.
+        for name in $(compgen -e); do
+            case "$name" in
+                CUSTOMERHUB_* | KAFKA_BOOTSTRAP_SERVERS | MONGODB_URL | KURRENTDB_URL) unset "$name" ;;
+            esac
+        done
+        set -a
+        # shellcheck disable=SC1090
+        . "$ENV_FILE"
+        set +a
+        cd "$REPO"
+        # setsid: a session of its own, so a Ctrl-C meant for the caller does not reach it.
+        exec setsid "$PYTHON" $(service_args "$service") </dev/null >>"$LOGS/$service.log" 2>&1 9>&-
+    ) &
+    echo "$!" >"$CLUSTER_DIR/$service.pid"
+    launched+=("$service")
+    say "started $service (pid $!, log: $LOGS/$service.log)"
+done
+
+deadline=$((SECONDS + START_TIMEOUT))
+for service in "${launched[@]}"; do
+    until ready "$service"; do
+        if ! pid_of "$service" >/dev/null; then
+            tail -n 30 "$LOGS/$service.log" >&2 || true
+            die "$service exited before it served (log above: $LOGS/$service.log)"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail -n 30 "$LOGS/$service.log" >&2 || true
+            die "$service did not serve within ${START_TIMEOUT}s (log: $LOGS/$service.log)"
+        fi
+        sleep 0.1
+    done
+    say "$service ready"
+done
+
+echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
+echo "QUERY_URL=http://$HOST:$QUERY_PORT"
+echo "ENV_FILE=$ENV_FILE"
