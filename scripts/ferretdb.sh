@@ -12,7 +12,7 @@
 # binary goes to its bin/, the data, log and pid file to its ferretdb/).
 # Needs Go >= 1.24 (PATH or /usr/local/go/bin); the first build downloads the modules into Go's
 # usual caches (~/go/pkg/mod, ~/.cache/go-build) and takes a minute or two; later starts do not
-# build again unless deploy/ferretdb/{main.go,go.mod,go.sum} changed.
+# build again unless deploy/ferretdb/{*.go,go.mod,go.sum} changed.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -149,7 +149,7 @@ find_go() {
 needs_build() {
     [[ -x "$BIN" ]] || return 0
     local f
-    for f in "$SRC/main.go" "$SRC/go.mod" "$SRC/go.sum"; do
+    for f in "$SRC"/*.go "$SRC/go.mod" "$SRC/go.sum"; do
         [[ "$f" -nt "$BIN" ]] && return 0
     done
     return 1

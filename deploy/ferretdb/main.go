@@ -68,6 +68,8 @@ func run(listen, data, logLevel string, durable bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	go indexIDs(ctx, dir, logger)
+
 	logger.Info("ferretdb-customerhub serving", "listen", listen, "sqlite", sqliteURL, "pid", os.Getpid())
 	if err = f.Run(ctx); err != nil {
 		return err

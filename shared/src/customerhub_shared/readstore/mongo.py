@@ -7,6 +7,7 @@ FerretDB 1.x stores no array directly inside an array; such a write is refused.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -46,21 +47,32 @@ def _scalar(value: object) -> Scalar:
 
 
 class MongoReadStore(ReadStore):
-    def __init__(self, client: AsyncMongoClient[Document], database: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[Document], database: str, *, ferretdb: bool = False
+    ) -> None:
         self._client = client
         self._db = client[database]
+        # FerretDB 1.x uses its `_id` index only for a filter that is exactly {_id: <str>}
+        # (deploy/ferretdb/README.md): anything else reads the whole collection.
+        self._by_single_id = ferretdb
         # (collection, field) pairs this process has asked MongoDB to index.
         self._indexed: set[tuple[str, str]] = set()
 
     @classmethod
-    async def open(cls, url: str, database: str = "customerhub") -> MongoReadStore:
+    async def open(
+        cls, url: str, database: str = "customerhub", *, ferretdb: bool | None = None
+    ) -> MongoReadStore:
+        """`ferretdb`: use FerretDB's write path; None asks the server what it is."""
         client: AsyncMongoClient[Document] = AsyncMongoClient(url)
         try:
             await client.admin.command("ping")  # fail here rather than at the first query
+            build = await client.admin.command("buildInfo")
         except BaseException:
             await client.close()
             raise
-        return cls(client, database)
+        if ferretdb is None:
+            ferretdb = "ferretdbVersion" in build
+        return cls(client, database, ferretdb=ferretdb)
 
     def _collection(self, name: str) -> AsyncCollection[Document]:
         if name in (CHECKPOINTS, GENERATIONS):
@@ -85,6 +97,8 @@ class MongoReadStore(ReadStore):
     async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
         if not doc_ids:
             return {}
+        if self._by_single_id:
+            return await _get_one_by_one(self._collection(collection), list(set(doc_ids)))
         cursor = self._collection(collection).find({"_id": {"$in": list(set(doc_ids))}})
         return {document["_id"]: document async for document in cursor}
 
@@ -122,7 +136,10 @@ class MongoReadStore(ReadStore):
         latest = _latest(documents)
         if latest:
             await self._ensure_indexes(collection, ["search_terms"])
-            await _replace_older(self._collection(collection), latest)
+            if self._by_single_id:
+                await _replace_older_by_id(self._collection(collection), latest)
+            else:
+                await _replace_older(self._collection(collection), latest)
         # After the documents: no transaction, but redelivering them is harmless.
         await self._db[CHECKPOINTS].update_one(
             {"_id": checkpoint_name}, {"$set": {"position": position}}, upsert=True
@@ -171,6 +188,60 @@ def _latest(documents: Sequence[Document]) -> list[Document]:
         if kept is None or version > kept["_version"]:
             latest[doc_id] = document
     return list(latest.values())
+
+
+async def _get_one_by_one(
+    collection: AsyncCollection[Document], doc_ids: list[str], *, fields: Document | None = None
+) -> dict[str, Document]:
+    found: dict[str, Document] = {}
+    for start in range(0, len(doc_ids), _BATCH_COUNT):
+        chunk = doc_ids[start : start + _BATCH_COUNT]
+        answers = await asyncio.gather(
+            *(collection.find_one({"_id": doc_id}, fields) for doc_id in chunk)
+        )
+        found.update((doc_id, doc) for doc_id, doc in zip(chunk, answers, strict=True) if doc)
+    return found
+
+
+async def _replace_older_by_id(
+    collection: AsyncCollection[Document], documents: list[Document]
+) -> None:
+    """FerretDB's way to `_replace_older`, using only indexed `{_id}` filters: read the stored
+    versions; insert the new documents (a racing first insert fails on the `_id` index, and
+    those go the guarded way); replace by `_id` the stored ones that are older. That replace
+    is a read-then-write, but so is any FerretDB 1.x update (README: not atomic), guarded or not.
+    """
+    ids = [document["_id"] for document in documents]
+    stored = await _get_one_by_one(collection, ids, fields={"_version": 1})
+    new = [document for document in documents if document["_id"] not in stored]
+    older = [
+        document
+        for document in documents
+        if document["_id"] in stored and stored[document["_id"]]["_version"] < document["_version"]
+    ]
+    raced: list[Document] = []
+    for batch in _batches(new):
+        reply = await collection.database.command(
+            {"insert": collection.name, "documents": batch, "ordered": False}
+        )
+        raced += _duplicates(reply, batch)
+    for batch in _batches(older):
+        updates = [{"q": {"_id": doc["_id"]}, "u": doc, "upsert": True} for doc in batch]
+        reply = await collection.database.command(
+            {"update": collection.name, "updates": updates, "ordered": True}
+        )
+        _duplicates(reply, batch)  # raises on any error: an `_id` upsert has no duplicate
+    if raced:
+        await _replace_older(collection, raced)
+
+
+def _duplicates(reply: Mapping[str, Any], batch: list[Document]) -> list[Document]:
+    """The documents a write refused as duplicate `_id`s; any other error is raised."""
+    errors = reply.get("writeErrors", [])
+    concern = [reply["writeConcernError"]] if "writeConcernError" in reply else []
+    if concern or any(error.get("code") != _DUPLICATE_KEY for error in errors):
+        raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": concern})
+    return [batch[int(error["index"])] for error in errors]
 
 
 async def _replace_older(collection: AsyncCollection[Document], documents: list[Document]) -> None:
