@@ -4,22 +4,25 @@
 #
 #   scripts/cluster.sh start      provision the servers with scripts/{postgres,kafka,ferretdb}.sh,
 #                                 then start every service that is not running yet and wait
-#                                 until each serves; prints COMMAND_URL=…, QUERY_URL=…,
-#                                 ENV_FILE=… on stdout (progress goes to stderr)
+#                                 until each serves; prints COMMAND_URL=…, QUERY_URL=…, EQUIPMENT_URL=…,
+#                                 NOTIFICATIONS_URL=…, ENV_FILE=… on stdout (progress goes to stderr)
 #   scripts/cluster.sh stop [SERVICE…]
 #                                 stop those services (default: all of them, and then the
 #                                 servers this script started; servers it found running stay)
 #   scripts/cluster.sh status     each service and server; exit 0 when every service runs
 #
-# Services: command  customer-command over HTTP (uvicorn), port 8101
-#           query    customer-query over HTTP, reading the read model only, port 8102
-#           relay    `customerhub relay`: the event log to Kafka as CloudEvents
-#           projector `customerhub consume customers`: Kafka to the read model
+# Services: command   customer-command over HTTP (uvicorn), port 8101
+#           query     customer-query over HTTP, reading the read model only, port 8102
+#           relay     `customerhub relay`: the event log to Kafka as CloudEvents
+#           projector `customerhub consume customers`: Kafka to the customers read model
+#           equipment the equipment registry over HTTP, its projector consuming Kafka, port 8103
+#           notifications  the notification service over HTTP, consuming Kafka, port 8104
 # Everything lives under .local/cluster/ (CUSTOMERHUB_CLUSTER_DIR): one pid file and one log per
 # service in logs/, and cluster.env, the settings every process got (source it to talk to the
 # cluster: `set -a; . .local/cluster/cluster.env; set +a; uv run customerhub token`).
 #
 # Settings: CUSTOMERHUB_CLUSTER_COMMAND_PORT (8101), CUSTOMERHUB_CLUSTER_QUERY_PORT (8102),
+# CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT (8103), CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT (8104),
 # CUSTOMERHUB_CLUSTER_DATABASE (customerhub_cluster: the PostgreSQL database made on the local
 # server, and the MongoDB database unless CUSTOMERHUB_MONGODB_DATABASE is set),
 # CUSTOMERHUB_PYTHON (the interpreter of the project's environment; default: uv's),
@@ -37,11 +40,13 @@ ENV_FILE="$CLUSTER_DIR/cluster.env"
 STARTED_SERVERS="$CLUSTER_DIR/servers-started"
 COMMAND_PORT="${CUSTOMERHUB_CLUSTER_COMMAND_PORT:-8101}"
 QUERY_PORT="${CUSTOMERHUB_CLUSTER_QUERY_PORT:-8102}"
+EQUIPMENT_PORT="${CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT:-8103}"
+NOTIFICATIONS_PORT="${CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT:-8104}"
 DATABASE="${CUSTOMERHUB_CLUSTER_DATABASE:-customerhub_cluster}"
 READ_STORE="${CUSTOMERHUB_CLUSTER_READ_STORE:-mongodb}"
 HOST=127.0.0.1
 START_TIMEOUT=90 # seconds for one service to serve once started
-SERVICES=(command query projector relay)
+SERVICES=(command query projector relay equipment notifications)
 
 say() { echo "cluster.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -70,6 +75,8 @@ service_args() {
         query) echo "-m uvicorn customer_query.bootstrap:create_app --factory --host $HOST --port $QUERY_PORT --no-access-log" ;;
         relay) echo "-m customerhub.cli relay" ;;
         projector) echo "-m customerhub.cli consume customers" ;;
+        equipment) echo "-m uvicorn equipment.bootstrap:create_app --factory --host $HOST --port $EQUIPMENT_PORT --no-access-log" ;;
+        notifications) echo "-m uvicorn notifications.bootstrap:create_app --factory --host $HOST --port $NOTIFICATIONS_PORT --no-access-log" ;;
     esac
 }
 signature() {
@@ -78,6 +85,8 @@ signature() {
         query) echo "customer_query.bootstrap:create_app" ;;
         relay) echo "customerhub.cli relay" ;;
         projector) echo "customerhub.cli consume customers" ;;
+        equipment) echo "equipment.bootstrap:create_app" ;;
+        notifications) echo "notifications.bootstrap:create_app" ;;
     esac
 }
 
@@ -132,7 +141,7 @@ if [[ "$COMMAND" == status ]]; then
             all=3
         fi
     done
-    [[ -f "$ENV_FILE" ]] && grep -E '^(COMMAND_URL|QUERY_URL)=' "$ENV_FILE" || true
+    [[ -f "$ENV_FILE" ]] && grep -E '^[A-Z]+_URL=' "$ENV_FILE" || true
     for server in kafka ferretdb; do
         bash "$REPO/scripts/$server.sh" status >/dev/null 2>&1 && echo "$server: running" \
             || echo "$server: stopped"
@@ -147,7 +156,7 @@ flock 9
 
 if [[ "$COMMAND" == stop ]]; then
     targets=("$@")
-    ((${#targets[@]})) || targets=(relay projector query command)
+    ((${#targets[@]})) || targets=(notifications equipment relay projector query command)
     stop_services "${targets[@]}"
     if (($# == 0)) && [[ -f "$STARTED_SERVERS" ]]; then
         while read -r server; do
@@ -174,6 +183,8 @@ if ((${#running[@]})) && [[ -f "$ENV_FILE" ]]; then
     say "${running[*]} running: starting the others with the settings in $ENV_FILE"
     COMMAND_PORT="$(setting CUSTOMERHUB_CLUSTER_COMMAND_PORT)"
     QUERY_PORT="$(setting CUSTOMERHUB_CLUSTER_QUERY_PORT)"
+    EQUIPMENT_PORT="$(setting CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT)"
+    NOTIFICATIONS_PORT="$(setting CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT)"
     PYTHON="$(setting CUSTOMERHUB_PYTHON)"
 else
     if [[ -n "${CUSTOMERHUB_POSTGRES_DSN:-}" ]]; then
@@ -241,14 +252,18 @@ EOF
             printf 'CUSTOMERHUB_MONGODB_DATABASE=%q\n' "${CUSTOMERHUB_MONGODB_DATABASE:-$DATABASE}"
         fi
         printf 'KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kafka"
-        echo "CUSTOMERHUB_PROJECTOR_TRANSPORT=kafka"
+        echo "CUSTOMERHUB_CONSUMER_TRANSPORT=kafka"
         printf 'CUSTOMERHUB_JWT_SECRET=%q\n' "$secret"
         printf 'CUSTOMERHUB_DATA_DIR=%q\n' "$CLUSTER_DIR/var"
         printf 'CUSTOMERHUB_PYTHON=%q\n' "$PYTHON"
         echo "CUSTOMERHUB_CLUSTER_COMMAND_PORT=$COMMAND_PORT"
         echo "CUSTOMERHUB_CLUSTER_QUERY_PORT=$QUERY_PORT"
+        echo "CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT=$EQUIPMENT_PORT"
+        echo "CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT=$NOTIFICATIONS_PORT"
         echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
         echo "QUERY_URL=http://$HOST:$QUERY_PORT"
+        echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
+        echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
     } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 fi
@@ -268,6 +283,8 @@ ready() { # the service serves: HTTP answers /health, a worker logged that it ru
     case "$1" in
         command) healthy "$COMMAND_PORT" ;;
         query) healthy "$QUERY_PORT" ;;
+        equipment) healthy "$EQUIPMENT_PORT" ;;
+        notifications) healthy "$NOTIFICATIONS_PORT" ;;
         relay) grep -q 'relay.started' "$LOGS/relay.log" 2>/dev/null ;;
         projector) grep -q 'kafka_agent.assigned' "$LOGS/projector.log" 2>/dev/null ;;
     esac
@@ -282,6 +299,8 @@ for service in "${SERVICES[@]}"; do
     case "$service" in
         command) port_open "$COMMAND_PORT" && die "port $COMMAND_PORT is taken; set CUSTOMERHUB_CLUSTER_COMMAND_PORT" ;;
         query) port_open "$QUERY_PORT" && die "port $QUERY_PORT is taken; set CUSTOMERHUB_CLUSTER_QUERY_PORT" ;;
+        equipment) port_open "$EQUIPMENT_PORT" && die "port $EQUIPMENT_PORT is taken; set CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT" ;;
+        notifications) port_open "$NOTIFICATIONS_PORT" && die "port $NOTIFICATIONS_PORT is taken; set CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT" ;;
     esac
     : >"$LOGS/$service.log" # a fresh log per start: readiness is read from it
     # shellcheck disable=SC2046 # the arguments are words on purpose
@@ -323,4 +342,6 @@ done
 
 echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
 echo "QUERY_URL=http://$HOST:$QUERY_PORT"
+echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
+echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
 echo "ENV_FILE=$ENV_FILE"

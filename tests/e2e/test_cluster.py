@@ -1,12 +1,13 @@
 """The local cluster mode over HTTP: `scripts/cluster.sh start` runs customer-command, the relay,
-the Kafka projector and customer-query as four OS processes on a real PostgreSQL, Kafka and
-MongoDB-wire server; commands go to one port, reads come back from another.
+the Kafka projector, customer-query, equipment and notifications as six OS processes on a real
+PostgreSQL, Kafka and MongoDB-wire server; commands go to one port, reads come back from others.
 
-The relay is killed with SIGKILL in the middle of a burst of commands and started again. To
-make its redelivery certain rather than a matter of timing, its checkpoint is also moved back
-a few batches while it is down, as if the kill had landed after Kafka acknowledged those
-batches and before the checkpoint was saved. The topic then holds duplicates; the read model
-must not show any, and must equal one rebuilt by replaying the event store.
+The relay is killed with SIGKILL in the middle of a burst of 5,000 commands and started again.
+To make its redelivery certain rather than a matter of timing, its checkpoint is also moved
+back a few batches while it is down, as if the kill had landed after Kafka acknowledged those
+batches and before the checkpoint was saved. The topic then holds duplicates; every event
+must be on it, the consumers' effects must show none twice (documents' versions, one welcome
+email per customer), and the read model must equal one rebuilt by replaying the event store.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from customerhub_shared.http.auth import mint_token
 from customerhub_shared.projection import collection_name
 from customerhub_shared.readstore import Document, Query
 from customerhub_shared.readstore.mongo import MongoReadStore
-from tests.integration.kafka.topics import read_topic
+from tests.integration.kafka.topics import group_lag, read_topic
 from tests.support.processes import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongodb]
@@ -40,9 +41,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "cluster-e2e-secret-0123456789abcdef"
 CUSTOMERS = 16
-BURST_WRITERS = 4
-BURST_LABELS = 12  # labels each customer gets during the burst
+BURST_WRITERS = 8
+BURST_CUSTOMERS = 500  # each: created, given a main contact, then 8 labels: 5,000 commands
+BURST_LABELS = 8
 RELAY_BATCH = 20
+SERVICES = ("command", "query", "relay", "projector", "equipment", "notifications")
 REGIONS = ("FR-IDF", "DE-BY", "FR-ARA")
 HEADERS = {"Authorization": f"Bearer {mint_token(SECRET, sub='alice', roles=['admin'])}"}
 
@@ -53,6 +56,8 @@ class Cluster:
     env: dict[str, str]
     command_url: str = ""
     query_url: str = ""
+    equipment_url: str = ""
+    notifications_url: str = ""
     settings: dict[str, str] = field(default_factory=dict)
 
     def script(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -70,6 +75,8 @@ class Cluster:
         assert done.returncode == 0, f"cluster.sh start failed:\n{done.stderr[-4000:]}"
         answer = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
         self.command_url, self.query_url = answer["COMMAND_URL"], answer["QUERY_URL"]
+        self.equipment_url = answer["EQUIPMENT_URL"]
+        self.notifications_url = answer["NOTIFICATIONS_URL"]
         self.settings = _env_file(Path(answer["ENV_FILE"]))
 
     def pid(self, service: str) -> int:
@@ -92,13 +99,15 @@ def cluster(
     kafka_bootstrap: str,
     kafka_topics: Topics,
 ) -> Iterator[Cluster]:
-    """The four services on the session's servers, with a database, topics and consumer group
+    """The six services on the session's servers, with a database, topics and consumer group
     of their own; stopped (and checked gone) afterwards, the servers left running."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERHUB_")},
         "CUSTOMERHUB_CLUSTER_DIR": str(tmp_path / "cluster"),
         "CUSTOMERHUB_CLUSTER_COMMAND_PORT": str(free_port()),
         "CUSTOMERHUB_CLUSTER_QUERY_PORT": str(free_port()),
+        "CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT": str(free_port()),
+        "CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT": str(free_port()),
         "CUSTOMERHUB_PYTHON": sys.executable,
         "CUSTOMERHUB_POSTGRES_DSN": fresh_postgres_dsn,
         "MONGODB_URL": mongodb_url,
@@ -116,7 +125,7 @@ def cluster(
     try:
         yield running
     finally:
-        pids = [running.pid(s) for s in ("command", "query", "relay", "projector")]
+        pids = [running.pid(service) for service in SERVICES]
         stopped = running.script("stop")
         assert stopped.returncode == 0, stopped.stderr
         for pid in pids:
@@ -163,19 +172,48 @@ class Written:
         return body
 
 
-async def read_back(
-    http: httpx.AsyncClient, cluster: Cluster, customer_id: str, position: int
+async def read_from(
+    http: httpx.AsyncClient, url: str, position: int, **params: Any
 ) -> dict[str, Any]:
-    """GET one customer from the query service once its read model reached `position`."""
-    deadline = time.monotonic() + 30
+    """GET `url` once the service's read model reached `position` (it answers 503 before)."""
+    deadline = time.monotonic() + 60
     while True:
-        answer = await http.get(
-            f"{cluster.query_url}/v1/customers/{customer_id}", params={"min_position": position}
-        )
+        answer = await http.get(url, params={"min_position": position, **params})
         if answer.status_code != 503 or time.monotonic() > deadline:
             assert answer.status_code == 200, answer.text
             body: dict[str, Any] = answer.json()
             return body
+
+
+async def read_back(
+    http: httpx.AsyncClient, cluster: Cluster, customer_id: str, position: int
+) -> dict[str, Any]:
+    return await read_from(http, f"{cluster.query_url}/v1/customers/{customer_id}", position)
+
+
+async def drained(bootstrap: str, group: str, topics: list[str]) -> None:
+    """Wait until consumer group `group` has committed every message of `topics`."""
+    deadline = time.monotonic() + 120
+    while (lag := await group_lag(bootstrap, group, topics)) > 0:
+        assert time.monotonic() < deadline, f"{group} still {lag} messages behind"
+        await asyncio.sleep(0.2)
+
+
+async def welcomes(http: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
+    answer = await http.get(
+        f"{cluster.notifications_url}/v1/notifications", params={"customer_id": customer_id}
+    )
+    assert answer.status_code == 200, answer.text
+    return [item["recipient"] for item in answer.json()["items"] if item["template"] == "welcome"]
+
+
+def main_contact(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "email": f"{name}@cluster.example",
+        "main": True,
+        "notify": {"email": True},
+    }
 
 
 async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_burst(
@@ -194,7 +232,7 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
         written.record(await http.patch(f"{command}/{customer_id}", json=edit))
         written.record(await http.put(f"{command}/{customer_id}/labels/transient"))
         written.record(await http.delete(f"{command}/{customer_id}/labels/transient"))
-        contact = {"name": f"Contact {n}", "email": f"contact{n}@cluster.example"}
+        contact = main_contact(f"contact{n}")
         written.record(await http.post(f"{command}/{customer_id}/contacts", json=contact))
     survivors, duplicates = ids[0:4:2], ids[1:4:2]
     for survivor, duplicate in zip(survivors, duplicates, strict=True):
@@ -213,23 +251,42 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
     assert (redirect["id"], redirect["merged_into"]) == (survivors[0], survivors[0])
     assert len(redirect["contacts"]) == 2, "the survivor absorbed the duplicate's contact"
 
-    # A burst of labels from four writers; the relay dies by SIGKILL a third of the way in.
-    targets = [customer_id for customer_id in ids if customer_id not in duplicates]
+    # The equipment service: registered on its port, read back from its Kafka-fed read model.
+    item = {"name": "Four à sole", "brand": "Bongard", "serial_number": "SN-4471"}
+    registered = await http.post(f"{cluster.equipment_url}/v1/equipment", json=item)
+    assert registered.status_code == 201, registered.text
+    item_id, item_position = registered.json()["id"], registered.json()["position"]
+    stored = await read_from(http, f"{cluster.equipment_url}/v1/equipment/{item_id}", item_position)
+    assert (stored["name"], stored["serial_number"], stored["owner_id"]) == (
+        "Four à sole",
+        "SN-4471",
+        None,
+    )
+
+    # A burst of 5,000 commands from eight writers; the relay dies by SIGKILL a third of the way.
+    burst: dict[str, str] = {}  # customer id -> its main contact's email
     done = 0
 
-    async def writer(first_label: int) -> None:
+    async def writer(first_customer: int) -> None:
         nonlocal done
-        for label in range(first_label, BURST_LABELS, BURST_WRITERS):
-            for customer_id in targets:
+        for n in range(first_customer, BURST_CUSTOMERS, BURST_WRITERS):
+            body = {"name": f"Burst Client {n}", "main_location": {"city": "Brest"}}
+            customer_id = written.record(await http.post(command, json=body))["id"]
+            contact = main_contact(f"burst{n}")
+            written.record(await http.post(f"{command}/{customer_id}/contacts", json=contact))
+            burst[customer_id] = contact["email"]
+            done += 2
+            for label in range(BURST_LABELS):
                 written.record(await http.put(f"{command}/{customer_id}/labels/burst-{label}"))
                 done += 1
 
-    burst = asyncio.gather(*(writer(first) for first in range(BURST_WRITERS)))
-    total = BURST_LABELS * len(targets)
+    writers = asyncio.gather(*(writer(first) for first in range(BURST_WRITERS)))
+    total = BURST_CUSTOMERS * (2 + BURST_LABELS)
+    assert total == 5000
     while done < total // 3:
         await asyncio.sleep(0.01)
     os.kill(cluster.pid("relay"), signal.SIGKILL)
-    await burst
+    await writers
 
     # The worst moment for the kill: Kafka had acknowledged batches not yet checkpointed.
     with psycopg.connect(cluster.settings["CUSTOMERHUB_POSTGRES_DSN"], autocommit=True) as db:
@@ -241,10 +298,25 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
     assert row is not None and row[0] > 0
     cluster.start()  # starts the relay again; the other services still run
 
-    # Every command's effect is visible, once: versions match the commands' answers.
-    for customer_id in targets:
+    # Every event reached Kafka, some of them twice.
+    prefix = cluster.env["CUSTOMERHUB_KAFKA_CONSUMER_GROUP_PREFIX"]
+    topics = [kafka_topics.customer, kafka_topics.equipment]
+    await drained(kafka_bootstrap, f"{prefix}.customer-query.customers", topics[:1])
+    await drained(kafka_bootstrap, f"{prefix}.notifications.deliveries", topics)
+    records = [
+        *(await read_topic(kafka_bootstrap, kafka_topics.customer, timeout=60)),
+        *(await read_topic(kafka_bootstrap, kafka_topics.equipment, timeout=60)),
+    ]
+    published = [from_message(record.value).id for record in records]
+    assert set(published) == _streamed_events(cluster)
+    assert len(published) > len(set(published)), "the restarted relay must have redelivered"
+
+    # Every command's effect is visible once: versions match the commands' answers.
+    for customer_id in [*burst, *(i for i in ids if i not in duplicates)]:
         document = await read_back(http, cluster, customer_id, written.position)
         assert document["version"] == written.versions[customer_id], customer_id
+    for customer_id in burst:
+        document = await read_back(http, cluster, customer_id, written.position)
         assert document["labels"] == sorted(f"burst-{label}" for label in range(BURST_LABELS))
     found = await http.get(
         f"{cluster.query_url}/v1/customers",
@@ -253,9 +325,9 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
     assert found.status_code == 200, found.text
     assert len(found.json()["items"]) == CUSTOMERS - len(duplicates)
 
-    records = await read_topic(kafka_bootstrap, kafka_topics.customer, timeout=60)
-    event_ids = [from_message(record.value).id for record in records]
-    assert len(event_ids) > len(set(event_ids)), "the restarted relay must have redelivered"
+    # One welcome per customer's main contact, though its events reached the service twice.
+    for customer_id, email in burst.items():
+        assert await welcomes(http, cluster, customer_id) == [email], customer_id
 
     # The read model Kafka built equals the one a replay of the event store builds.
     replayed = subprocess.run(
@@ -263,7 +335,7 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
         env={**cluster.env, **cluster.settings},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert replayed.returncode == 0, replayed.stderr[-4000:]
@@ -272,11 +344,22 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
         cluster.settings["MONGODB_URL"], cluster.settings["CUSTOMERHUB_MONGODB_DATABASE"]
     )
     try:
-        everything = Query(sort="_id", limit=1000)
+        everything = Query(sort="_id", limit=10_000)
         from_kafka = await store.find(collection_name("customers", 1), everything)
         rebuilt = await store.find(collection_name("customers", 2), everything)
     finally:
         await store.close()
-    assert len(rebuilt) == CUSTOMERS
+    assert len(rebuilt) == CUSTOMERS + BURST_CUSTOMERS
     assert from_kafka == rebuilt
-    assert "kafka_agent.handler_failed" not in cluster.log("projector")
+    for service in ("projector", "notifications", "equipment"):
+        assert "kafka_agent.handler_failed" not in cluster.log(service), service
+
+
+def _streamed_events(cluster: Cluster) -> set[uuid.UUID]:
+    """The ids of the customer and equipment streams' events in the cluster's event store."""
+    with psycopg.connect(cluster.settings["CUSTOMERHUB_POSTGRES_DSN"]) as db:
+        rows = db.execute(
+            "SELECT event_id FROM events"
+            " WHERE stream LIKE 'customer-%' OR stream LIKE 'equipment-%'"
+        ).fetchall()
+    return {row[0] for row in rows}

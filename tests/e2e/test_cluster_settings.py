@@ -1,6 +1,6 @@
 """The projector transport setting: which process keeps the customers read model fresh.
 
-With CUSTOMERHUB_PROJECTOR_TRANSPORT=kafka, customer-query only reads (a `customerhub consume
+With CUSTOMERHUB_CONSUMER_TRANSPORT=kafka, customer-query only reads (a `customerhub consume
 customers` process feeds its read model); `customerhub project` refuses to follow the log
 beside that consumer; `customerhub consume` needs a Kafka to consume from.
 """
@@ -59,7 +59,7 @@ def test_consume_refuses_an_unknown_consumer(tmp_path: Path) -> None:
 def test_project_refuses_to_follow_the_log_when_the_projectors_consume_kafka(
     tmp_path: Path,
 ) -> None:
-    done = cli(tmp_path, "project", CUSTOMERHUB_PROJECTOR_TRANSPORT="kafka")
+    done = cli(tmp_path, "project", CUSTOMERHUB_CONSUMER_TRANSPORT="kafka")
     assert done.returncode == 2
     assert "customerhub consume customers" in done.stderr
 
@@ -91,7 +91,7 @@ async def test_customer_query_follows_the_log_itself_only_with_the_log_transport
     tmp_path: Path, transport: str
 ) -> None:
     settings = Settings(
-        data_dir=tmp_path, jwt_secret="transport-test", projector_transport=transport
+        data_dir=tmp_path, jwt_secret="transport-test", consumer_transport=transport
     )
     position = await add_customer(settings)
     app = customer_query.create_app(settings)

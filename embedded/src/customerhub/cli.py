@@ -57,9 +57,9 @@ def _project(args: argparse.Namespace) -> int:
     from customerhub.operations import follow_projections
 
     settings = load_settings()
-    if settings.projector_transport == "kafka":
+    if settings.consumer_transport == "kafka":
         sys.stderr.write(
-            "customerhub project: CUSTOMERHUB_PROJECTOR_TRANSPORT is kafka, so the projectors"
+            "customerhub project: CUSTOMERHUB_CONSUMER_TRANSPORT is kafka, so the projectors"
             " consume Kafka: run `customerhub consume customers` instead\n"
         )
         return 2

@@ -68,10 +68,11 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The name the relay's checkpoint is kept under (one per relay of one event log).
     relay_checkpoint_name: str = "customer-command.relay"
-    # How projectors get the log: `log` follows the event store in the query service's own
-    # process (embedded default, standalone customer-query); `kafka` consumes the topics in a
-    # process of its own (`customerhub consume customers`), the query service only reads.
-    projector_transport: Literal["log", "kafka"] = "log"
+    # How consumers (projectors, notifications) get the log: `log` follows the event store
+    # (embedded default, standalone services); `kafka` consumes the topics as consumer-group
+    # agents: the customers projector in a process of its own (`customerhub consume
+    # customers`, customer-query only reads), equipment and notifications in their service.
+    consumer_transport: Literal["log", "kafka"] = "log"
     # Consumer groups: `<prefix>.<service>.<consumer>` (customerhub.customer-query.customers).
     kafka_consumer_group_prefix: str = "customerhub"
 

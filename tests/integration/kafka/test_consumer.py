@@ -21,8 +21,9 @@ from customer_command.application.handlers import handle
 from customer_command.domain.values import CustomerPatch, NewContact, NewCustomer
 from customer_command.relay.relay import Relay
 from customer_query.domain.view import CustomerView
+from customerhub_shared.bus.handlers import Delivery, ProjectorConsumer
 from customerhub_shared.bus.kafka import KafkaPublisher
-from customerhub_shared.bus.kafka_consumer import Delivery, KafkaAgent, ProjectorConsumer
+from customerhub_shared.bus.kafka_consumer import KafkaAgent
 from customerhub_shared.checkpoints.sqlite import SQLiteCheckpointStore
 from customerhub_shared.cloudevents import Topics
 from customerhub_shared.events import default_registry

@@ -5,7 +5,7 @@ real SQLite read store and event store."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +17,8 @@ from customer_command.application.context import CommandContext
 from customer_command.application.handlers import handle
 from customer_command.domain.values import NewCustomer
 from customer_query.domain.view import CustomerView
-from customerhub_shared.bus.kafka_consumer import (
-    Delivery,
-    LogWatermark,
-    ProjectorConsumer,
-    decode,
-)
+from customerhub_shared.bus.handlers import Delivery, LogConsumerHandler, ProjectorConsumer
+from customerhub_shared.bus.kafka_consumer import LogWatermark, decode
 from customerhub_shared.cloudevents import to_message
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import RecordedEvent
@@ -64,6 +60,21 @@ def test_the_watermark_never_moves_back() -> None:
     assert watermark.advance({P0: 55}, lagging=[P1]) == 60
     assert watermark.peek({P1: 61}, lagging=[]) == 61
     assert watermark.reached == 60, "peek applies nothing"
+
+
+def test_the_relays_checkpoint_bounds_what_drained_partitions_cover() -> None:
+    watermark = LogWatermark()
+    # P1 showed event 40 before P0 showed 30 of the same relay batch: P0 looks drained at 10,
+    # but the relay has only checkpointed 20, so nothing past 20 is known to be in Kafka.
+    assert watermark.advance({P0: 10, P1: 40}, lagging=[], relayed=20) == 20
+    # The relay checkpointed 50 (events 41..50 belong to streams no partition here carries).
+    assert watermark.advance({P0: 30}, lagging=[], relayed=50) == 50
+
+
+def test_a_lagging_partition_and_the_relays_checkpoint_bound_each_other() -> None:
+    watermark = LogWatermark()
+    assert watermark.advance({P0: 10, P1: 40}, lagging=[P1], relayed=30) == 30
+    assert watermark.advance({P0: 12, P1: 45}, lagging=[P1], relayed=60) == 45
 
 
 def test_revoked_partitions_are_forgotten() -> None:
@@ -200,3 +211,49 @@ async def test_after_a_replay_switch_the_new_generation_is_caught_up_from_the_lo
     followed = await store.find(collection_name("customers", 2), everything)
     assert followed == await store.find(collection_name("customers", 3), everything)
     assert [doc["_version"] for doc in followed] == [2, 2, 2]
+
+
+# -- a consumer that follows the log otherwise (notifications) -------------------------------
+
+
+class RecordingConsumer:
+    """A LogConsumer that remembers what it was given and the position it would store."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.seen: list[RecordedEvent] = []
+        self.stored: list[int] = []
+
+    async def position(self) -> int | None:
+        return self.stored[-1] if self.stored else None
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        self.seen += batch
+        if batch:
+            self.stored.append(batch[-1].position if covered is None else covered)
+
+
+async def test_a_log_consumer_is_caught_up_from_the_log_before_its_first_delivery(
+    infra: Infrastructure, recorded: list[RecordedEvent]
+) -> None:
+    log = await infra.event_store.read_all(limit=1000)
+    target = RecordingConsumer()
+    handler = LogConsumerHandler(target, events=infra.event_store, batch_size=4)
+    await handler(Delivery(recorded[-1:], watermark=None))
+    assert [event.position for event in target.seen] == [
+        *(event.position for event in log),
+        recorded[-1].position,
+    ]
+    assert target.stored[-1] == log[-1].position, "the catch-up's position is kept"
+
+
+async def test_a_log_consumer_stores_the_watermark_never_lowered(
+    recorded: list[RecordedEvent],
+) -> None:
+    target = RecordingConsumer()
+    handler = LogConsumerHandler(target, events=None)
+    await handler(Delivery(recorded[:2], watermark=None))
+    await handler(Delivery(recorded[2:4], watermark=recorded[3].position))
+    await handler(Delivery(recorded[4:], watermark=recorded[0].position))
+    assert target.stored == [0, recorded[3].position, recorded[3].position]

@@ -70,3 +70,27 @@ def by_key(records: Sequence[Any]) -> dict[bytes, list[Any]]:
     for record in records:
         grouped.setdefault(record.key, []).append(record)
     return grouped
+
+
+async def group_lag(bootstrap_servers: str, group: str, topics: Sequence[str]) -> int:
+    """Messages of `topics` past what consumer group `group` has committed (all of them for a
+    partition it has committed nothing on)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="customerhub-tests")
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in range(await partition_count(bootstrap_servers, topic))
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    try:
+        ends: dict[Any, int] = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    done = {tp: committed[tp].offset for tp in partitions if tp in committed}
+    return sum(ends[tp] - max(done.get(tp, 0), 0) for tp in partitions)

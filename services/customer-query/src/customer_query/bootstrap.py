@@ -1,7 +1,7 @@
 """The composition root of customer-query: settings and adapters in, a FastAPI app out.
 
 Standalone, the service runs the projector that keeps its read model fresh, following the
-event store, unless CUSTOMERHUB_PROJECTOR_TRANSPORT=kafka: then a consumer process of its
+event store, unless CUSTOMERHUB_CONSUMER_TRANSPORT=kafka: then a consumer process of its
 own (entrypoints/kafka_projector.py) feeds the read model and this one only reads it.
 Embedded, the embedded app runs the projector.
 """
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector = attach(app, infra, read_store, settings)
-                following = [projector] if settings.projector_transport == "log" else []
+                following = [projector] if settings.consumer_transport == "log" else []
                 async with projectors_following(
                     following, infra.event_store, batch_size=settings.projector_batch_size
                 ):

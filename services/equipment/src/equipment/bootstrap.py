@@ -3,13 +3,14 @@
 Assigning equipment to customers needs the customers' side (`CustomerLedger`), which
 customer-command offers in the embedded composition; there `attach` also builds the
 ownership reconciler, for the caller to run beside the equipment projector. Standalone,
-this service serves the registry and its read model only.
+this service serves the registry and its read model only; its projector follows the log or,
+with CUSTOMERHUB_CONSUMER_TRANSPORT=kafka, consumes the equipment topic.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
@@ -31,6 +32,8 @@ from equipment.entrypoints.http.service import EquipmentService
 from equipment.entrypoints.reconciling import reconciling
 
 __all__ = ["attach", "create_app", "reconciling", "routers"]
+# The consumer group of the equipment projector (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka).
+CONSUMER = "equipment.items"
 
 
 def routers(*, assignment: bool = True) -> list[APIRouter]:
@@ -72,6 +75,29 @@ def attach(
     return projector, reconciler
 
 
+def _keeping_fresh(
+    projector: Projector, infra: Infrastructure, read_store: ReadStore, settings: Settings
+) -> AbstractAsyncContextManager[None]:
+    """The equipment read model's projector: following the log, or consuming the equipment
+    topic as a consumer-group agent (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka)."""
+    batch_size = settings.projector_batch_size
+    if settings.consumer_transport == "log":
+        return projectors_following([projector], infra.event_store, batch_size=batch_size)
+    from customerhub_shared.bus.agents import consuming
+    from customerhub_shared.bus.handlers import ProjectorConsumer
+
+    handler = ProjectorConsumer(
+        projector.projection,
+        read_store,
+        EventMapper(default_registry()),
+        infra.keyring,
+        events=infra.event_store,
+        batch_size=batch_size,
+    )
+    topics = [settings.kafka_equipment_topic]
+    return consuming(settings, consumer=CONSUMER, topics=topics, handler=handler)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -81,9 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector, _ = attach(app, infra, read_store, settings)
-                async with projectors_following(
-                    [projector], infra.event_store, batch_size=settings.projector_batch_size
-                ):
+                async with _keeping_fresh(projector, infra, read_store, settings):
                     yield
             finally:
                 await read_store.close()

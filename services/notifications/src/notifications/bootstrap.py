@@ -8,10 +8,11 @@ projectors; standalone, `create_app` does the same for the service's own app.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
@@ -74,15 +75,20 @@ def sms_sender(settings: NotificationSettings) -> MessageSender:
     )
 
 
+# The consumer group of the notification service (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka).
+CONSUMER = "notifications.deliveries"
+
+
 @dataclass
 class NotificationRuntime:
-    """What runs in the background: the consumer following the log, one dispatcher per channel."""
+    """What runs in the background: the consumer (following the log, or a Kafka consumer-group
+    agent on both topics), one dispatcher per channel."""
 
     service: NotificationService
     consumer: NotificationConsumer
     dispatchers: list[Dispatcher]
     events: EventStore
-    batch_size: int
+    settings: Settings
 
     def wake(self) -> None:
         for dispatcher in self.dispatchers:
@@ -92,26 +98,10 @@ class NotificationRuntime:
     async def running(self) -> AsyncIterator[None]:
         """Consume and dispatch in the background for the duration of the block."""
         for dispatcher in self.dispatchers:
-            sender = dispatcher.sender
-            if isinstance(sender, OutboxFiles):
-                # No server configured for this channel: nothing leaves the machine.
-                log.warning(
-                    "notifications.outbox_only",
-                    channel=dispatcher.channel,
-                    directory=str(sender.directory),
-                    hint="set CUSTOMERHUB_SMTP_HOST / CUSTOMERHUB_SMS_API_URL to deliver",
-                )
-            else:
-                log.info(
-                    "notifications.channel",
-                    channel=dispatcher.channel,
-                    destination=sender.description,
-                )
+            _describe(dispatcher)
         stop = asyncio.Event()
         tasks = [
-            asyncio.create_task(
-                follow_event_log(self.consumer, self.events, stop=stop, batch_size=self.batch_size)
-            ),
+            asyncio.create_task(self._consuming(stop)),
             *(asyncio.create_task(d.run(stop)) for d in self.dispatchers),
         ]
         try:
@@ -121,6 +111,38 @@ class NotificationRuntime:
             await asyncio.gather(*tasks)
             for dispatcher in self.dispatchers:
                 await dispatcher.sender.close()
+
+    def _consuming(self, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+        settings, batch_size = self.settings, self.settings.projector_batch_size
+        if settings.consumer_transport == "log":
+            return follow_event_log(self.consumer, self.events, stop=stop, batch_size=batch_size)
+        from customerhub_shared.bus.agents import NEEDS_KAFKA, run_agent
+        from customerhub_shared.bus.handlers import LogConsumerHandler
+        from customerhub_shared.bus.kafka_consumer import ConsumerNotConfigured
+
+        if not settings.kafka_bootstrap_servers:
+            raise ConsumerNotConfigured(NEEDS_KAFKA)
+        handler = LogConsumerHandler(self.consumer, events=self.events, batch_size=batch_size)
+        topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
+        return run_agent(
+            settings, consumer=CONSUMER, topics=topics, handler=handler, stop=stop, keep_trying=True
+        )
+
+
+def _describe(dispatcher: Dispatcher) -> None:
+    sender = dispatcher.sender
+    if isinstance(sender, OutboxFiles):
+        # No server configured for this channel: nothing leaves the machine.
+        log.warning(
+            "notifications.outbox_only",
+            channel=dispatcher.channel,
+            directory=str(sender.directory),
+            hint="set CUSTOMERHUB_SMTP_HOST / CUSTOMERHUB_SMS_API_URL to deliver",
+        )
+    else:
+        log.info(
+            "notifications.channel", channel=dispatcher.channel, destination=sender.description
+        )
 
 
 def build_runtime(
@@ -178,7 +200,7 @@ def build_runtime(
         consumer=consumer,
         dispatchers=dispatchers,
         events=infra.event_store,
-        batch_size=settings.projector_batch_size,
+        settings=settings,
     )
 
 

@@ -18,24 +18,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Collection, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener  # type: ignore[import-untyped]
 from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
+from customerhub_shared.bus.handlers import Delivery, DeliveryHandler, highest
 from customerhub_shared.cloudevents import InvalidCloudEvent, from_message, is_cloudevent
-from customerhub_shared.eventstore import EventStore, RecordedEvent
-from customerhub_shared.keyring import KeyRing
-from customerhub_shared.mapper import EventMapper
-from customerhub_shared.projection import Projection, Projector
-from customerhub_shared.readstore import Document, Query, ReadStore
+from customerhub_shared.eventstore import RecordedEvent
 
 log = structlog.get_logger(__name__)
 
 Partition = Hashable  # aiokafka's TopicPartition (a (topic, partition) named tuple)
+# The relay's checkpoint: every event at or below it is acknowledged by Kafka.
+RelayedPosition = Callable[[], Awaitable[int | None]]
 
 
 class ConsumeFailed(Exception):
@@ -44,22 +42,6 @@ class ConsumeFailed(Exception):
 
 class ConsumerNotConfigured(RuntimeError):
     """A consumer was started without a Kafka to consume from (KAFKA_BOOTSTRAP_SERVERS)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One batch off the bus.
-
-    `events`: in log-position order (each partition's order kept; a redelivered event sits
-    next to its first delivery). `watermark`: every event of the agent's topics at or below
-    this log position has been handed to the handler once this batch is; None while unknown.
-    """
-
-    events: Sequence[RecordedEvent]
-    watermark: int | None = None
-
-
-DeliveryHandler = Callable[[Delivery], Awaitable[None]]
 
 
 class LogWatermark:
@@ -72,10 +54,12 @@ class LogWatermark:
     position among the lagging partitions, or the highest applied anywhere when none lags.
     It never moves back: what was applied stays applied.
 
-    One window remains: the relay sends a batch to several partitions at once, so a later
-    event can become visible in one partition an instant before an earlier one in another;
-    a drained reading taken in that instant runs ahead by that in-flight batch until the
-    next delivery applies it (closing it needs a transactional relay and read_committed).
+    But the relay sends a batch to several partitions at once, so a later event can become
+    visible in one partition an instant before an earlier one in another: a drained reading
+    taken in that instant would run ahead. The relay's checkpoint closes that window: every
+    event at or below it was acknowledged by Kafka, so when it is read before the partitions'
+    end offsets, drained partitions cover the log up to it, and no further. Without it (no
+    `relayed` given) the watermark may run ahead by one in-flight batch.
     """
 
     def __init__(self) -> None:
@@ -87,13 +71,18 @@ class LogWatermark:
         return self._reached
 
     def peek(
-        self, batch: Mapping[Partition, int], *, lagging: Collection[Partition] | None
+        self,
+        batch: Mapping[Partition, int],
+        *,
+        lagging: Collection[Partition] | None,
+        relayed: int | None = None,
     ) -> int | None:
         """The watermark once `batch` (partition -> highest position in it) is applied.
 
         `lagging`: the partitions with messages beyond what was polled; None when that is not
         known (the agent holds only some of the topics' partitions, or has no fetch answer
-        for one yet).
+        for one yet). `relayed`: the relay's checkpoint, read before the end offsets that
+        `lagging` was judged by.
         """
         applied = _merged(self._applied, batch)
         candidate: int | None = None
@@ -102,13 +91,19 @@ class LogWatermark:
                 candidate = min(applied[partition] for partition in lagging)
             else:
                 candidate = max(applied.values(), default=None)
-        return _highest(self._reached, candidate)
+            if relayed is not None:
+                candidate = relayed if candidate is None or not lagging else min(candidate, relayed)
+        return highest(self._reached, candidate)
 
     def advance(
-        self, batch: Mapping[Partition, int], *, lagging: Collection[Partition] | None
+        self,
+        batch: Mapping[Partition, int],
+        *,
+        lagging: Collection[Partition] | None,
+        relayed: int | None = None,
     ) -> int | None:
         """Record `batch` as applied; the new watermark."""
-        self._reached = self.peek(batch, lagging=lagging)
+        self._reached = self.peek(batch, lagging=lagging, relayed=relayed)
         self._applied = _merged(self._applied, batch)
         return self._reached
 
@@ -125,10 +120,6 @@ def _merged(
     for partition, position in batch.items():
         merged[partition] = max(position, merged.get(partition, position))
     return merged
-
-
-def _highest(*positions: int | None) -> int | None:
-    return max((position for position in positions if position is not None), default=None)
 
 
 def decode(records: Mapping[Any, Sequence[Any]]) -> tuple[list[RecordedEvent], dict[Any, int]]:
@@ -175,8 +166,10 @@ class KafkaAgent:
         topics: Sequence[str],
         batch_size: int = 500,
         poll_timeout: float = 0.2,
+        relayed: RelayedPosition | None = None,
     ) -> None:
         self._consumer = consumer
+        self._relayed = relayed
         self._handler = handler
         self.name = name
         self.topics = tuple(topics)
@@ -196,6 +189,7 @@ class KafkaAgent:
         group_id: str,
         handler: DeliveryHandler,
         batch_size: int = 500,
+        relayed: RelayedPosition | None = None,
     ) -> KafkaAgent:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -205,7 +199,9 @@ class KafkaAgent:
             # A new group reads each topic from its beginning: the first events matter.
             auto_offset_reset="earliest",
         )
-        agent = cls(consumer, handler, name=group_id, topics=topics, batch_size=batch_size)
+        agent = cls(
+            consumer, handler, name=group_id, topics=topics, batch_size=batch_size, relayed=relayed
+        )
         consumer.subscribe(list(topics), listener=_Rebalance(agent))
         try:
             await consumer.start()
@@ -235,8 +231,9 @@ class KafkaAgent:
         """Hand one polled batch over and commit it; False if stopped before the handler
         succeeded (the batch stays uncommitted, to be delivered again)."""
         events, highest = decode(records)
-        lagging = await self._lagging()
-        delivery = Delivery(events, self._watermark.peek(highest, lagging=lagging))
+        relayed = await self._relayed() if self._relayed is not None else None
+        lagging = await self._lagging(fresh=self._relayed is not None)
+        delivery = Delivery(events, self._watermark.peek(highest, lagging=lagging, relayed=relayed))
         failures = 0
         while True:
             try:
@@ -250,26 +247,30 @@ class KafkaAgent:
                     await asyncio.wait_for(stop.wait(), timeout=pause)
                 if stop.is_set():
                     return False
-        self._watermark.advance(highest, lagging=lagging)
+        self._watermark.advance(highest, lagging=lagging, relayed=relayed)
         self.delivered += len(events)
         await self._commit(records)
         self._progress.tick(self.name, self.delivered, self._watermark.reached)
         return True
 
-    async def _lagging(self) -> list[Any] | None:
+    async def _lagging(self, *, fresh: bool) -> list[Any] | None:
         """The assigned partitions that hold messages beyond the ones polled; None unless this
-        member holds every partition of its topics and knows each one's high-water mark."""
+        member holds every partition of its topics and knows each one's end. `fresh`: ask the
+        broker for the end offsets now, rather than take the last fetch's high-water marks."""
         assigned = set(self._consumer.assignment())
         for topic in self.topics:
             partitions = self._consumer.partitions_for_topic(topic) or set()
             if not partitions or any((topic, p) not in assigned for p in partitions):
                 return None
+        if fresh:
+            ends = await self._consumer.end_offsets(list(assigned))
+        else:
+            ends = {partition: self._consumer.highwater(partition) for partition in assigned}
         lagging = []
         for partition in assigned:
-            highwater = self._consumer.highwater(partition)
-            if highwater is None:
+            if ends.get(partition) is None:
                 return None
-            if await self._consumer.position(partition) < highwater:
+            if await self._consumer.position(partition) < ends[partition]:
                 lagging.append(partition)
         return lagging
 
@@ -327,124 +328,3 @@ class _Progress:
 
 def _names(partitions: Collection[Any]) -> list[str]:
     return sorted(f"{partition.topic}/{partition.partition}" for partition in partitions)
-
-
-# -- the projector as a consumer ---------------------------------------------------------------
-
-
-class ProjectorConsumer:
-    """The handler that feeds deliveries to a Projector: the same `Projector.process` the log
-    follower calls, so documents stay idempotent by `_version` (stream revision).
-
-    The checkpoint it stores with the documents is not the batch's last position (meaningless
-    across partitions) but the delivery's watermark, never lowered: the read model's
-    `min_position` freshness keeps its meaning, "every event up to here is applied".
-
-    `prepare()` catches the active generation up from the event store before consuming and
-    again after a replay switched generations: it supplies what Kafka may no longer hold
-    (retention, a new consumer group, a fresh read store) and what a new generation lacks
-    (events applied to the old one after the replay's last pass). Redelivered events are
-    skipped by version, and no revision is ever applied on top of a missing one. Only where
-    no replay can switch generations (tests) may `events` be None.
-    """
-
-    def __init__(
-        self,
-        projection: Projection,
-        store: ReadStore,
-        mapper: EventMapper,
-        keyring: KeyRing,
-        *,
-        events: EventStore | None,
-        batch_size: int = 500,
-    ) -> None:
-        self._store = _CheckpointOverride(store)
-        self.projector = Projector(projection, self._store, mapper, keyring)
-        self._events = events
-        self._batch_size = batch_size
-        self._checkpoint: int | None = None
-        self._prepared = False
-
-    async def prepare(self) -> int:
-        """Catch up from the event store (when given); the number of events processed."""
-        await self.projector.refresh_generation()
-        processed = 0
-        if self._events is not None:
-            processed = await self.projector.catch_up(self._events, batch_size=self._batch_size)
-        self._checkpoint = await self.projector.position()
-        self._prepared = True
-        log.info(
-            "projector_consumer.prepared",
-            projection=self.projector.projection.name,
-            generation=self.projector.generation,
-            caught_up=processed,
-            checkpoint=self._checkpoint,
-        )
-        return processed
-
-    async def __call__(self, delivery: Delivery) -> None:
-        if not self._prepared or await self.projector.refresh_generation():
-            await self.prepare()
-        checkpoint = _highest(self._checkpoint, delivery.watermark)
-        with self._store.checkpoint_at(checkpoint):
-            await self.projector.process(delivery.events)
-        self._checkpoint = checkpoint
-
-
-class _CheckpointOverride(ReadStore):
-    """A read store whose `write` stores a checkpoint the consumer chose instead of the
-    batch's last position, while `checkpoint_at` is in effect (0 — nothing known to be
-    covered — when there is no checkpoint yet); everything else goes straight through."""
-
-    def __init__(self, inner: ReadStore) -> None:
-        self._inner = inner
-        self._override: tuple[int | None] | None = None
-
-    @contextlib.contextmanager
-    def checkpoint_at(self, position: int | None) -> Iterator[None]:
-        self._override = (position,)
-        try:
-            yield
-        finally:
-            self._override = None
-
-    async def write(
-        self,
-        collection: str,
-        documents: Sequence[Document],
-        *,
-        checkpoint_name: str,
-        position: int,
-    ) -> None:
-        if self._override is not None:
-            position = self._override[0] or 0
-        await self._inner.write(
-            collection, documents, checkpoint_name=checkpoint_name, position=position
-        )
-
-    async def get(self, collection: str, doc_id: str) -> Document | None:
-        return await self._inner.get(collection, doc_id)
-
-    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
-        return await self._inner.get_many(collection, doc_ids)
-
-    async def find(self, collection: str, query: Query) -> list[Document]:
-        return await self._inner.find(collection, query)
-
-    async def count(self, collection: str) -> int:
-        return await self._inner.count(collection)
-
-    async def checkpoint(self, checkpoint_name: str) -> int | None:
-        return await self._inner.checkpoint(checkpoint_name)
-
-    async def drop(self, collection: str) -> None:
-        await self._inner.drop(collection)
-
-    async def generations(self, projection: str) -> tuple[int, int | None]:
-        return await self._inner.generations(projection)
-
-    async def set_generations(self, projection: str, active: int, building: int | None) -> None:
-        await self._inner.set_generations(projection, active, building)
-
-    async def close(self) -> None:
-        await self._inner.close()

@@ -61,7 +61,7 @@ def _phone_keys(phone: str) -> tuple[str, ...]:
     digits = "".join(_DIGITS.findall(phone))
     parsed = _parsed_phone(phone)
     if parsed is None:
-        return [digits] if digits else []
+        return (digits,) if digits else ()
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     national_digits = "".join(_DIGITS.findall(national))
     international = f"{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"

@@ -85,7 +85,9 @@ class NotificationConsumer:
     async def position(self) -> int | None:
         return await self.store.consumer_position()
 
-    async def process(self, batch: Sequence[RecordedEvent]) -> None:
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        """`covered`: the log position to store as reached, when the batch's last position is
+        not one (a Kafka delivery: its watermark)."""
         if not batch:
             return
         customer_ids = _subjects(batch, CUSTOMER_PREFIX)
@@ -108,7 +110,7 @@ class NotificationConsumer:
             equipment=[state.equipment[e] for e in state.changed_equipment],
             deliveries=state.deliveries,
             erase_customers=state.erase,
-            position=batch[-1].position,
+            position=batch[-1].position if covered is None else covered,
             at=now,
         )
         self.planner.count_settled(state.deliveries)

@@ -1,8 +1,8 @@
 """Feeds the consumer from the event store's global log (the embedded transport).
 
 Thin on purpose: read the next batch after the consumer's checkpoint, hand it over, repeat.
-A Kafka agent (distributed mode) does the same with decoded CloudEvents (`from_message`) and
-commits its offsets after `process` returns.
+With CUSTOMERHUB_CONSUMER_TRANSPORT=kafka a consumer-group agent feeds the same consumer
+instead (customerhub_shared.bus: LogConsumerHandler), committing its offsets after `process`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ class BatchConsumer(Protocol):
 
     async def position(self) -> int | None: ...
 
-    async def process(self, batch: Sequence[RecordedEvent]) -> None: ...
+    async def process(
+        self, batch: Sequence[RecordedEvent], *, covered: int | None = None
+    ) -> None: ...
 
 
 async def follow_event_log(
