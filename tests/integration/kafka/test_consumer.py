@@ -305,3 +305,47 @@ async def test_offsets_are_committed_only_after_the_handler_returned(
     assert await committed(kafka_bootstrap, group, topic) == await end_offsets(
         kafka_bootstrap, topic
     )
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)
+async def test_an_idle_agent_claims_what_the_relay_checkpointed_after_its_last_delivery(
+    settings: Settings, infra: Infrastructure, kafka_bootstrap: str, kafka_topics: Topics
+) -> None:
+    messages = await publish_history(infra, settings, kafka_bootstrap, kafka_topics)
+    head = (await infra.event_store.read_all(limit=100_000))[-1].position
+    # While the agent reads, the relay has not saved its last checkpoint yet; it has once the
+    # agent holds every message, and no message follows to carry that news.
+    relay = {"checkpoint": head - 5}
+    watermarks: list[int | None] = []
+    seen = 0
+
+    async def handler(delivery: Delivery) -> None:
+        nonlocal seen
+        seen += len(delivery.events)
+        watermarks.append(delivery.watermark)
+        if seen >= messages:
+            relay["checkpoint"] = head
+
+    async def relay_checkpoint() -> int:
+        return relay["checkpoint"]
+
+    async def claimed() -> bool:
+        return agent.watermark == head
+
+    agent = await KafkaAgent.open(
+        kafka_bootstrap,
+        topics=[kafka_topics.customer],
+        group_id=f"test.{uuid.uuid4().hex[:12]}",
+        handler=handler,
+        relayed=relay_checkpoint,
+    )
+    stop = asyncio.Event()
+    consuming = asyncio.create_task(agent.run(stop))
+    try:
+        await eventually(claimed, timeout=60, what="the idle agent never claimed the checkpoint")
+    finally:
+        stop.set()
+        await consuming
+        await agent.close()
+    assert max(w or 0 for w in watermarks[:-1]) <= head - 5
+    assert watermarks[-1] == head, "an empty delivery hands the new watermark over"

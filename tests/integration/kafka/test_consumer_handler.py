@@ -230,7 +230,7 @@ class RecordingConsumer:
 
     async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
         self.seen += batch
-        if batch:
+        if batch or covered is not None:
             self.stored.append(batch[-1].position if covered is None else covered)
 
 
@@ -257,3 +257,24 @@ async def test_a_log_consumer_stores_the_watermark_never_lowered(
     await handler(Delivery(recorded[2:4], watermark=recorded[3].position))
     await handler(Delivery(recorded[4:], watermark=recorded[0].position))
     assert target.stored == [0, recorded[3].position, recorded[3].position]
+
+
+async def test_an_empty_delivery_stores_a_higher_watermark_only(
+    infra: Infrastructure, store: ReadStore, recorded: list[RecordedEvent]
+) -> None:
+    handler = consumer(infra, store, events=False)
+    await handler(Delivery(recorded, watermark=recorded[2].position))
+    await handler(Delivery([], watermark=recorded[-1].position))
+    assert await checkpoint(store) == recorded[-1].position
+    await handler(Delivery([], watermark=recorded[0].position))
+    assert await checkpoint(store) == recorded[-1].position
+
+
+async def test_an_empty_delivery_reaches_a_log_consumer_as_its_new_position(
+    recorded: list[RecordedEvent],
+) -> None:
+    target = RecordingConsumer()
+    handler = LogConsumerHandler(target, events=None)
+    await handler(Delivery(recorded, watermark=recorded[2].position))
+    await handler(Delivery([], watermark=recorded[-1].position))
+    assert target.stored == [recorded[2].position, recorded[-1].position]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 
@@ -90,7 +91,8 @@ async def _consume(
 ) -> None:
     # The relay creates the topics too; whoever starts first creates them alike.
     await ensure_topics(bootstrap, topics, partitions=settings.kafka_topic_partitions)
-    await handler.prepare()
+    if not await _unless_stopped(handler.prepare(), stop):
+        return
     # The relay's checkpoint bounds what a delivery may claim covered (LogWatermark).
     checkpoints = await open_checkpoint_store(settings)
     try:
@@ -113,3 +115,20 @@ async def _consume(
             await agent.close()
     finally:
         await checkpoints.close()
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, object], stop: asyncio.Event) -> bool:
+    """Run `work` (a long catch-up) unless `stop` is set first; False if it was cut short.
+    A catch-up cut short loses nothing: what it wrote is redelivered and skipped next time."""
+    task = asyncio.create_task(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("kafka_agent.catch_up_stopped")
+    return False

@@ -17,7 +17,7 @@ import structlog
 from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
-from customerhub_shared.projection import Projection, Projector
+from customerhub_shared.projection import Projection, Projector, checkpoint_name
 from customerhub_shared.readstore import Document, Query, ReadStore
 
 log = structlog.get_logger(__name__)
@@ -97,8 +97,18 @@ class ProjectorConsumer:
         if not self._prepared or await self.projector.refresh_generation():
             await self.prepare()
         checkpoint = highest(self._checkpoint, delivery.watermark)
-        with self._store.checkpoint_at(checkpoint):
-            await self.projector.process(delivery.events)
+        if delivery.events:
+            with self._store.checkpoint_at(checkpoint):
+                await self.projector.process(delivery.events)
+        elif checkpoint is not None and checkpoint != self._checkpoint:
+            await self._store.write(
+                self.projector.collection,
+                [],
+                checkpoint_name=checkpoint_name(
+                    self.projector.projection.name, self.projector.generation
+                ),
+                position=checkpoint,
+            )
         self._checkpoint = checkpoint
 
 

@@ -222,10 +222,34 @@ class KafkaAgent:
                 timeout_ms=self._poll_timeout_ms, max_records=self._batch_size
             )
             if not records:
+                await self._advance_idle()
                 continue
             async with self._busy:
                 if not await self._deliver(records, stop):
                     break
+
+    async def _advance_idle(self) -> None:
+        """Nothing to poll: the relay may have checkpointed what was delivered already, which
+        the last delivery could not claim yet. Hand over an empty delivery with the watermark
+        that now holds, so the handler stores it (a read waiting for `min_position` would
+        otherwise wait for the next event)."""
+        if self._relayed is None:
+            return
+        relayed = await self._relayed()
+        reached = self._watermark.reached
+        if relayed is None or (reached is not None and relayed <= reached):
+            return
+        async with self._busy:
+            lagging = await self._lagging(fresh=True)
+            watermark = self._watermark.peek({}, lagging=lagging, relayed=relayed)
+            if watermark == reached:
+                return
+            try:
+                await self._handler(Delivery([], watermark))
+            except Exception:
+                log.exception("kafka_agent.handler_failed", agent=self.name, idle=True)
+                return
+            self._watermark.advance({}, lagging=lagging, relayed=relayed)
 
     async def _deliver(self, records: Mapping[Any, Sequence[Any]], stop: asyncio.Event) -> bool:
         """Hand one polled batch over and commit it; False if stopped before the handler

@@ -87,8 +87,8 @@ class NotificationConsumer:
 
     async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
         """`covered`: the log position to store as reached, when the batch's last position is
-        not one (a Kafka delivery: its watermark)."""
-        if not batch:
+        not one (a Kafka delivery: its watermark; given with no events, only it is stored)."""
+        if not batch and covered is None:
             return
         customer_ids = _subjects(batch, CUSTOMER_PREFIX)
         equipment_ids = _subjects(batch, EQUIPMENT_PREFIX)
