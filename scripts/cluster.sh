@@ -190,7 +190,7 @@ else
     if [[ -n "${CUSTOMERHUB_POSTGRES_DSN:-}" ]]; then
         dsn="$CUSTOMERHUB_POSTGRES_DSN"
     else
-        port_open "${CUSTOMERHUB_PG_PORT:-55432}" || remember_started postgres
+        port_open "${CUSTOMERHUB_PG_PORT:-25432}" || remember_started postgres
         server_dsn="$(bash "$REPO/scripts/postgres.sh" start 9>&- | tail -n 1)"
         dsn="${server_dsn%/*}/$DATABASE"
     fi

@@ -10,7 +10,7 @@
 #   scripts/kafka.sh reset     stop it and delete its data (topics, offsets): a fresh cluster
 #
 # If KAFKA_BOOTSTRAP_SERVERS is set, that cluster is used and nothing is done.
-# Settings: CUSTOMERHUB_KAFKA_PORT (39092, or the next free pair of ports when another program
+# Settings: CUSTOMERHUB_KAFKA_PORT (29092, or the next free pair of ports when another program
 # holds it and no port was asked for; the controller listens on the port after the broker's),
 # CUSTOMERHUB_KAFKA_HEAP (512m), CUSTOMERHUB_LOCAL_DIR (default $REPO/.local: the jars, data,
 # configuration, log and pid file go to its kafka/).
@@ -22,7 +22,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL_DIR="${CUSTOMERHUB_LOCAL_DIR:-$REPO/.local}"
-PORT="${CUSTOMERHUB_KAFKA_PORT:-39092}"
+PORT="${CUSTOMERHUB_KAFKA_PORT:-29092}"
 PORT_ASKED="${CUSTOMERHUB_KAFKA_PORT:+yes}"
 HEAP="${CUSTOMERHUB_KAFKA_HEAP:-512m}"
 HOST=127.0.0.1
@@ -150,7 +150,7 @@ rm -f "$PIDFILE" "$PORTFILE"
 if [[ -z "$PORT_ASKED" ]]; then
     while port_open "$PORT" || port_open "$((PORT + 1))"; do
         PORT=$((PORT + 2))
-        ((PORT < 39092 + 200)) || die "no free pair of ports in 39092-39291"
+        ((PORT < 29092 + 200)) || die "no free pair of ports in 29092-29291"
     done
 fi
 CONTROLLER_PORT=$((PORT + 1))

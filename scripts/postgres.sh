@@ -6,15 +6,17 @@
 #   scripts/postgres.sh stop      stop the cluster (its files stay for next time)
 #
 # If CUSTOMERHUB_POSTGRES_DSN is set, that server is used and nothing is done.
-# Settings: CUSTOMERHUB_PG_DIR (default $REPO/.local/postgres), CUSTOMERHUB_PG_PORT (55432),
+# Settings: CUSTOMERHUB_PG_DIR (default $REPO/.local/postgres), CUSTOMERHUB_PG_PORT (25432),
 # CUSTOMERHUB_PG_BIN (a directory holding initdb and pg_ctl, to pick a specific install).
+# The default ports of these scripts stay below Linux's ephemeral range (32768-60999): a
+# client's leftover TIME_WAIT socket on a port there made a restart fail with "address in use".
 # PostgreSQL will not run as root, so under root the cluster belongs to the `postgres` system user
 # (created by the Debian package, or here if missing); otherwise to the calling user.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_DIR="${CUSTOMERHUB_PG_DIR:-$REPO/.local/postgres}"
-PG_PORT="${CUSTOMERHUB_PG_PORT:-55432}"
+PG_PORT="${CUSTOMERHUB_PG_PORT:-25432}"
 DATA="$PG_DIR/data"
 LOGFILE="$PG_DIR/postgres.log"
 DB_NAME=customerhub
