@@ -11,7 +11,8 @@
 #                                 servers this script started; servers it found running stay)
 #   scripts/cluster.sh status     each service and server; exit 0 when every service runs
 #
-# Services: command   customer-command over HTTP (uvicorn), port 8101
+# Services: command   customer-command and the customers' equipment routes over HTTP (uvicorn,
+#                     customerhub.write_side), with the ownership reconciler, port 8101
 #           query     customer-query over HTTP, reading the read model only, port 8102
 #           relay     `customerhub relay`: the event log to Kafka as CloudEvents
 #           projector `customerhub consume customers`: Kafka to the customers read model
@@ -71,7 +72,7 @@ mkdir -p "$LOGS"
 # process (a pid file may outlive its process, and pids are recycled).
 service_args() {
     case "$1" in
-        command) echo "-m uvicorn customer_command.bootstrap:create_app --factory --host $HOST --port $COMMAND_PORT --no-access-log" ;;
+        command) echo "-m uvicorn customerhub.write_side:create_app --factory --host $HOST --port $COMMAND_PORT --no-access-log" ;;
         query) echo "-m uvicorn customer_query.bootstrap:create_app --factory --host $HOST --port $QUERY_PORT --no-access-log" ;;
         relay) echo "-m customerhub.cli relay" ;;
         projector) echo "-m customerhub.cli consume customers" ;;
@@ -81,7 +82,7 @@ service_args() {
 }
 signature() {
     case "$1" in
-        command) echo "customer_command.bootstrap:create_app" ;;
+        command) echo "customerhub.write_side:create_app" ;;
         query) echo "customer_query.bootstrap:create_app" ;;
         relay) echo "customerhub.cli relay" ;;
         projector) echo "customerhub.cli consume customers" ;;

@@ -199,12 +199,19 @@ async def drained(bootstrap: str, group: str, topics: list[str]) -> None:
         await asyncio.sleep(0.2)
 
 
-async def welcomes(http: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
+async def delivered(
+    http: httpx.AsyncClient, cluster: Cluster, customer_id: str, template: str
+) -> list[str]:
+    """The recipients of the customer's `template` notifications, from the delivery log."""
     answer = await http.get(
         f"{cluster.notifications_url}/v1/notifications", params={"customer_id": customer_id}
     )
     assert answer.status_code == 200, answer.text
-    return [item["recipient"] for item in answer.json()["items"] if item["template"] == "welcome"]
+    return [item["recipient"] for item in answer.json()["items"] if item["template"] == template]
+
+
+async def welcomes(http: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
+    return await delivered(http, cluster, customer_id, "welcome")
 
 
 def main_contact(name: str) -> dict[str, Any]:
@@ -213,7 +220,40 @@ def main_contact(name: str) -> dict[str, Any]:
         "email": f"{name}@cluster.example",
         "main": True,
         "notify": {"email": True},
+        "equipment_alerts": True,
     }
+
+
+async def assign_across_processes(
+    cluster: Cluster,
+    http: httpx.AsyncClient,
+    written: Written,
+    item_id: str,
+    *,
+    owner: str,
+    other: str,
+) -> None:
+    """Assigned on the command port (DESIGN's route): the item's owner on the equipment port,
+    the customer's list on the query port, the alert email in the notifications' log."""
+    route = f"{cluster.command_url}/v1/customers/{{}}/equipment"
+    answer = await http.post(route.format(owner), json={"equipment_ids": [item_id]})
+    assert answer.status_code == 200, answer.text
+    assigned = written.record(answer)
+    assert assigned["assigned"] == [item_id] == assigned["equipment_ids"]
+    refused = await http.post(route.format(other), json={"equipment_ids": [item_id]})
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["owners"] == {item_id: owner}
+    position = assigned["position"]
+    listed = await read_back(http, cluster, owner, position)
+    assert listed["equipment_ids"] == [item_id]
+    shown = await read_from(http, f"{cluster.equipment_url}/v1/equipment/{item_id}", position)
+    assert shown["owner_id"] == owner
+    deadline = time.monotonic() + 60
+    while not (alerts := await delivered(http, cluster, owner, "equipment_assigned")):
+        assert time.monotonic() < deadline, "no equipment_assigned notification"
+        await asyncio.sleep(0.2)
+    assert alerts == ["contact6@cluster.example"]
 
 
 async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_burst(
@@ -262,6 +302,8 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
         "SN-4471",
         None,
     )
+
+    await assign_across_processes(cluster, http, written, item_id, owner=ids[6], other=ids[7])
 
     # A burst of 5,000 commands from eight writers; the relay dies by SIGKILL a third of the way.
     burst: dict[str, str] = {}  # customer id -> its main contact's email

@@ -12,6 +12,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from customerhub_shared.settings import load_settings
 
 
+def _until_signalled(run: Callable[[asyncio.Event], Awaitable[int]]) -> int:
+    """Run until SIGINT or SIGTERM sets the stop event the runner watches."""
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        return await run(stop)
+
+    return asyncio.run(main())
+
+
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -64,29 +77,21 @@ def _project(args: argparse.Namespace) -> int:
         )
         return 2
 
-    async def until_signalled() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        return await follow_projections(settings, stop)
+    return _until_signalled(lambda stop: follow_projections(settings, stop))
 
-    return asyncio.run(until_signalled())
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from customerhub.operations import run_ownership_reconciler
+
+    return _until_signalled(lambda stop: run_ownership_reconciler(load_settings(), stop))
 
 
 def _relay(args: argparse.Namespace) -> int:
     from customer_command.relay.main import RelayNotConfigured, run_relay
     from customerhub_shared.bus import PublishFailed
 
-    async def until_signalled() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        return await run_relay(load_settings(), stop, once=args.once)
-
     try:
-        return asyncio.run(until_signalled())
+        return _until_signalled(lambda stop: run_relay(load_settings(), stop, once=args.once))
     except RelayNotConfigured as error:
         sys.stderr.write(f"customerhub relay: {error}\n")
         return 2
@@ -109,17 +114,13 @@ def _consume(args: argparse.Namespace) -> int:
     }
     settings = load_settings()
 
-    async def until_signalled() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+    async def consumers(stop: asyncio.Event) -> int:
         names = list(dict.fromkeys(args.consumers or CONSUMERS))
         results = await asyncio.gather(*(runners[name](settings, stop) for name in names))
         return max(results)
 
     try:
-        return asyncio.run(until_signalled())
+        return _until_signalled(consumers)
     except ConsumerNotConfigured as error:
         sys.stderr.write(f"customerhub consume: {error}\n")
         return 2
@@ -151,6 +152,12 @@ def _parser() -> argparse.ArgumentParser:
         "project", help="run the projectors on their own (the embedded server runs them too)"
     )
     project.set_defaults(action=_project)
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="record equipment owner changes on the customers, until SIGTERM (exactly one per"
+        " event log; with CUSTOMERHUB_OWNERSHIP_RECONCILER=separate on the write side)",
+    )
+    reconcile.set_defaults(action=_reconcile)
     relay = commands.add_parser(
         "relay", help="publish the event log to Kafka as CloudEvents, until SIGTERM"
     )

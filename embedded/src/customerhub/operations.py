@@ -1,4 +1,5 @@
-"""Operator commands: rebuild read models (`replay`) and show projections' lag."""
+"""Operator commands: rebuild read models (`replay`), show projections' lag, run projectors
+or the ownership reconciler on their own."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import sys
 import time
 from collections.abc import Sequence
 
+import customer_command.bootstrap as customer_command
+import equipment.bootstrap as equipment
 from customer_query.domain.view import CustomerView
+from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.events import default_registry
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
@@ -114,5 +118,22 @@ async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
         )
     finally:
         await store.close()
+        await infra.close()
+    return 0
+
+
+async def run_ownership_reconciler(settings: Settings, stop: asyncio.Event) -> int:
+    """The ownership reconciler on its own (CUSTOMERHUB_OWNERSHIP_RECONCILER=separate on the
+    write side) until `stop` is set: exactly one per event log."""
+    infra = await open_infrastructure(settings)
+    checkpoints = await open_checkpoint_store(settings)
+    try:
+        customers = customer_command.equipment_ledger(infra, settings)
+        reconciler = equipment.ownership_reconciler(infra, settings, customers, checkpoints)
+        batch_size = settings.projector_batch_size
+        async with equipment.reconciling(reconciler, infra.event_store, batch_size=batch_size):
+            await stop.wait()
+    finally:
+        await checkpoints.close()
         await infra.close()
     return 0

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     consumer_transport: Literal["log", "kafka"] = "log"
     # Consumer groups: `<prefix>.<service>.<consumer>` (customerhub.customer-query.customers).
     kafka_consumer_group_prefix: str = "customerhub"
+    # The ownership reconciler records equipment owner changes on the customers; exactly one may
+    # run per event log. The write side runs it in-process, unless it runs `separate`ly
+    # (`customerhub reconcile`: several command replicas, one reconciler).
+    ownership_reconciler: Literal["in-process", "separate"] = "in-process"
 
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"

@@ -60,11 +60,16 @@ def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
     app.state.customer_command = build_command_service(infra, settings)
 
 
-def equipment_ledger(app: FastAPI) -> EquipmentLedger:
+def equipment_ledger(
+    app: FastAPI | Infrastructure, settings: Settings | None = None
+) -> EquipmentLedger:
     """The customers' side of equipment ownership, for the equipment service composed beside
-    this one (after `attach`)."""
-    service: CommandService = app.state.customer_command
-    return EquipmentLedger(service.ports)
+    this one: from an app after `attach`, or built on the infrastructure (with settings)."""
+    if isinstance(app, FastAPI):
+        service: CommandService = app.state.customer_command
+        return EquipmentLedger(service.ports)
+    assert settings is not None
+    return EquipmentLedger(build_command_service(app, settings).ports)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

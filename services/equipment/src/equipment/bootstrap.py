@@ -31,13 +31,30 @@ from equipment.entrypoints.http import equipment as registry
 from equipment.entrypoints.http.service import EquipmentService
 from equipment.entrypoints.reconciling import reconciling
 
-__all__ = ["attach", "create_app", "reconciling", "routers"]
+__all__ = ["attach", "create_app", "ownership_reconciler", "reconciling", "routers"]
 # The consumer group of the equipment projector (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka).
 CONSUMER = "equipment.items"
 
 
-def routers(*, assignment: bool = True) -> list[APIRouter]:
-    return [registry.router, *([customer_equipment.router] if assignment else [])]
+def routers(*, registry_routes: bool = True, assignment: bool = True) -> list[APIRouter]:
+    """The registry's routes, and the customers' equipment routes (assigning needs the
+    customers' side: `attach` with `customers`)."""
+    return [
+        *([registry.router] if registry_routes else []),
+        *([customer_equipment.router] if assignment else []),
+    ]
+
+
+def ownership_reconciler(
+    infra: Infrastructure, settings: Settings, customers: CustomerLedger, checkpoints: Checkpoints
+) -> OwnershipReconciler:
+    """The one writer of the customers' equipment lists: run exactly one per event log."""
+    return OwnershipReconciler(
+        items=EquipmentRepository(infra.event_store, EventMapper(default_registry())),
+        customers=customers,
+        checkpoints=checkpoints,
+        wait_timeout=settings.freshness_timeout_seconds,
+    )
 
 
 def attach(
@@ -58,12 +75,7 @@ def attach(
     items = EquipmentRepository(infra.event_store, mapper)
     reconciler = None
     if customers is not None and checkpoints is not None:
-        reconciler = OwnershipReconciler(
-            items=items,
-            customers=customers,
-            checkpoints=checkpoints,
-            wait_timeout=settings.freshness_timeout_seconds,
-        )
+        reconciler = ownership_reconciler(infra, settings, customers, checkpoints)
     projector = Projector(EquipmentView(), read_store, mapper, infra.keyring)
     app.state.equipment = EquipmentService(
         ports=EquipmentPorts(items=items, customers=customers, reconciliation=reconciler),

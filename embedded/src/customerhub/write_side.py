@@ -1,0 +1,56 @@
+"""The write side of the distributed modes: customer-command and the customers' equipment routes.
+
+DESIGN puts `POST /v1/customers/{id}/equipment` among the customer commands, while an item's
+own stream decides its owner: this process serves both, the equipment registry and its read
+model stay with the equipment service. It also runs the ownership reconciler, unless
+CUSTOMERHUB_OWNERSHIP_RECONCILER=separate says `customerhub reconcile` runs it elsewhere (the
+routes then wait on its checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+import customer_command.bootstrap as customer_command
+import equipment.bootstrap as equipment
+from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
+from customerhub_shared.infrastructure import open_read_store
+from customerhub_shared.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with serve_infrastructure(app, settings) as infra, AsyncExitStack() as stack:
+            read_store = await open_read_store(settings)
+            stack.push_async_callback(read_store.close)
+            checkpoints = await open_checkpoint_store(settings)
+            stack.push_async_callback(checkpoints.close)
+            customer_command.attach(app, infra, settings)
+            _, reconciler = equipment.attach(
+                app,
+                infra,
+                read_store,
+                settings,
+                customers=customer_command.equipment_ledger(app),
+                checkpoints=checkpoints,
+            )
+            assert reconciler is not None
+            if settings.ownership_reconciler == "in-process":
+                batch_size = settings.projector_batch_size
+                await stack.enter_async_context(
+                    equipment.reconciling(reconciler, infra.event_store, batch_size=batch_size)
+                )
+            yield
+
+    app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)
+    prepare_service_app(app, settings)
+    for router in customer_command.routers() + equipment.routers(registry_routes=False):
+        app.include_router(router)
+    return app
