@@ -32,6 +32,35 @@ class TestSQLiteReadStore(ReadStoreContract):
         await store.close()
 
 
+class TestSQLiteReadStoreWalkingEveryPrefix(ReadStoreContract):
+    """The same contract when every search prefix counts as common: checked on each document
+    met in sort order rather than collected first."""
+
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
+        store = await SQLiteReadStore.open(tmp_path / "read.db", common_prefix_terms=0)
+        yield store
+        await store.close()
+
+
+async def test_a_common_and_a_rare_prefix_together_find_what_both_start(tmp_path: Path) -> None:
+    # "an" starts 7 terms (common at 4), "zo" 3 (rare): one walked, one collected.
+    store = await SQLiteReadStore.open(tmp_path / "read.db", common_prefix_terms=4)
+    collection = fresh_collection()
+    annas = [customer(f"a{n}", rank=n, search_terms=["anna", f"n{n}"]) for n in range(6)]
+    zoes = [
+        customer("z", rank=9, search_terms=["zoe", "anton"]),
+        customer("y", rank=8, search_terms=["zoran"]),
+    ]
+    await put(store, collection, *annas, *zoes)
+    await put(store, collection, customer("a2", 2, rank=2, search_terms=["anna", "zola"]))
+    query = Query(prefixes=("an", "zo"), sort="rank", descending=True)
+    assert [d["_id"] for d in await store.find(collection, query)] == ["z", "a2"]
+    paged = Query(prefixes=("an", "zo"), sort="rank", descending=True, after=(9, "z"), limit=1)
+    assert [d["_id"] for d in await store.find(collection, paged)] == ["a2"]
+    await store.close()
+
+
 @pytest.fixture
 async def two_stores(tmp_path: Path) -> AsyncIterator[tuple[SQLiteReadStore, SQLiteReadStore]]:
     first = await SQLiteReadStore.open(tmp_path / "read.db")

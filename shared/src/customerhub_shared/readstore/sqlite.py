@@ -45,6 +45,13 @@ _COLUMNS = frozenset({"_id", "_version"})
 _CHUNK = 500
 # The largest code point: every term starting with p sorts in [p, p + _TOP).
 _TOP = chr(0x10FFFF)
+# A search prefix is common (`s`, `sch`) when it matches at least this many terms, and one for
+# every COMMON_PREFIX_SHARE documents: walking the sort order and looking up each document's
+# terms then fills a page sooner than collecting every match to sort it (100k customers, one
+# letter: 380 ms -> 4 ms). Rarer prefixes are collected: a walk would meet their documents
+# too seldom, or all at the far end of the sort order (measured: 185 ms against 15 ms).
+COMMON_PREFIX_TERMS = 1000
+COMMON_PREFIX_SHARE = 25
 
 
 def _table(collection: str) -> str:
@@ -69,17 +76,22 @@ def _is_missing_table(error: sqlite3.OperationalError) -> bool:
 
 
 class SQLiteReadStore(ReadStore):
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, common_prefix_terms: int | None = None) -> None:
+        """`common_prefix_terms`: a fixed threshold for a common prefix (0: every prefix),
+        instead of one from the collection's size."""
         self._db = SQLiteThreads(path, name="read-model")
-        # (collection, field) pairs whose table and expression index this process has made.
+        self._common_prefix_terms = common_prefix_terms
+        # (collection, index key) pairs whose table and expression index this process has made.
         self._indexed: set[tuple[str, str]] = set()
 
     @classmethod
-    async def open(cls, path: Path | str) -> SQLiteReadStore:
+    async def open(
+        cls, path: Path | str, *, common_prefix_terms: int | None = None
+    ) -> SQLiteReadStore:
         if str(path) == ":memory:":
             # Each pooled connection would get its own empty database.
             raise ValueError("SQLiteReadStore needs a file path, not ':memory:'")
-        store = cls(path)
+        store = cls(path, common_prefix_terms=common_prefix_terms)
         await store._db.write(lambda db: db.executescript(_SCHEMA))
         return store
 
@@ -114,10 +126,17 @@ class SQLiteReadStore(ReadStore):
         return {document["_id"]: document for document in documents}
 
     async def find(self, collection: str, query: Query) -> list[Document]:
-        statements = _find_statements(_table(collection), collection, query)
-        await self._ensure_indexes(collection, {query.sort, *query.equals})
+        table = _table(collection)
+        await self._ensure_indexes(collection, query)
 
         def work(db: sqlite3.Connection) -> list[tuple[str]]:
+            common: set[str] = set()
+            if query.prefixes:
+                threshold = self._common_prefix_terms
+                if threshold is None:
+                    threshold = max(COMMON_PREFIX_TERMS, _rows(db, table) // COMMON_PREFIX_SHARE)
+                common = {p for p in query.prefixes if _matches(db, collection, p, threshold)}
+            statements = _find_statements(table, collection, query, walked=common)
             rows: list[tuple[str]] = []
             for sql, params in statements:
                 if len(rows) >= query.limit:
@@ -127,27 +146,27 @@ class SQLiteReadStore(ReadStore):
 
         return [_load(row[0]) for row in await self._read(work) or []]
 
-    async def _ensure_indexes(self, collection: str, fields: Iterable[str]) -> None:
-        """Index the JSON fields a query sorts or filters on, once per process."""
-        wanted = sorted({f for f in fields if f not in _COLUMNS} - self._fields_indexed(collection))
+    async def _ensure_indexes(self, collection: str, query: Query) -> None:
+        """Index the JSON fields a query sorts or filters on, and each filter with the sort
+        (a filtered page is then one range in sort order), once per process."""
+        wanted = {
+            key: columns
+            for key, columns in _indexes_for(query).items()
+            if (collection, key) not in self._indexed
+        }
         if not wanted:
             return
         table = _table(collection)
 
         def work(db: sqlite3.Connection) -> None:
             db.execute(_create_table(table))
-            for name in wanted:
-                index = f'"ix_{collection}_{name}"'
+            for key, columns in wanted.items():
                 db.execute(
-                    f"CREATE INDEX IF NOT EXISTS {index}"
-                    f" ON {table} (json_extract(body, '$.{_field(name)}'), _id)"
+                    f'CREATE INDEX IF NOT EXISTS "ix_{collection}_{key}" ON {table} ({columns})'
                 )
 
         await self._db.write(work)
-        self._indexed.update((collection, name) for name in wanted)
-
-    def _fields_indexed(self, collection: str) -> set[str]:
-        return {name for known, name in self._indexed if known == collection}
+        self._indexed.update((collection, key) for key in wanted)
 
     async def count(self, collection: str) -> int:
         sql = f"SELECT COUNT(*) FROM {_table(collection)}"
@@ -274,19 +293,62 @@ def _write(
         raise
 
 
-def _find_statements(table: str, collection: str, query: Query) -> list[tuple[str, list[Any]]]:
+def _indexes_for(query: Query) -> dict[str, str]:
+    """Index name suffix -> indexed expressions, for the fields the query sorts and filters on."""
+
+    def expression(name: str) -> str:
+        return f"json_extract(body, '$.{_field(name)}')"
+
+    fields = [name for name in (query.sort, *query.equals) if name not in _COLUMNS]
+    indexes = {name: f"{expression(name)}, _id" for name in fields}
+    if query.sort not in _COLUMNS:
+        for name in query.equals:
+            if name not in _COLUMNS and name != query.sort:
+                columns = f"{expression(name)}, {expression(query.sort)}, _id"
+                indexes[f"{name}__{query.sort}"] = columns
+    return indexes
+
+
+def _rows(db: sqlite3.Connection, table: str) -> int:
+    """About how many documents the table holds (rowids only grow: cheap, never too low)."""
+    rows: int | None = db.execute(f"SELECT max(rowid) FROM {table}").fetchone()[0]
+    return rows or 0
+
+
+def _matches(db: sqlite3.Connection, collection: str, prefix: str, count: int) -> bool:
+    """Whether at least `count` search terms start with `prefix`."""
+    sql = (
+        "SELECT count(*) FROM (SELECT 1 FROM search_terms"
+        " WHERE collection = ? AND term >= ? AND term < ? LIMIT ?)"
+    )
+    found: int = db.execute(sql, (collection, prefix, prefix + _TOP, count)).fetchone()[0]
+    return found >= count
+
+
+def _find_statements(
+    table: str, collection: str, query: Query, *, walked: Iterable[str] = ()
+) -> list[tuple[str, list[Any]]]:
     """SELECTs to run in turn, each taking the LIMIT left after the ones before it.
 
     A keyset page is one index range where possible; where the page crosses from values to
     nulls (which sort lowest), it is two, because an OR across both defeats the index.
+    A selective prefix gives the documents to sort; a `walked` (common) one is checked on
+    each document met in sort order instead.
     """
     where: list[str] = []
     params: list[Any] = []
+    walked = set(walked)
     for prefix in query.prefixes:
-        where.append(
-            "d._id IN (SELECT doc_id FROM search_terms"
-            " WHERE collection = ? AND term >= ? AND term < ?)"
-        )
+        if prefix in walked:
+            where.append(
+                "EXISTS (SELECT 1 FROM search_terms AS s WHERE s.collection = ?"
+                " AND s.doc_id = d._id AND s.term >= ? AND s.term < ?)"
+            )
+        else:
+            where.append(
+                "d._id IN (SELECT doc_id FROM search_terms"
+                " WHERE collection = ? AND term >= ? AND term < ?)"
+            )
         params += [collection, prefix, prefix + _TOP]
     for name, value in query.equals.items():
         sql, values = _equals(name, value)
