@@ -199,19 +199,19 @@ async def drained(bootstrap: str, group: str, topics: list[str]) -> None:
         await asyncio.sleep(0.2)
 
 
-async def delivered(
+async def log_of(
     http: httpx.AsyncClient, cluster: Cluster, customer_id: str, template: str
-) -> list[str]:
-    """The recipients of the customer's `template` notifications, from the delivery log."""
+) -> list[dict[str, Any]]:
+    """The customer's `template` notifications, from the delivery log."""
     answer = await http.get(
         f"{cluster.notifications_url}/v1/notifications", params={"customer_id": customer_id}
     )
     assert answer.status_code == 200, answer.text
-    return [item["recipient"] for item in answer.json()["items"] if item["template"] == template]
+    return [item for item in answer.json()["items"] if item["template"] == template]
 
 
 async def welcomes(http: httpx.AsyncClient, cluster: Cluster, customer_id: str) -> list[str]:
-    return await delivered(http, cluster, customer_id, "welcome")
+    return [item["recipient"] for item in await log_of(http, cluster, customer_id, "welcome")]
 
 
 def main_contact(name: str) -> dict[str, Any]:
@@ -250,10 +250,12 @@ async def assign_across_processes(
     shown = await read_from(http, f"{cluster.equipment_url}/v1/equipment/{item_id}", position)
     assert shown["owner_id"] == owner
     deadline = time.monotonic() + 60
-    while not (alerts := await delivered(http, cluster, owner, "equipment_assigned")):
+    while not (alerts := await log_of(http, cluster, owner, "equipment_assigned")):
         assert time.monotonic() < deadline, "no equipment_assigned notification"
         await asyncio.sleep(0.2)
-    assert alerts == ["contact6@cluster.example"]
+    [alert] = alerts
+    assert alert["recipient"] == "contact6@cluster.example"
+    assert "Four à sole (Bongard)" in alert["subject"], "the item is named, not its id"
 
 
 async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_burst(

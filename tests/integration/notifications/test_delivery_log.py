@@ -23,6 +23,7 @@ from customer_command.application.context import CommandContext
 from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.domain.values import NewContact, NewCustomer
 from customerhub_shared.events import default_registry
+from customerhub_shared.events.equipment import EquipmentRegistered
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import ReadStore
@@ -111,6 +112,20 @@ class Rig:
     async def log(self, customer_id: UUID) -> list[Delivery]:
         return await self.store.history(customer_id, limit=100)
 
+    async def item(self, name: str, **details: str) -> UUID:
+        """An item registered in its own stream, as the equipment service does."""
+        equipment_id = uuid.uuid4()
+        registered = EquipmentRegistered(equipment_id=equipment_id, name=name, **details)
+        stream = f"equipment-{equipment_id}"
+        await self.ports.customers.writer.append(stream, [registered], CTX, expected_version=0)
+        return equipment_id
+
+    async def assign(self, customer_id: UUID, equipment_id: UUID) -> None:
+        await handle(c.ReceiveEquipment(customer_id, (equipment_id,)), CTX, self.ports)
+
+    def equipment_subjects(self) -> list[str]:
+        return [m.message.subject for m in self.email.sent if "équipement" in m.message.subject]
+
 
 @pytest.fixture(params=["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 async def read_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ReadStore]:
@@ -140,6 +155,7 @@ def _rig(infra: Infrastructure, read_store: ReadStore, *, clock: Any = None) -> 
         keyring=infra.keyring,
         planner=planner,
         max_event_age=timedelta(hours=1),
+        items=infra.event_store,
         **({"clock": clock} if clock else {}),
     )
     return Rig(infra, service.ports, store, consumer, email, sms, dispatchers, metrics)
@@ -196,6 +212,35 @@ async def test_redelivered_and_replayed_events_send_nothing_twice(rig: Rig) -> N
     assert len(rig.email.sent) == 1
     assert statuses(await rig.log(customer_id)) == [("welcome", "email", "sent", 1)]
     assert await rig.consumer.position() == head
+
+
+async def test_an_item_registered_batches_before_its_assignment_is_named_in_the_alert(
+    rig: Rig,
+) -> None:
+    customer_id, _ = await rig.customer(email=CLAIRE, notify={"email": True}, equipment_alerts=True)
+    item = await rig.item("Four à sole", brand="Bongard")
+    await rig.consume()
+    await rig.assign(customer_id, item)
+    await rig.consume()
+    await rig.dispatch()
+    [subject] = rig.equipment_subjects()
+    assert subject.endswith(": Four à sole (Bongard)")
+
+
+async def test_an_assignment_delivered_before_its_items_events_still_names_the_item(
+    rig: Rig,
+) -> None:
+    """On Kafka the equipment topic may lag the customers' one: the item's stream says."""
+    customer_id, _ = await rig.customer(email=CLAIRE, notify={"email": True}, equipment_alerts=True)
+    await rig.consume()
+    item = await rig.item("Pétrin", brand="VMI", model="SPI")
+    await rig.assign(customer_id, item)
+    pending = await rig.infra.event_store.read_all(after=await rig.consumer.position())
+    await rig.consumer.process([r for r in pending if r.stream.startswith("customer-")])
+    await rig.consumer.process(pending)  # the item's events arrive, the customer's again
+    await rig.dispatch()
+    [subject] = rig.equipment_subjects()
+    assert subject.endswith(": Pétrin (VMI SPI)")
 
 
 async def test_transient_failures_are_retried_then_sent_and_permanent_ones_fail_at_once(

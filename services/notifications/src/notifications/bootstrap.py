@@ -185,6 +185,7 @@ def build_runtime(
         planner=planner,
         max_event_age=timedelta(seconds=ns.notification_max_event_age_seconds),
         on_deliveries=wake,
+        items=infra.event_store,
     )
     service = NotificationService(
         store=store,

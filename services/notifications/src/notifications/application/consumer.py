@@ -17,13 +17,18 @@ from uuid import UUID
 import structlog
 
 from customerhub_shared.events import Envelope
-from customerhub_shared.events.customer import CustomerAnonymised, CustomerDeleted, CustomerEvent
+from customerhub_shared.events.customer import (
+    CustomerAnonymised,
+    CustomerDeleted,
+    CustomerEvent,
+    EquipmentAssigned,
+)
 from customerhub_shared.events.equipment import EquipmentEvent
 from customerhub_shared.eventstore import RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from notifications.application.planning import DeliveryPlanner
-from notifications.application.ports import NotificationStore, Versioned
+from notifications.application.ports import NotificationStore, StreamReader, Versioned
 from notifications.domain import audience as folds
 from notifications.domain import rules
 from notifications.domain.audience import Audience, EquipmentLabel
@@ -73,8 +78,12 @@ class NotificationConsumer:
         max_event_age: timedelta,
         clock: Clock = lambda: datetime.now(UTC),
         on_deliveries: Callable[[], None] = lambda: None,
+        items: StreamReader | None = None,
     ) -> None:
+        """`items`: where an item's own stream is read when a customer event names an item
+        this consumer has not seen yet (on Kafka, the equipment topic may lag the customers')."""
         self.store = store
+        self.items = items
         self.mapper = mapper
         self.keyring = keyring
         self.planner = planner
@@ -143,12 +152,24 @@ class NotificationConsumer:
             state.erase.add(customer_id)
         if not self._fresh(envelope, now):
             return 1
+        if isinstance(event, EquipmentAssigned):
+            await self._know_item(state, event.equipment_id)
         labels = {e: v.value for e, v in state.equipment.items()}
         for intent in rules.intents_for_event(before, after, envelope, labels):
             # A microsecond apart per cause, so the log lists a batch's causes in log order.
             at = now + timedelta(microseconds=len(state.deliveries))
             state.deliveries += self.planner.plan(intent, after, at=at)
         return 0
+
+    async def _know_item(self, state: _Batch, equipment_id: UUID) -> None:
+        """Load the item's label: kept from an earlier batch, else folded from its stream."""
+        if equipment_id in state.equipment:
+            return
+        state.equipment.update(await self.store.equipment([equipment_id]))
+        if equipment_id in state.equipment or self.items is None:
+            return
+        for recorded in await self.items.read_stream(f"{EQUIPMENT_PREFIX}{equipment_id}"):
+            self._equipment_event(state, equipment_id, recorded)
 
     def _equipment_event(self, state: _Batch, equipment_id: UUID, recorded: RecordedEvent) -> None:
         current = state.equipment.get(equipment_id)

@@ -6,9 +6,10 @@ import abc
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
+from customerhub_shared.eventstore import RecordedEvent
 from notifications.domain.audience import Audience, EquipmentLabel
 from notifications.domain.deliveries import Delivery, Message, Outcome
 from notifications.domain.templates import Channel, TemplateSpec
@@ -116,6 +117,12 @@ class DuePage:
 class HistoryCursor:
     created_at: float
     delivery_id: str
+
+
+class StreamReader(Protocol):
+    """One stream of the event store, from its first event (the event store is one)."""
+
+    async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]: ...
 
 
 class NotificationStore(abc.ABC):
