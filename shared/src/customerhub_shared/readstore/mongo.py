@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import bson
@@ -31,6 +31,10 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SCALARS = (str, int, float, bool, type(None))
 
 Filter = dict[str, Any]
+
+
+IndexKeys = list[tuple[str, int]]
+SEARCH_TERMS_INDEX: IndexKeys = [("search_terms", ASCENDING)]
 
 
 def _field(name: str) -> str:
@@ -79,15 +83,12 @@ class MongoReadStore(ReadStore):
             raise ValueError(f"{name!r} is reserved for the read store's own bookkeeping")
         return self._db[name]
 
-    async def _ensure_indexes(self, collection: str, fields: Iterable[str]) -> None:
-        """Index the search terms and queried fields once per process (create_index is
-        idempotent, so other processes doing the same is harmless)."""
-        for name in sorted(set(fields) - {"_id"}):
+    async def _ensure_indexes(self, collection: str, indexes: Mapping[str, IndexKeys]) -> None:
+        """Create each index once per process (create_index is idempotent, so other processes
+        doing the same is harmless)."""
+        for name, keys in indexes.items():
             if (collection, name) in self._indexed:
                 continue
-            keys = [(name, ASCENDING)]
-            if name != "search_terms":
-                keys.append(("_id", ASCENDING))  # serves the (field, _id) sort both ways
             await self._collection(collection).create_index(keys)
             self._indexed.add((collection, name))
 
@@ -105,11 +106,8 @@ class MongoReadStore(ReadStore):
     async def find(self, collection: str, query: Query) -> list[Document]:
         if query.limit <= 0:
             return []  # MongoDB reads a limit of 0 as "no limit"
-        fields = {_field(query.sort), *query.equals, *query.contains, *query.any_of}
-        if query.prefixes:
-            fields.add("search_terms")
         conditions = _conditions(query)
-        await self._ensure_indexes(collection, fields)
+        await self._ensure_indexes(collection, _indexes_for(query))
         direction = DESCENDING if query.descending else ASCENDING
         order = [("_id", direction)]
         if query.sort != "_id":
@@ -135,7 +133,7 @@ class MongoReadStore(ReadStore):
     ) -> None:
         latest = _latest(documents)
         if latest:
-            await self._ensure_indexes(collection, ["search_terms"])
+            await self._ensure_indexes(collection, {"search_terms": SEARCH_TERMS_INDEX})
             if self._by_single_id:
                 await _replace_older_by_id(self._collection(collection), latest)
             else:
@@ -318,6 +316,22 @@ def _batches(documents: list[Document]) -> Iterator[list[Document]]:
         size += encoded
     if batch:
         yield batch
+
+
+def _indexes_for(query: Query) -> dict[str, IndexKeys]:
+    """Index name -> keys, for what the query filters and sorts on: (field, _id) serves the
+    (field, _id) sort both ways; each equality filter with the sort (equality, then sort)
+    makes a filtered page one index range."""
+    sort = _field(query.sort)
+    fields = {sort, *query.equals, *query.contains, *query.any_of} - {"_id"}
+    indexes = {name: [(_field(name), ASCENDING), ("_id", ASCENDING)] for name in fields}
+    if query.prefixes:
+        indexes["search_terms"] = SEARCH_TERMS_INDEX
+    if sort != "_id":
+        for name in set(query.equals) - {"_id", sort}:
+            keys = [(_field(name), ASCENDING), (sort, ASCENDING), ("_id", ASCENDING)]
+            indexes[f"{name}+{sort}"] = keys
+    return indexes
 
 
 def _conditions(query: Query) -> list[Filter]:
