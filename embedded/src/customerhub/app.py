@@ -11,6 +11,7 @@ import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
+from customerhub import write_side
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
@@ -27,17 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             checkpoints = await open_checkpoint_store(settings)
             try:
-                customer_command.attach(app, infra, settings)
+                items, reconciler = write_side.attach(app, infra, read_store, checkpoints, settings)
                 customers = customer_query.attach(app, infra, read_store, settings)
-                items, reconciler = equipment.attach(
-                    app,
-                    infra,
-                    read_store,
-                    settings,
-                    customers=customer_command.equipment_ledger(app),
-                    checkpoints=checkpoints,
-                )
-                assert reconciler is not None
                 notifier = notifications.attach(app, infra, read_store, settings)
                 events, batch_size = infra.event_store, settings.projector_batch_size
                 async with (

@@ -25,6 +25,22 @@ def _until_signalled(run: Callable[[asyncio.Event], Awaitable[int]]) -> int:
     return asyncio.run(main())
 
 
+def _reporting(
+    command: str,
+    run: Callable[[], int],
+    *,
+    unconfigured: type[Exception],
+    failed: type[Exception],
+) -> int:
+    """Run; a missing setting exits 2, a failure the command gave up on exits 1, each with
+    its reason on stderr."""
+    try:
+        return run()
+    except (unconfigured, failed) as error:
+        sys.stderr.write(f"customerhub {command}: {error}\n")
+        return 2 if isinstance(error, unconfigured) else 1
+
+
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -90,14 +106,12 @@ def _relay(args: argparse.Namespace) -> int:
     from customer_command.relay.main import RelayNotConfigured, run_relay
     from customerhub_shared.bus import PublishFailed
 
-    try:
-        return _until_signalled(lambda stop: run_relay(load_settings(), stop, once=args.once))
-    except RelayNotConfigured as error:
-        sys.stderr.write(f"customerhub relay: {error}\n")
-        return 2
-    except PublishFailed as error:
-        sys.stderr.write(f"customerhub relay: {error}\n")
-        return 1
+    return _reporting(
+        "relay",
+        lambda: _until_signalled(lambda stop: run_relay(load_settings(), stop, once=args.once)),
+        unconfigured=RelayNotConfigured,
+        failed=PublishFailed,
+    )
 
 
 # The Kafka consumers `customerhub consume` runs, each a consumer-group agent.
@@ -119,14 +133,12 @@ def _consume(args: argparse.Namespace) -> int:
         results = await asyncio.gather(*(runners[name](settings, stop) for name in names))
         return max(results)
 
-    try:
-        return _until_signalled(consumers)
-    except ConsumerNotConfigured as error:
-        sys.stderr.write(f"customerhub consume: {error}\n")
-        return 2
-    except ConsumeFailed as error:
-        sys.stderr.write(f"customerhub consume: {error}\n")
-        return 1
+    return _reporting(
+        "consume",
+        lambda: _until_signalled(consumers),
+        unconfigured=ConsumerNotConfigured,
+        failed=ConsumeFailed,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -128,7 +128,7 @@ async def run_ownership_reconciler(settings: Settings, stop: asyncio.Event) -> i
     infra = await open_infrastructure(settings)
     checkpoints = await open_checkpoint_store(settings)
     try:
-        customers = customer_command.equipment_ledger(infra, settings)
+        customers = customer_command.standalone_equipment_ledger(infra, settings)
         reconciler = equipment.ownership_reconciler(infra, settings, customers, checkpoints)
         batch_size = settings.projector_batch_size
         async with equipment.reconciling(reconciler, infra.event_store, batch_size=batch_size):

@@ -16,10 +16,35 @@ from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
 import equipment.bootstrap as equipment
-from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
-from customerhub_shared.infrastructure import open_read_store
+from customerhub_shared.infrastructure import Infrastructure, open_read_store
+from customerhub_shared.projection import Projector
+from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
+from equipment.application.reconciler import OwnershipReconciler
+
+
+def attach(
+    app: FastAPI,
+    infra: Infrastructure,
+    read_store: ReadStore,
+    checkpoints: CheckpointStore,
+    settings: Settings,
+) -> tuple[Projector, OwnershipReconciler]:
+    """Customer-command, and equipment with the customers' side: the equipment projector and
+    the ownership reconciler, for the caller to run."""
+    customer_command.attach(app, infra, settings)
+    items, reconciler = equipment.attach(
+        app,
+        infra,
+        read_store,
+        settings,
+        customers=customer_command.equipment_ledger(app),
+        checkpoints=checkpoints,
+    )
+    assert reconciler is not None
+    return items, reconciler
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,16 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(read_store.close)
             checkpoints = await open_checkpoint_store(settings)
             stack.push_async_callback(checkpoints.close)
-            customer_command.attach(app, infra, settings)
-            _, reconciler = equipment.attach(
-                app,
-                infra,
-                read_store,
-                settings,
-                customers=customer_command.equipment_ledger(app),
-                checkpoints=checkpoints,
-            )
-            assert reconciler is not None
+            _, reconciler = attach(app, infra, read_store, checkpoints, settings)
             if settings.ownership_reconciler == "in-process":
                 batch_size = settings.projector_batch_size
                 await stack.enter_async_context(

@@ -250,15 +250,18 @@ async def run_agent(
     group: str,
     handler: Callable[[Delivery], Awaitable[None]],
     *,
-    until: Callable[[], bool],
+    until: Callable[[KafkaAgent], bool],
+    relayed: Callable[[], Awaitable[int | None]] | None = None,
 ) -> KafkaAgent:
-    agent = await KafkaAgent.open(bootstrap, topics=[topic], group_id=group, handler=handler)
+    agent = await KafkaAgent.open(
+        bootstrap, topics=[topic], group_id=group, handler=handler, relayed=relayed
+    )
     stop = asyncio.Event()
     consuming = asyncio.create_task(agent.run(stop))
 
     async def done() -> bool:
         assert not consuming.done(), consuming.exception()
-        return until()
+        return until(agent)
 
     try:
         await eventually(done, timeout=60, what="the handler was not called as expected")
@@ -283,7 +286,9 @@ async def test_offsets_are_committed_only_after_the_handler_returned(
         raise RuntimeError("the read store is away")
 
     # Stopped while its handler keeps failing: nothing is committed.
-    await run_agent(kafka_bootstrap, topic, group, always_failing, until=lambda: failing_calls >= 2)
+    await run_agent(
+        kafka_bootstrap, topic, group, always_failing, until=lambda _: failing_calls >= 2
+    )
     assert set((await committed(kafka_bootstrap, group, topic)).values()) == {None}
 
     # The next member of the group gets the same events again; a failure is retried, then
@@ -298,7 +303,7 @@ async def test_offsets_are_committed_only_after_the_handler_returned(
         seen.extend(event.id for event in delivery.events)
 
     await run_agent(
-        kafka_bootstrap, topic, group, failing_once, until=lambda: len(seen) >= messages
+        kafka_bootstrap, topic, group, failing_once, until=lambda _: len(seen) >= messages
     )
     assert calls[0] == calls[1], "the failed batch is handed over again, as it was"
     assert len(seen) == len(set(seen)) == messages
@@ -329,23 +334,13 @@ async def test_an_idle_agent_claims_what_the_relay_checkpointed_after_its_last_d
     async def relay_checkpoint() -> int:
         return relay["checkpoint"]
 
-    async def claimed() -> bool:
-        return agent.watermark == head
-
-    agent = await KafkaAgent.open(
+    await run_agent(
         kafka_bootstrap,
-        topics=[kafka_topics.customer],
-        group_id=f"test.{uuid.uuid4().hex[:12]}",
-        handler=handler,
+        kafka_topics.customer,
+        f"test.{uuid.uuid4().hex[:12]}",
+        handler,
+        until=lambda agent: agent.watermark == head,
         relayed=relay_checkpoint,
     )
-    stop = asyncio.Event()
-    consuming = asyncio.create_task(agent.run(stop))
-    try:
-        await eventually(claimed, timeout=60, what="the idle agent never claimed the checkpoint")
-    finally:
-        stop.set()
-        await consuming
-        await agent.close()
     assert max(w or 0 for w in watermarks[:-1]) <= head - 5
     assert watermarks[-1] == head, "an empty delivery hands the new watermark over"

@@ -60,16 +60,16 @@ def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
     app.state.customer_command = build_command_service(infra, settings)
 
 
-def equipment_ledger(
-    app: FastAPI | Infrastructure, settings: Settings | None = None
-) -> EquipmentLedger:
+def equipment_ledger(app: FastAPI) -> EquipmentLedger:
     """The customers' side of equipment ownership, for the equipment service composed beside
-    this one: from an app after `attach`, or built on the infrastructure (with settings)."""
-    if isinstance(app, FastAPI):
-        service: CommandService = app.state.customer_command
-        return EquipmentLedger(service.ports)
-    assert settings is not None
-    return EquipmentLedger(build_command_service(app, settings).ports)
+    this one (after `attach`)."""
+    service: CommandService = app.state.customer_command
+    return EquipmentLedger(service.ports)
+
+
+def standalone_equipment_ledger(infra: Infrastructure, settings: Settings) -> EquipmentLedger:
+    """The same, for a process that serves no routes (`customerhub reconcile`)."""
+    return EquipmentLedger(build_command_service(infra, settings).ports)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
