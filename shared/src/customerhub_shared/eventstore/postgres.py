@@ -19,6 +19,7 @@ from psycopg import errors
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -47,9 +48,11 @@ CREATE TABLE IF NOT EXISTS events (
     data        bytea       NOT NULL,
     metadata    bytea       NOT NULL,
     recorded_at timestamptz NOT NULL,
+    hash        text,
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_revision_key UNIQUE (stream, revision)
 );
+ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text;
 CREATE TABLE IF NOT EXISTS log_head (
     only_row boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (only_row),
     position bigint  NOT NULL
@@ -59,14 +62,14 @@ INSERT INTO log_head (only_row, position)
     ON CONFLICT (only_row) DO NOTHING;
 """
 
-_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
+_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
 _INSERT = (
     "INSERT INTO events"
-    " (position, stream, revision, event_id, type, data, metadata, recorded_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+    " (position, stream, revision, event_id, type, data, metadata, recorded_at, hash)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s)"
 )
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
@@ -82,6 +85,7 @@ def _row_to_event(row: TupleRow) -> RecordedEvent:
         data=bytes(row[5]),
         metadata=bytes(row[6]),
         recorded_at=row[7],
+        hash=row[8],
     )
 
 
@@ -137,6 +141,8 @@ class PostgresEventStore(EventStore):
                 version = await _version(conn, stream)
                 if expected_version is not None and expected_version != version:
                     raise ConcurrencyConflict(stream, expected_version, version)
+                previous = await _previous_hash(conn, stream, version)
+                hashes = chained_hashes(previous, stream, version, events)
                 async with conn.cursor() as cursor:
                     await cursor.executemany(
                         _INSERT,
@@ -149,6 +155,7 @@ class PostgresEventStore(EventStore):
                                 event.type,
                                 event.data,
                                 event.metadata,
+                                hashes[offset],
                             )
                             for offset, event in enumerate(events)
                         ],
@@ -237,6 +244,19 @@ class PostgresEventStore(EventStore):
                 await self._listener
             self._listener = None
         await self._pool.close()
+
+
+async def _previous_hash(conn: psycopg.AsyncConnection[Any], stream: str, version: int) -> str:
+    """The hash the stream's next event chains on, read in the append's transaction."""
+    if version == 0:
+        return GENESIS
+    sql = "SELECT hash FROM events WHERE stream = %s AND revision = %s"
+    row = await (await conn.execute(sql, (stream, version - 1))).fetchone()
+    if row is not None and row[0] is not None:
+        return str(row[0])
+    sql = f"SELECT {_COLUMNS} FROM events WHERE stream = %s ORDER BY revision"
+    rows = await (await conn.execute(sql, (stream,))).fetchall()
+    return head_of(_row_to_event(row) for row in rows)
 
 
 async def _version(conn: psycopg.AsyncConnection[Any], stream: str) -> int:
