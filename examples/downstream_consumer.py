@@ -6,7 +6,8 @@ to customerhub's `POST /v1/events/unseal` with a token of the `subscriber` role,
 opened events into one line per customer. An anonymised customer's events come back with
 `personal_data_erased: true`: it prints "erased" for them and keeps nothing.
 
-    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 CUSTOMERHUB_API_URL=http://127.0.0.1:8101 \\
+    set -a; . .local/cluster/cluster.env; set +a   # the local cluster's Kafka, topic, secret
+    CUSTOMERHUB_API_URL=http://127.0.0.1:8101 \\
     CUSTOMERHUB_TOKEN=$(uv run customerhub token --sub billing-sync --roles subscriber) \\
     uv run python examples/downstream_consumer.py
 """

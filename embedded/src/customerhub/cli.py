@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(action=_run)
     token = commands.add_parser("token", help="mint a development JWT (HS256, embedded secret)")
     token.add_argument("--sub", default="dev-admin", help="the actor recorded on every event")
-    token.add_argument("--roles", default="admin", help="comma-separated: admin,user")
+    token.add_argument("--roles", default="admin", help="comma-separated: admin,user,subscriber")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(action=_token)
     rebuild = commands.add_parser(
