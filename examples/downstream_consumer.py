@@ -58,10 +58,18 @@ class Unsealer:
     async def open(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         opened: list[dict[str, Any]] = []
         for start in range(0, len(events), UNSEAL_LIMIT):
-            chunk = events[start : start + UNSEAL_LIMIT]
-            answer = await self._http.post("/v1/events/unseal", json={"events": chunk})
-            answer.raise_for_status()
-            opened.extend(answer.json()["events"])
+            opened.extend(await self._open(events[start : start + UNSEAL_LIMIT]))
+        return opened
+
+    async def _open(self, chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not chunk:
+            return []
+        answer = await self._http.post("/v1/events/unseal", json={"events": chunk})
+        if answer.status_code == 413 and len(chunk) > 1:  # over the API's body limit: halve
+            half = len(chunk) // 2
+            return await self._open(chunk[:half]) + await self._open(chunk[half:])
+        answer.raise_for_status()
+        opened: list[dict[str, Any]] = answer.json()["events"]
         return opened
 
     async def close(self) -> None:
