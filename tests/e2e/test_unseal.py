@@ -90,6 +90,8 @@ async def test_a_subscriber_can_do_nothing_else(client: httpx.AsyncClient, creat
         await client.put(f"/v1/customers/{customer_id}/labels/vip", headers=BILLING),
         await client.get("/v1/audit/access", headers=BILLING),
         await client.get(f"/v1/customers/{customer_id}/history/verify", headers=BILLING),
+        await client.get("/v1/equipment", headers=BILLING),
+        await client.get("/v1/notifications", params={"customer_id": customer_id}, headers=BILLING),
     ]
     assert [answer.status_code for answer in refused] == [403] * len(refused)
     assert (
