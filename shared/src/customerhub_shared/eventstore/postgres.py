@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS events (
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_revision_key UNIQUE (stream, revision)
 );
-ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text;
 CREATE TABLE IF NOT EXISTS log_head (
     only_row boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (only_row),
     position bigint  NOT NULL
@@ -61,6 +60,14 @@ INSERT INTO log_head (only_row, position)
     SELECT true, COALESCE(MAX(position), 0) FROM events
     ON CONFLICT (only_row) DO NOTHING;
 """
+
+# Tables made before events carried chain hashes gain the column (NULL for their rows). Checked
+# first: ALTER TABLE takes an exclusive lock even when the column exists.
+_HAS_HASH = (
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name = 'events' AND column_name = 'hash'"
+)
+_ADD_HASH = "ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text"
 
 _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
@@ -108,6 +115,8 @@ class PostgresEventStore(EventStore):
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             await conn.execute(_SCHEMA)
+            if await (await conn.execute(_HAS_HASH)).fetchone() is None:
+                await conn.execute(_ADD_HASH)
         pool: Pool = AsyncConnectionPool(
             dsn,
             min_size=1,
