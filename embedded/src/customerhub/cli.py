@@ -1,5 +1,5 @@
 """`customerhub`: run the embedded system, mint development tokens, replay read models, relay
-the event log to Kafka, consume it from Kafka."""
+the event log to Kafka, consume it from Kafka, verify the event log's hash chains."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
 
 from customerhub_shared.settings import load_settings
 
@@ -114,6 +115,12 @@ def _relay(args: argparse.Namespace) -> int:
     )
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from customerhub.audit import verify_history
+
+    return asyncio.run(verify_history(load_settings(), args.customer))
+
+
 # The Kafka consumers `customerhub consume` runs, each a consumer-group agent.
 CONSUMERS = ("customers",)
 
@@ -150,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(action=_run)
     token = commands.add_parser("token", help="mint a development JWT (HS256, embedded secret)")
     token.add_argument("--sub", default="dev-admin", help="the actor recorded on every event")
-    token.add_argument("--roles", default="admin", help="comma-separated: admin,user")
+    token.add_argument("--roles", default="admin", help="comma-separated: admin,user,subscriber")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     token.set_defaults(action=_token)
     rebuild = commands.add_parser(
@@ -184,6 +191,13 @@ def _parser() -> argparse.ArgumentParser:
         "consumers", nargs="*", metavar="consumer", help=f"of {', '.join(CONSUMERS)}; default: all"
     )
     consume.set_defaults(action=_consume)
+    audit = commands.add_parser("audit", help="check the event log's hash chains")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="walk every stream's hash chain (or one customer's); exit 1 if one breaks"
+    )
+    verify.add_argument("--customer", type=UUID, default=None, metavar="ID")
+    verify.set_defaults(action=_audit)
     return parser
 
 

@@ -197,6 +197,11 @@ def from_message(value: bytes) -> RecordedEvent:
         event = CloudEvent.model_validate_json(value)
     except ValidationError as error:
         raise InvalidCloudEvent(f"not a customerhub CloudEvent: {error}") from error
+    return recorded_from(event)
+
+
+def recorded_from(event: CloudEvent) -> RecordedEvent:
+    """The RecordedEvent a parsed CloudEvent carries (see `from_message`)."""
     channel = _BY_SOURCE.get(event.source)
     if channel is None:
         raise InvalidCloudEvent(f"source {event.source!r} is not a customerhub source")

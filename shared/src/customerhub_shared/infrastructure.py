@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from customerhub_shared.accesslog import AccessLog
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.idempotency import IdempotencyStore
 from customerhub_shared.keyring import KeyRing
@@ -16,11 +17,13 @@ class Infrastructure:
     event_store: EventStore
     keyring: KeyRing
     idempotency: IdempotencyStore
+    access_log: AccessLog
 
     async def close(self) -> None:
         await self.event_store.close()
         await self.keyring.close()
         await self.idempotency.close()
+        await self.access_log.close()
 
 
 async def open_infrastructure(settings: Settings) -> Infrastructure:
@@ -30,7 +33,23 @@ async def open_infrastructure(settings: Settings) -> Infrastructure:
         keyring, idempotency = await _postgres_side_stores(settings)
     else:
         keyring, idempotency = _sqlite_side_stores(settings)
-    return Infrastructure(await open_event_store(settings), keyring, idempotency)
+    access_log = await open_access_log(settings)
+    return Infrastructure(await open_event_store(settings), keyring, idempotency, access_log)
+
+
+async def open_access_log(settings: Settings) -> AccessLog:
+    """Beside the keyring: PostgreSQL where the keys are, else a file in the data directory."""
+    if settings.event_store == "postgres" or (
+        settings.event_store == "kurrentdb" and settings.postgres_dsn
+    ):
+        from customerhub_shared.accesslog.postgres import PostgresAccessLog
+
+        return await PostgresAccessLog.open(
+            _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
+        )
+    from customerhub_shared.accesslog.sqlite import SQLiteAccessLog
+
+    return SQLiteAccessLog(settings.data_dir / "access.db")
 
 
 async def open_event_store(settings: Settings) -> EventStore:

@@ -19,6 +19,7 @@ from psycopg import errors
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS events (
     data        bytea       NOT NULL,
     metadata    bytea       NOT NULL,
     recorded_at timestamptz NOT NULL,
+    hash        text,
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_revision_key UNIQUE (stream, revision)
 );
@@ -59,14 +61,22 @@ INSERT INTO log_head (only_row, position)
     ON CONFLICT (only_row) DO NOTHING;
 """
 
-_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
+# Tables made before events carried chain hashes gain the column (NULL for their rows). Checked
+# first: ALTER TABLE takes an exclusive lock even when the column exists.
+_HAS_HASH = (
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name = 'events' AND column_name = 'hash'"
+)
+_ADD_HASH = "ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text"
+
+_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
 _INSERT = (
     "INSERT INTO events"
-    " (position, stream, revision, event_id, type, data, metadata, recorded_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp())"
+    " (position, stream, revision, event_id, type, data, metadata, recorded_at, hash)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s)"
 )
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
@@ -82,6 +92,7 @@ def _row_to_event(row: TupleRow) -> RecordedEvent:
         data=bytes(row[5]),
         metadata=bytes(row[6]),
         recorded_at=row[7],
+        hash=row[8],
     )
 
 
@@ -104,6 +115,8 @@ class PostgresEventStore(EventStore):
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             await conn.execute(_SCHEMA)
+            if await (await conn.execute(_HAS_HASH)).fetchone() is None:
+                await conn.execute(_ADD_HASH)
         pool: Pool = AsyncConnectionPool(
             dsn,
             min_size=1,
@@ -137,6 +150,8 @@ class PostgresEventStore(EventStore):
                 version = await _version(conn, stream)
                 if expected_version is not None and expected_version != version:
                     raise ConcurrencyConflict(stream, expected_version, version)
+                previous = await _previous_hash(conn, stream, version)
+                hashes = chained_hashes(previous, stream, version, events)
                 async with conn.cursor() as cursor:
                     await cursor.executemany(
                         _INSERT,
@@ -149,6 +164,7 @@ class PostgresEventStore(EventStore):
                                 event.type,
                                 event.data,
                                 event.metadata,
+                                hashes[offset],
                             )
                             for offset, event in enumerate(events)
                         ],
@@ -237,6 +253,19 @@ class PostgresEventStore(EventStore):
                 await self._listener
             self._listener = None
         await self._pool.close()
+
+
+async def _previous_hash(conn: psycopg.AsyncConnection[Any], stream: str, version: int) -> str:
+    """The hash the stream's next event chains on, read in the append's transaction."""
+    if version == 0:
+        return GENESIS
+    sql = "SELECT hash FROM events WHERE stream = %s AND revision = %s"
+    row = await (await conn.execute(sql, (stream, version - 1))).fetchone()
+    if row is not None and row[0] is not None:
+        return str(row[0])
+    sql = f"SELECT {_COLUMNS} FROM events WHERE stream = %s ORDER BY revision"
+    rows = await (await conn.execute(sql, (stream,))).fetchall()
+    return head_of(_row_to_event(row) for row in rows)
 
 
 async def _version(conn: psycopg.AsyncConnection[Any], stream: str) -> int:

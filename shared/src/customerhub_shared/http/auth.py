@@ -19,6 +19,8 @@ from customerhub_shared.settings import Settings
 
 ADMIN = "admin"
 USER = "user"
+# Service accounts of downstream teams: they may only open sealed personal fields.
+SUBSCRIBER = "subscriber"
 HS_ALGORITHMS = ("HS256",)
 JWKS_ALGORITHMS = ("RS256", "ES256")
 
@@ -174,6 +176,7 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
 
 CurrentUser = Annotated[Principal, Depends(require_roles(USER, ADMIN))]
 AdminUser = Annotated[Principal, Depends(require_roles(ADMIN))]
+Subscriber = Annotated[Principal, Depends(require_roles(SUBSCRIBER, ADMIN))]
 
 
 def _bearer_token(request: Request) -> str:

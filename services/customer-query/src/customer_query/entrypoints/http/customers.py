@@ -1,4 +1,5 @@
-"""Routes that read customers: list and search, duplicates, one customer, its history.
+"""Routes that read customers: list and search, duplicates, one customer, its history and
+the verification of its hash chain.
 
 Each route parses, calls one query handler and shapes the answer; every answer carries
 `X-Read-Model-Position`, the log position the read model had reached when it was read.
@@ -22,7 +23,7 @@ from customer_query.entrypoints.http import schemas
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers, problem_for
 from customer_query.entrypoints.http.service import Service
-from customerhub_shared.http.auth import CurrentUser
+from customerhub_shared.http.auth import AdminUser, CurrentUser
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -126,3 +127,20 @@ async def customer_history(
     structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
     history = queries.customer_history(service.streams, customer_id, before=before, limit=limit)
     return await _answer(position, history)
+
+
+@router.get(
+    "/{customer_id}/history/verify",
+    summary="Walk the customer's hash chain over the stored events (admin)",
+    response_model=schemas.ChainVerdict,
+    response_model_exclude_none=True,
+)
+async def verify_customer_history(
+    customer_id: UUID, service: Service, _admin: AdminUser
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    try:
+        verdict = await queries.verify_customer_history(service.streams, customer_id)
+    except QueryRefused as refused:
+        raise problem_for(refused, None) from refused
+    return JSONResponse(verdict)
