@@ -1,4 +1,5 @@
-"""The request headers every command route reads: If-Match (a version) and Idempotency-Key."""
+"""The conditional and idempotency headers: If-Match and If-None-Match (a version as an entity
+tag), ETag, Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+_ENTITY_TAG = re.compile(r'^\s*(?:W/)?"([^"]*)"\s*$')
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 
 
@@ -34,3 +36,19 @@ def parse_idempotency_key(value: str | None) -> str | None:
             detail="Idempotency-Key must be 1-200 characters of letters, digits, . _ : -",
         )
     return value
+
+
+def entity_tag(version: int) -> str:
+    """The ETag of a resource at `version`: `"3"`; If-Match takes it back (or the bare 3)."""
+    return f'"{version}"'
+
+
+def none_match(value: str | None, version: int) -> bool:
+    """Whether `If-None-Match: value` holds the current tag (`*` always does): answer 304.
+    Compared weakly, as RFC 9110 wants for If-None-Match, so `W/"3"` matches `"3"`."""
+    if value is None:
+        return False
+    if value.strip() == "*":
+        return True
+    held = (_ENTITY_TAG.match(candidate) for candidate in value.split(","))
+    return any(tag is not None and tag.group(1) == str(version) for tag in held)

@@ -168,7 +168,10 @@ def _request_context(role: Any) -> Any:
         request: Request,
         service: Service,
         principal: role,
-        if_match: Annotated[str | None, Header(description="The customer version you read")] = None,
+        if_match: Annotated[
+            str | None,
+            Header(description='The version you read: its ETag "3" (or 3); else 412'),
+        ] = None,
         idempotency_key: Annotated[
             str | None, Header(description="Makes a retry return the first answer")
         ] = None,

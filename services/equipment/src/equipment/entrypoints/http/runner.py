@@ -120,7 +120,9 @@ async def _call(
     request: Request,
     service: Service,
     principal: CurrentUser,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
+    if_match: Annotated[
+        str | None, Header(description='The version you read: its ETag "3" (or 3); else 412')
+    ] = None,
     idempotency_key: Annotated[
         str | None, Header(description="Makes a retry return the first answer")
     ] = None,
