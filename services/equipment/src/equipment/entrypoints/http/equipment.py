@@ -60,7 +60,7 @@ def _problem(error: Exception) -> Exception:
     "",
     status_code=201,
     summary="Register an item",
-    response_model=schemas.CommandAnswer,
+    response_model=schemas.EquipmentAnswer,
     responses={
         **answer_headers(201, "ETag", "Idempotent-Replayed", "Location"),
         **problem_responses(409, 422),
@@ -76,7 +76,7 @@ async def register_equipment(body: NewEquipment, call: UserCall) -> Response:
 @router.patch(
     "/{equipment_id}",
     summary="Edit an item's fields",
-    response_model=schemas.CommandAnswer,
+    response_model=schemas.EquipmentAnswer,
     responses={
         **answer_headers(200, "ETag", "Idempotent-Replayed"),
         **problem_responses(404, 409, 412, 422),
