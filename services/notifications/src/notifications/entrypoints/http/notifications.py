@@ -19,7 +19,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key
+from customerhub_shared.http.headers import POSITION_PATTERN, IdempotencyKey, parse_idempotency_key
 from customerhub_shared.http.openapi import answer_headers, problem_responses
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
@@ -73,10 +73,11 @@ async def post_notification(
     service: Service,
     principal: CurrentUser,
     min_position: MinPosition = None,
-    x_min_position: Annotated[str | None, Header(description="Same as min_position")] = None,
-    idempotency_key: Annotated[
-        str | None, Header(description="A retry with the same key sends nothing again")
+    x_min_position: Annotated[
+        str | None,
+        Header(description="Same as min_position", json_schema_extra={"pattern": POSITION_PATTERN}),
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(body.customer_id))
     await _wait_for(service, _wanted(min_position, x_min_position))
