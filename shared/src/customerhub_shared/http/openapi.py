@@ -65,6 +65,26 @@ class ProblemDetail(BaseModel):
     read_model_position: int | None = Field(
         default=None, description="503: the position the read model has reached"
     )
+    position: int | None = Field(
+        default=None, description="503 notifications-behind: the position the service reached"
+    )
+    equipment_ids: list[str] | None = Field(default=None, description="404: the unknown items")
+    owners: dict[str, str] | None = Field(
+        default=None, description="409: item → the customer that owns it"
+    )
+    assigned: list[str] | None = Field(
+        default=None, description="409: the items this request gave the customer before"
+    )
+    returned: list[str] | None = Field(
+        default=None, description="409: the items the customer gave back meanwhile"
+    )
+    customer_status: str | None = Field(
+        default=None, description="409 not notifiable: the customer's status"
+    )
+    templates: list[str] | None = Field(default=None, description="422: the known templates")
+    missing: list[str] | None = Field(default=None, description="422: missing parameters")
+    unexpected: list[str] | None = Field(default=None, description="422: unexpected parameters")
+    contact_ids: list[str] | None = Field(default=None, description="422: the unknown contacts")
 
 
 HEADERS: dict[str, dict[str, Any]] = {

@@ -24,12 +24,9 @@ from customer_query.entrypoints.http.problems import position_headers, problem_f
 from customer_query.entrypoints.http.service import Service
 from customerhub_shared.http.auth import CurrentUser
 from customerhub_shared.http.headers import entity_tag, none_match
-from customerhub_shared.http.openapi import HEADERS, answer_headers, problem_responses
+from customerhub_shared.http.openapi import Responses, answer_headers, problem_responses
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-_NOT_MODIFIED = {
-    name: spec for name, spec in HEADERS.items() if name in ("ETag", "X-Read-Model-Position")
-}
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
@@ -46,7 +43,7 @@ async def _answer(position: int, outcome: Awaitable[dict[str, Any]]) -> JSONResp
     return JSONResponse(await _read(position, outcome), headers=position_headers(position))
 
 
-def _read_answers(*problems: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+def _read_answers(*problems: int, **descriptions: str) -> Responses:
     """A read's answers: the position header, a read model behind (503), and `problems`."""
     return {
         **answer_headers(200, "X-Read-Model-Position"),
@@ -116,7 +113,9 @@ async def find_possible_duplicates(
     responses={
         **_read_answers(404, 410, s404="Unknown customer", s410="Deleted"),
         **answer_headers(200, "X-Read-Model-Position", "ETag"),
-        304: {"description": "If-None-Match holds the current ETag", "headers": _NOT_MODIFIED},
+        **answer_headers(
+            304, "ETag", "X-Read-Model-Position", description="If-None-Match holds the ETag"
+        ),
     },
 )
 async def get_customer(

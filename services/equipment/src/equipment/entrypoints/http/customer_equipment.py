@@ -6,13 +6,12 @@ stream has recorded it too (else 202), and shows the customer's version and what
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from customerhub_shared.http.openapi import answer_headers, problem_responses
+from customerhub_shared.http.openapi import Responses, answer_headers, problem_responses
 from equipment.application import commands as c
 from equipment.entrypoints.http import schemas
 from equipment.entrypoints.http.runner import UserCall, execute
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/equipment", tags=["equipm
 _HEADERS = ("ETag", "Idempotent-Replayed")
 
 
-def _answers(model: type[schemas.CustomerEquipmentAnswer]) -> dict[int | str, dict[str, Any]]:
+def _answers(model: type[schemas.CustomerEquipmentAnswer]) -> Responses:
     """200 once the customer's stream recorded the change, 202 before; `ETag` is the customer's."""
     pending = "Recorded on the items; the customer's side is not recorded yet"
     return {
