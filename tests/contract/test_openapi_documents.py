@@ -41,6 +41,8 @@ def test_operation_ids_are_the_committed_ones(
     service_document: tuple[str, dict[str, Any]],
 ) -> None:
     service, doc = service_document
+    ids = [operation["operationId"] for _, operation in _operations(doc)]
+    assert len(ids) == len(set(ids)), "two routes share a name: give one `name=`"
     assert operations(doc) == committed_operations()[service], (
         f"operation ids changed: a rename breaks generated clients; if intended, {REFRESH_COMMAND}"
     )
