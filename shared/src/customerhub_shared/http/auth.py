@@ -25,7 +25,12 @@ HS_ALGORITHMS = ("HS256",)
 JWKS_ALGORITHMS = ("RS256", "ES256")
 
 # Declares the scheme in OpenAPI (the Authorize button in /docs); parsing is ours.
-_BEARER_SCHEME = HTTPBearer(auto_error=False, description="JWT with `sub` and `roles`")
+_BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT with `sub` (the actor) and `roles` (`admin`, `user`)",
+)
 
 
 @dataclass(frozen=True)
@@ -154,24 +159,31 @@ async def current_principal(request: Request) -> Principal:
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting a principal with any of `roles`; `admin` is always admitted."""
-    accepted = frozenset(roles) | {ADMIN}
+class RoleRequirement:
+    """A dependency admitting a principal with any of `roles`; `admin` is always admitted.
+    A class, so the OpenAPI document can name the roles each operation needs."""
 
-    async def principal_with_role(
+    def __init__(self, *roles: str) -> None:
+        self.roles = tuple(sorted(frozenset(roles) | {ADMIN}))
+
+    async def __call__(
+        self,
         principal: Annotated[Principal, Depends(current_principal)],
         _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER_SCHEME)],
     ) -> Principal:
-        if principal.roles & accepted:
+        if principal.roles & frozenset(self.roles):
             return principal
         raise Problem(
             403,
             "Forbidden",
             type=PROBLEM_TYPES + "forbidden",
-            detail="this action needs one of the roles: " + ", ".join(sorted(accepted)),
+            detail="this action needs one of the roles: " + ", ".join(self.roles),
         )
 
-    return principal_with_role
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting a principal with any of `roles`; `admin` is always admitted."""
+    return RoleRequirement(*roles)
 
 
 CurrentUser = Annotated[Principal, Depends(require_roles(USER, ADMIN))]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from customerhub_shared.http.auth import TokenVerifier
 from customerhub_shared.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from customerhub_shared.http.openapi import install_openapi
 from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
@@ -21,6 +22,7 @@ async def health() -> dict[str, str]:
 
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_api_route("/health", health, include_in_schema=False)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from customer_command.adapters.repository import customer_stream
@@ -19,7 +19,12 @@ from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.entrypoints.http.problems import PROBLEMS, problem_for
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
 from customerhub_shared.http.auth import AdminUser, CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
+from customerhub_shared.http.headers import (
+    IdempotencyKey,
+    IfMatch,
+    parse_idempotency_key,
+    parse_if_match,
+)
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
 
@@ -168,10 +173,8 @@ def _request_context(role: Any) -> Any:
         request: Request,
         service: Service,
         principal: role,
-        if_match: Annotated[str | None, Header(description="The customer version you read")] = None,
-        idempotency_key: Annotated[
-            str | None, Header(description="Makes a retry return the first answer")
-        ] = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> RequestContext:
         return RequestContext(
             request=request,

@@ -11,17 +11,30 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from customerhub_shared.http.openapi import Responses, answer_headers, problem_responses
 from equipment.application import commands as c
 from equipment.entrypoints.http import schemas
 from equipment.entrypoints.http.runner import UserCall, execute
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/equipment", tags=["equipment"])
+_HEADERS = ("ETag", "Idempotent-Replayed")
+
+
+def _answers(model: type[schemas.CustomerEquipmentAnswer]) -> Responses:
+    """200 once the customer's stream recorded the change, 202 before; `ETag` is the customer's."""
+    pending = "Recorded on the items; the customer's side is not recorded yet"
+    return {
+        **answer_headers(200, *_HEADERS),
+        202: {"model": model, **answer_headers(202, *_HEADERS, description=pending)[202]},
+        **problem_responses(404, 409, 410, 412, 422),
+    }
 
 
 @router.post(
     "",
     summary="Assign items to the customer (bulk; transfer: true takes them from their owner)",
     response_model=schemas.AssignmentAnswer,
+    responses=_answers(schemas.AssignmentAnswer),
 )
 async def assign_equipment(
     customer_id: UUID, body: schemas.AssignmentBody, call: UserCall
@@ -34,6 +47,7 @@ async def assign_equipment(
     "/{equipment_id}",
     summary="Unassign an item the customer owns",
     response_model=schemas.CustomerEquipmentAnswer,
+    responses=_answers(schemas.CustomerEquipmentAnswer),
 )
 async def unassign_equipment(customer_id: UUID, equipment_id: UUID, call: UserCall) -> Response:
     return await execute(call, c.UnassignEquipment(customer_id, equipment_id))

@@ -16,11 +16,16 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
+from customerhub_shared.http.headers import (
+    IdempotencyKey,
+    IfMatch,
+    parse_idempotency_key,
+    parse_if_match,
+)
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
 from equipment.application.context import CommandContext, CommandResult
@@ -120,10 +125,8 @@ async def _call(
     request: Request,
     service: Service,
     principal: CurrentUser,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
-    idempotency_key: Annotated[
-        str | None, Header(description="Makes a retry return the first answer")
-    ] = None,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Call:
     return Call(
         request=request,
