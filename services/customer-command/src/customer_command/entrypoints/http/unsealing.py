@@ -84,7 +84,7 @@ async def unseal_events(
     summary="Who opened personal data through unseal, newest first (admin)",
     response_model=AccessPage,
 )
-async def access_log(
+async def list_access_log(
     request: Request,
     _admin: AdminUser,
     before: Annotated[int | None, Query(ge=1, le=2**62, description="Page cursor")] = None,

@@ -168,6 +168,7 @@ async def get_customer_history(
     summary="Walk the customer's hash chain over the stored events (admin)",
     response_model=schemas.ChainVerdict,
     response_model_exclude_none=True,
+    responses=problem_responses(404, s404="No customer with this id"),
 )
 async def verify_customer_history(
     customer_id: UUID, service: Service, _admin: AdminUser
