@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # (`customerhub reconcile`: several command replicas, one reconciler).
     ownership_reconciler: Literal["in-process", "separate"] = "in-process"
 
+    # A request whose Idempotency-Key another request (on any replica) is answering waits this
+    # long for that answer, then gets 409; a claim this old without an answer is taken over.
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    idempotency_claim_seconds: float = Field(default=60.0, gt=0)
+
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001

@@ -1,0 +1,112 @@
+"""Two replicas of the write side on one fresh PostgreSQL database, driven at the same time:
+an Idempotency-Key sent to both at once, and overlapping bulk assignments through both."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+import customer_command.bootstrap as customer_command
+from customerhub.operations import run_ownership_reconciler
+from customerhub.write_side import create_app
+from customerhub_shared.settings import Settings
+from tests.e2e.conftest import ADMIN, SECRET, new_customer
+
+pytestmark = pytest.mark.postgres
+
+ROUNDS = 12
+ITEMS = 12
+
+
+@pytest.fixture
+def cluster_settings(fresh_postgres_dsn: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        jwt_secret=SECRET,
+        log_level="WARNING",
+        event_store="postgres",
+        postgres_dsn=fresh_postgres_dsn,
+        ownership_reconciler="separate",  # several command replicas, one reconciler
+    )
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as http:
+            yield http
+
+
+@dataclass
+class Replica:
+    app: FastAPI
+    http: httpx.AsyncClient
+
+    async def owner_of(self, equipment_id: str) -> str | None:
+        loaded = await self.app.state.equipment.ports.items.get(UUID(equipment_id))
+        return None if loaded.item.owner is None else str(loaded.item.owner)
+
+    async def listed(self, customer_id: str) -> set[str]:
+        holder = await customer_command.equipment_ledger(self.app).holding(UUID(customer_id))
+        assert holder is not None
+        return {str(equipment_id) for equipment_id in holder.equipment_ids}
+
+
+@pytest.fixture
+async def replica_pair(cluster_settings: Settings) -> AsyncIterator[list[Replica]]:
+    async with AsyncExitStack() as stack:
+        pair = []
+        for name in ("a", "b"):
+            own = cluster_settings.model_copy(update={"data_dir": cluster_settings.data_dir / name})
+            app = create_app(own)
+            pair.append(Replica(app, await stack.enter_async_context(served(app))))
+        yield pair
+
+
+@pytest.fixture
+def replicas(replica_pair: list[Replica]) -> list[httpx.AsyncClient]:
+    return [replica.http for replica in replica_pair]
+
+
+@asynccontextmanager
+async def reconciler(settings: Settings) -> AsyncIterator[None]:
+    """The one ownership reconciler beside the replicas (`customerhub reconcile`)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_ownership_reconciler(settings, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        assert await task == 0
+
+
+async def test_one_idempotency_key_sent_to_two_replicas_at_once_gets_the_first_answer_twice(
+    replicas: list[httpx.AsyncClient],
+) -> None:
+    first, second = replicas
+    for round_number in range(ROUNDS):
+        body = new_customer(f"Boulangerie {round_number}")
+        headers = {**ADMIN, "Idempotency-Key": f"create-{round_number}"}
+        answers = await asyncio.gather(
+            first.post("/v1/customers", json=body, headers=headers),
+            second.post("/v1/customers", json=body, headers=headers),
+        )
+        assert [answer.status_code for answer in answers] == [201, 201], [
+            answer.text for answer in answers
+        ]
+        assert answers[0].content == answers[1].content
+        assert "customer_number" in answers[0].json()
+        replayed = sorted(answer.headers.get("idempotent-replayed", "") for answer in answers)
+        assert replayed == ["", "true"]
+        retry = await second.post("/v1/customers", json=body, headers=headers)
+        assert retry.content == answers[0].content
+        assert retry.headers["idempotent-replayed"] == "true"
