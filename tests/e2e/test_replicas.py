@@ -15,10 +15,11 @@ import pytest
 from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
+import equipment.bootstrap as equipment
 from customerhub.operations import run_ownership_reconciler
 from customerhub.write_side import create_app
 from customerhub_shared.settings import Settings
-from tests.e2e.conftest import ADMIN, SECRET, new_customer
+from tests.e2e.conftest import ADMIN, SECRET, USER, new_customer
 
 pytestmark = pytest.mark.postgres
 
@@ -110,3 +111,66 @@ async def test_one_idempotency_key_sent_to_two_replicas_at_once_gets_the_first_a
         retry = await second.post("/v1/customers", json=body, headers=headers)
         assert retry.content == answers[0].content
         assert retry.headers["idempotent-replayed"] == "true"
+
+
+async def test_overlapping_bulk_assignments_through_two_replicas_keep_what_their_answers_say(
+    replica_pair: list[Replica], cluster_settings: Settings
+) -> None:
+    """Not all-or-nothing under races: a 409's `assigned` names exactly what the request gave
+    its customer, who keeps it; `owners` names what the other request took."""
+    first, second = replica_pair
+    registry_settings = {"data_dir": cluster_settings.data_dir / "registry"}
+    registry = equipment.create_app(cluster_settings.model_copy(update=registry_settings))
+    split_rounds = 0
+    async with reconciler(cluster_settings), served(registry) as items_http:
+        for round_number in range(6):
+            martin, durand = [
+                await created_customer(first.http, f"{name} {round_number}")
+                for name in ("Boulangerie Martin", "Boulangerie Durand")
+            ]
+            items = [await registered_item(items_http, n) for n in range(ITEMS)]
+            answers = await asyncio.gather(
+                assign(first.http, martin, items),
+                assign(second.http, durand, items[::-1]),
+            )
+            given: dict[str, set[str]] = {}
+            for customer_id, answer in zip((martin, durand), answers, strict=True):
+                assert answer.status_code in (200, 409), answer.text
+                body = answer.json()
+                given[customer_id] = set(body["assigned"])
+                if answer.status_code == 200:
+                    assert given[customer_id] == set(items)
+                    continue
+                other = durand if customer_id == martin else martin
+                assert body["type"].endswith("/equipment-owned-by-another-customer")
+                assert set(body["owners"].values()) == {other}
+                assert not set(body["owners"]) & given[customer_id]
+                for item in body["owners"]:
+                    assert await first.owner_of(item) == other
+            assert not given[martin] & given[durand]
+            for item in items:
+                owner = await second.owner_of(item)
+                assert owner is None or item in given[owner], "an owner its answer did not name"
+            for customer_id, mine in given.items():
+                assert {item for item in items if await first.owner_of(item) == customer_id} == mine
+                assert await second.listed(customer_id) == mine
+            split_rounds += bool(given[martin]) and bool(given[durand])
+    assert split_rounds, "no round raced: the test saw no partial assignment"
+
+
+async def created_customer(http: httpx.AsyncClient, name: str) -> str:
+    answer = await http.post("/v1/customers", json=new_customer(name), headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def registered_item(http: httpx.AsyncClient, number: int) -> str:
+    body = {"name": f"Four {number}", "serial_number": f"SN-{number:04}"}
+    answer = await http.post("/v1/equipment", json=body, headers=USER)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def assign(http: httpx.AsyncClient, customer_id: str, items: list[str]) -> httpx.Response:
+    body = {"equipment_ids": items}
+    return await http.post(f"/v1/customers/{customer_id}/equipment", json=body, headers=USER)
