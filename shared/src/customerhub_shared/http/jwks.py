@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,16 +49,10 @@ class KeySetTiming:
 class KeySet:
     """Keys by kid from one JWKS URL; one fetch at a time, shared by every waiting request."""
 
-    def __init__(
-        self,
-        url: str,
-        timing: KeySetTiming | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, url: str, timing: KeySetTiming | None = None) -> None:
         self._url = url
         self._timing = timing or KeySetTiming()
-        self._clock = clock
+        self._clock = time.monotonic
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._attempted_at: float | None = None  # last fetch started, successful or not
