@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -148,15 +149,17 @@ def service_app(verifier: TokenVerifier) -> FastAPI:
     return app
 
 
-@pytest.fixture
-async def client(idp: IdentityProvider) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def client_trusting(
+    idp: IdentityProvider, *, cooldown_seconds: float = COOLDOWN_SECONDS
+) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
         jwks_url=idp.url,
         jwt_issuer=ISSUER,
         jwt_audience=AUDIENCE,
         jwt_roles_claim="realm_access.roles",
         jwks_cache_seconds=CACHE_SECONDS,
-        jwks_refresh_cooldown_seconds=COOLDOWN_SECONDS,
+        jwks_refresh_cooldown_seconds=cooldown_seconds,
         jwks_fetch_timeout_seconds=FETCH_TIMEOUT_SECONDS,
     )
     verifier = TokenVerifier.from_settings(settings)
@@ -164,6 +167,12 @@ async def client(idp: IdentityProvider) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
     await verifier.close()
+
+
+@pytest.fixture
+async def client(idp: IdentityProvider) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_trusting(idp) as http:
+        yield http
 
 
 async def status_of(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -194,6 +203,20 @@ async def test_a_key_removed_from_the_set_stops_verifying_within_the_cache_lifet
         )
         await asyncio.sleep(0.05)
     assert await status_of(client, new) == 200
+
+
+async def test_a_removed_key_stops_verifying_in_time_even_with_a_cooldown_longer_than_that(
+    idp: IdentityProvider, keys: dict[str, SigningKey]
+) -> None:
+    old = idp.token(keys["rsa-1"])
+    async with client_trusting(idp, cooldown_seconds=CACHE_SECONDS * 10) as client:
+        assert await status_of(client, old) == 200
+        removed_at = time.monotonic()
+        idp.publish(keys["rsa-2"])
+        while await status_of(client, old) == 200:
+            assert time.monotonic() - removed_at < CACHE_SECONDS + FETCH_TIMEOUT_SECONDS
+            await asyncio.sleep(0.05)
+        assert await status_of(client, idp.token(keys["rsa-2"])) == 200
 
 
 @pytest.mark.parametrize(

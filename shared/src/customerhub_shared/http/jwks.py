@@ -1,9 +1,10 @@
 """The identity provider's signing keys, fetched from its JWKS over HTTP without blocking.
 
 The set is trusted for `cache_seconds` after a fetch (so a key removed from the JWKS stops
-verifying within that time), refreshed in the background before it expires, and fetched at
-most once per `refresh_cooldown_seconds` otherwise: tokens with unknown kids are refused from
-the cache in between, so they can never make everyone wait on the key server.
+verifying within that time) and refreshed in the background before it expires. Tokens with
+unknown kids cause a fetch at most once per `refresh_cooldown_seconds` and are refused from
+the cache in between, so they can never make everyone wait on the key server; a failed fetch
+is retried no sooner than that either.
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class KeySet:
         """The key for `kid` if it may verify `algorithm`; may wait for one bounded fetch."""
         if kid is None:
             raise SigningKeyRefused("the token names no signing key (kid)")
-        if not self._fresh() or (kid not in self._keys and self._may_fetch()):
-            await self._refresh()
+        if not self._fresh():
+            await self._refresh(allowed=self._may_renew())
+        elif kid not in self._keys:
+            await self._refresh(allowed=self._may_fetch())
         elif self._due_ahead():
             self._start_fetch()
         key = self._keys.get(kid)
@@ -87,21 +90,26 @@ class KeySet:
         return self._age() < self._timing.cache_seconds
 
     def _due_ahead(self) -> bool:
-        return self._age() >= self._timing.cache_seconds * _REFRESH_AHEAD and self._may_fetch()
+        return self._age() >= self._timing.cache_seconds * _REFRESH_AHEAD and self._may_renew()
 
     def _may_fetch(self) -> bool:
+        """For an unknown kid: once per cooldown."""
         if self._attempted_at is None:
             return True
         return self._clock() - self._attempted_at >= self._timing.refresh_cooldown_seconds
+
+    def _may_renew(self) -> bool:
+        """For an ageing set: at once, unless the last fetch failed less than a cooldown ago."""
+        return not self._failed or self._may_fetch()
 
     def _retry_after(self) -> int:
         since = 0.0 if self._attempted_at is None else self._clock() - self._attempted_at
         return max(1, math.ceil(self._timing.refresh_cooldown_seconds - since))
 
-    async def _refresh(self) -> None:
-        """Wait for the fetch in flight, or start one when the cooldown allows."""
+    async def _refresh(self, *, allowed: bool) -> None:
+        """Wait for the fetch in flight, or for a new one if `allowed`."""
         if self._fetch is None or self._fetch.done():
-            if not self._may_fetch():
+            if not allowed:
                 return  # an expired set keeps serving while the key server is unreachable
             self._start_fetch()
         assert self._fetch is not None
