@@ -174,3 +174,25 @@ async def registered_item(http: httpx.AsyncClient, number: int) -> str:
 async def assign(http: httpx.AsyncClient, customer_id: str, items: list[str]) -> httpx.Response:
     body = {"equipment_ids": items}
     return await http.post(f"/v1/customers/{customer_id}/equipment", json=body, headers=USER)
+
+
+async def test_a_key_another_replica_is_still_answering_is_409_in_progress_after_the_wait(
+    cluster_settings: Settings,
+) -> None:
+    settings = cluster_settings.model_copy(update={"idempotency_wait_seconds": 0.3})
+    app = create_app(settings)
+    async with served(app) as http:
+        # What another replica's claim looks like in the shared store, mid-request.
+        store = app.state.customer_command.idempotency
+        scope, key = "alice\x1fPOST /v1/customers", "create-slow"
+        token = await store.claim(scope, key, "another replica's fingerprint")
+        assert token is not None
+        headers = {**ADMIN, "Idempotency-Key": key}
+        busy = await http.post("/v1/customers", json=new_customer(), headers=headers)
+        assert busy.status_code == 409, busy.text
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert busy.json()["type"].endswith("/request-in-progress")
+        assert busy.headers["retry-after"] == "1"
+        await store.release(scope, key, token)  # that request failed: the key is free again
+        created = await http.post("/v1/customers", json=new_customer(), headers=headers)
+        assert created.status_code == 201, created.text
