@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from customerhub_shared.accesslog import AccessLog
 from customerhub_shared.eventstore import EventStore
-from customerhub_shared.idempotency import IdempotencyStore
+from customerhub_shared.idempotency import ClaimTiming, IdempotencyStore
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings
@@ -75,7 +75,7 @@ def _sqlite_side_stores(settings: Settings) -> tuple[KeyRing, IdempotencyStore]:
     # Keys live apart from the events, so a backup of the event store never carries them.
     return (
         SQLiteKeyRing(settings.data_dir / "keys.db"),
-        SQLiteIdempotencyStore(settings.data_dir / "idempotency.db"),
+        SQLiteIdempotencyStore(settings.data_dir / "idempotency.db", _claim_timing(settings)),
     )
 
 
@@ -84,7 +84,15 @@ async def _postgres_side_stores(settings: Settings) -> tuple[KeyRing, Idempotenc
     from customerhub_shared.keyring.postgres import PostgresKeyRing
 
     dsn = _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
-    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn)
+    timing = _claim_timing(settings)
+    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn, timing)
+
+
+def _claim_timing(settings: Settings) -> ClaimTiming:
+    return ClaimTiming(
+        wait_seconds=settings.idempotency_wait_seconds,
+        lease_seconds=settings.idempotency_claim_seconds,
+    )
 
 
 def _require(value: str | None, name: str) -> str:

@@ -33,8 +33,9 @@ async def serve_infrastructure(app: FastAPI, settings: Settings) -> AsyncIterato
     """Open the adapters for the app's lifetime; the app's token verifier comes with them."""
     configure_logging(settings.log_level, settings.log_format)
     infra = await open_infrastructure(settings)
-    app.state.token_verifier = TokenVerifier.from_settings(settings)
+    app.state.token_verifier = verifier = TokenVerifier.from_settings(settings)
     try:
         yield infra
     finally:
+        await verifier.close()
         await infra.close()

@@ -25,6 +25,7 @@ from customerhub_shared.http.headers import (
     parse_idempotency_key,
     parse_if_match,
 )
+from customerhub_shared.http.idempotency import answer_once
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
 
@@ -91,15 +92,19 @@ async def execute(
         return _answer(await _run(rc, command), status_code, extra)
     scope = f"{rc.principal.sub}\x1f{rc.request.method} {rc.request.url.path}"
     fingerprint = await _fingerprint(rc.request)
+
+    async def respond() -> Response:
+        return _answer(await _run(rc, command), status_code, extra)
+
     async with rc.service.key_lock(scope + rc.idempotency_key):
-        stored = await rc.service.idempotency.get(scope, rc.idempotency_key)
-        if stored is not None:
-            return _replay(stored, fingerprint)
-        response = _answer(await _run(rc, command), status_code, extra)
-        await rc.service.idempotency.put(
-            scope, rc.idempotency_key, StoredAnswer(fingerprint, status_code, bytes(response.body))
+        return await answer_once(
+            rc.service.idempotency,
+            scope,
+            rc.idempotency_key,
+            fingerprint,
+            respond=respond,
+            replay=lambda stored: _replay(stored, fingerprint),
         )
-        return response
 
 
 async def _run(rc: RequestContext, command: CustomerCommand) -> CommandResult:

@@ -33,8 +33,21 @@ def _answers(model: type[schemas.CustomerEquipmentAnswer]) -> Responses:
 @router.post(
     "",
     summary="Assign items to the customer (bulk; transfer: true takes them from their owner)",
+    description="Every item is checked first: an unknown item (404) or one another customer "
+    "owns without `transfer` (409, `assigned` empty) refuses the whole request and nothing "
+    "moves. Items are then moved one by one; a concurrent request may take one in between: "
+    "the answer is then 409 with `owners` (what was lost, to whom) and `assigned` (what this "
+    "request did give the customer, kept, not rolled back).",
     response_model=schemas.AssignmentAnswer,
-    responses=_answers(schemas.AssignmentAnswer),
+    responses={
+        **_answers(schemas.AssignmentAnswer),
+        409: {
+            "description": "Refused, in whole (`assigned` empty) or in part after a lost race",
+            "content": {
+                "application/problem+json": {"schema": schemas.AssignmentRefused.model_json_schema()}
+            },
+        },
+    },
 )
 async def assign_equipment(
     customer_id: UUID, body: schemas.AssignmentBody, call: UserCall

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
 from customerhub_shared.http.headers import POSITION_PATTERN, IdempotencyKey, parse_idempotency_key
+from customerhub_shared.http.idempotency import answer_once
 from customerhub_shared.http.openapi import answer_headers, problem_responses
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
@@ -86,17 +87,22 @@ async def post_notification(
         return await _send(service, body, request, principal, uuid.uuid4())
     scope = f"{principal.sub}\x1fPOST /v1/notifications"
     fingerprint = hashlib.sha256(await request.body()).hexdigest()
+    # The same key names the same request, so even a crash before the answer was kept
+    # gives the retry the deliveries already recorded instead of new ones.
+    request_id = uuid.uuid5(_REQUEST_IDS, f"{principal.sub}\x1f{key}")
+
+    async def respond() -> Response:
+        return await _send(service, body, request, principal, request_id)
+
     async with service.key_lock(scope + "\x1f" + key):
-        stored = await service.idempotency.get(scope, key)
-        if stored is not None:
-            return _replayed(stored, fingerprint)
-        # The same key names the same request, so even a crash before the answer was kept
-        # gives the retry the deliveries already recorded instead of new ones.
-        request_id = uuid.uuid5(_REQUEST_IDS, f"{principal.sub}\x1f{key}")
-        response = await _send(service, body, request, principal, request_id)
-        answer = StoredAnswer(fingerprint, response.status_code, bytes(response.body))
-        await service.idempotency.put(scope, key, answer)
-        return response
+        return await answer_once(
+            service.idempotency,
+            scope,
+            key,
+            fingerprint,
+            respond=respond,
+            replay=lambda stored: _replayed(stored, fingerprint),
+        )
 
 
 async def _send(
