@@ -41,12 +41,13 @@ def _answers(model: type[schemas.CustomerEquipmentAnswer]) -> Responses:
     response_model=schemas.AssignmentAnswer,
     responses={
         **_answers(schemas.AssignmentAnswer),
-        409: {
-            "description": "Refused, in whole (`assigned` empty) or in part after a lost race",
-            "content": {
-                "application/problem+json": {"schema": schemas.AssignmentRefused.model_json_schema()}
-            },
-        },
+        **problem_responses(
+            409,
+            s409="Refused in whole (`assigned` empty: nothing moved) or in part after a race lost "
+            "to a concurrent request: `assigned` lists exactly what this request gave the "
+            "customer (kept, not rolled back), `owners` the items it found owned by another "
+            "customer (item → owner)",
+        ),
     },
 )
 async def assign_equipment(

@@ -42,35 +42,6 @@ class AssignmentAnswer(CustomerEquipmentAnswer):
     transferred: list[str] = Field(description="Those among them taken from another customer")
 
 
-class AssignmentRefused(BaseModel):
-    """A 409 problem of a bulk assignment (`equipment-owned-by-another-customer`, or
-    `equipment-returned`). Not all-or-nothing under races: what it gave stays given."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    owners: dict[str, str] = Field(
-        default_factory=dict,
-        description="Items this request found owned by another customer (item → that owner), "
-        "at its check or, after a lost race, when it came to move them: it did not change "
-        "them. Send them again with transfer: true to take them over",
-    )
-    assigned: list[str] = Field(
-        description="Exactly the items this request gave the customer before it met an item "
-        "another customer had taken meanwhile (a race lost to a concurrent request). They stay "
-        "the customer's and are recorded on it as for a 200 (not rolled back); unassign them "
-        "to undo. Empty when the request changed nothing (refused at its check). Items of the "
-        "request in neither list were not changed by it: already the customer's, or not "
-        "reached because the check refused the request"
-    )
-    returned: list[str] = Field(
-        default_factory=list,
-        description="equipment-returned only: items given, then handed back to their previous "
-        "owner because the customer was closed meanwhile",
-    )
-
-
 class OwnershipPeriodOut(BaseModel):
     customer_id: str
     since: str
