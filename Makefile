@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE ?= copy
 
-.PHONY: bootstrap run test lint unit bench cluster-postgres cluster cluster-stop
+.PHONY: bootstrap run token test lint unit bench cluster-postgres cluster cluster-stop stop
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
@@ -12,6 +12,13 @@ bootstrap:
 
 run: bootstrap
 	$(UV) run customerhub run
+
+# A development token on stdout, signed with the secret `make run` uses (same
+# CUSTOMERHUB_DATA_DIR / CUSTOMERHUB_JWT_SECRET): `TOKEN=$$(make token ROLES=user SUB=bob)`.
+SUB ?= alice
+ROLES ?= admin
+token: bootstrap
+	@$(UV) run customerhub token --sub "$(SUB)" --roles "$(ROLES)"
 
 test: bootstrap lint
 	$(UV) run pytest
