@@ -73,6 +73,21 @@ def mongodb_url() -> str:
         pytest.fail(f"no MongoDB-wire server: {error}", pytrace=False)
 
 
+@pytest.fixture
+def mongodb_database(mongodb_url: str) -> Iterator[str]:
+    """A database name of this test's own on the MongoDB-wire server, dropped afterwards:
+    FerretDB keeps its data directory from run to run, and other runs share the server."""
+    from pymongo import MongoClient
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield name
+    client: MongoClient[dict[str, object]] = MongoClient(mongodb_url)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
     """Bootstrap servers of a real Kafka: $KAFKA_BOOTSTRAP_SERVERS, a Docker Kafka (testcontainers),
