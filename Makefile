@@ -20,8 +20,10 @@ ROLES ?= admin
 token: bootstrap
 	@$(UV) run customerhub token --sub "$(SUB)" --roles "$(ROLES)"
 
+# Servers the tests had to start (PostgreSQL, Kafka, FerretDB under .local/) are stopped at the
+# end; servers that were already running stay up.
 test: bootstrap lint
-	$(UV) run pytest
+	CUSTOMERHUB_TEST_STOP_SERVERS=1 $(UV) run pytest
 
 lint: bootstrap
 	$(UV) run ruff check .
@@ -42,3 +44,11 @@ cluster: bootstrap
 
 cluster-stop:
 	bash scripts/cluster.sh stop
+
+# Everything this checkout runs: the cluster's services, then PostgreSQL, Kafka and FerretDB
+# under .local/, whoever started them (a `uv run pytest` run leaves the servers it started up).
+stop:
+	bash scripts/cluster.sh stop
+	bash scripts/kafka.sh stop
+	bash scripts/ferretdb.sh stop
+	bash scripts/postgres.sh stop

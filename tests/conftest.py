@@ -11,8 +11,27 @@ from pathlib import Path
 import pytest
 
 from customerhub_shared.cloudevents import Topics
+from tests.support.servers import STARTED, note_start, stop_started
 
 REPO = Path(__file__).resolve().parents[1]
+# `make test` sets it: stop at the end the servers this run started.
+STOP_SERVERS = "CUSTOMERHUB_TEST_STOP_SERVERS"
+_stopped: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get(STOP_SERVERS) == "1":
+        _stopped.extend(stop_started())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _stopped:
+        terminalreporter.write_line(f"stopped the servers this run started: {', '.join(_stopped)}")
+    if STARTED:
+        terminalreporter.write_line(
+            f"left running, started by this run: {', '.join(STARTED)} (`make stop` stops them;"
+            f" `make test` stops what it starts)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +54,7 @@ def postgres_dsn() -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.fail(f"could not run {script} to provision PostgreSQL: {error}", pytrace=False)
+    note_start("postgres", done.stderr)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines or not lines[-1].startswith("postgresql://"):
         pytest.fail(
