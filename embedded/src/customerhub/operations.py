@@ -8,9 +8,15 @@ import sys
 import time
 from collections.abc import Sequence
 
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+
 import customer_command.bootstrap as customer_command
 import equipment.bootstrap as equipment
+import notifications.bootstrap as notifications
 from customer_query.domain.view import CustomerView
+from customer_query.entrypoints.kafka_projector import CONSUMER as CUSTOMERS_CONSUMER
+from customerhub_shared.bus.agents import group_id
+from customerhub_shared.bus.lag import group_lags
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.events import default_registry
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
@@ -18,9 +24,13 @@ from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projection, Projector
 from customerhub_shared.replay import replay, status
 from customerhub_shared.settings import Settings
+from equipment.application.reconciler import CHECKPOINT as RECONCILER_CHECKPOINT
 from equipment.domain.view import EquipmentView
+from notifications.adapters.delivery_log import CONSUMER_CHECKPOINT as NOTIFICATIONS_CHECKPOINT
 
 PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView, "equipment": EquipmentView}
+# The Kafka consumer groups of a distributed deployment (`<prefix>.<consumer>`).
+KAFKA_CONSUMERS = (CUSTOMERS_CONSUMER, equipment.CONSUMER, notifications.CONSUMER)
 
 
 class ProgressBar:
@@ -83,23 +93,55 @@ async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
 
 
 async def show_projections(settings: Settings) -> int:
+    """Every follower of the log and how far behind it is: the projections, the notification
+    consumer, the ownership reconciler and the relay (log positions), then the Kafka consumer
+    groups (messages) when Kafka is configured."""
     infra = await open_infrastructure(settings)
     store = await open_read_store(settings)
+    checkpoints = await open_checkpoint_store(settings)
     try:
+        head = await infra.event_store.head_position()
         sys.stdout.write(
-            f"{'projection':<14}{'active':>7}{'building':>10}"
+            f"{'follower':<22}{'active':>7}{'building':>10}"
             f"{'checkpoint':>12}{'head':>12}{'lag':>10}\n"
         )
         for name, projection in PROJECTIONS.items():
             state = await status(projection(), events=infra.event_store, store=store)
             sys.stdout.write(
-                f"{name:<14}{state.active:>7}{str(state.building or '-'):>10}"
+                f"{name:<22}{state.active:>7}{str(state.building or '-'):>10}"
                 f"{str(state.checkpoint or '-'):>12}{str(state.head or '-'):>12}{state.lag:>10}\n"
             )
+        followers = {
+            "notifications": await store.checkpoint(NOTIFICATIONS_CHECKPOINT),
+            "ownership-reconciler": await checkpoints.get(RECONCILER_CHECKPOINT),
+            "relay": await checkpoints.get(settings.relay_checkpoint_name),
+        }
+        for name, position in followers.items():
+            lag = (head or 0) - (position or 0)
+            sys.stdout.write(
+                f"{name:<22}{'-':>7}{'-':>10}{str(position or '-'):>12}"
+                f"{str(head or '-'):>12}{lag:>10}\n"
+            )
+        if settings.kafka_bootstrap_servers:
+            await _show_group_lags(settings, settings.kafka_bootstrap_servers)
     finally:
+        await checkpoints.close()
         await store.close()
         await infra.close()
     return 0
+
+
+async def _show_group_lags(settings: Settings, bootstrap_servers: str) -> None:
+    groups = [group_id(settings, consumer) for consumer in KAFKA_CONSUMERS]
+    topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
+    sys.stdout.write(f"\n{'kafka consumer group':<44}{'committed':>12}{'end':>12}{'lag':>10}\n")
+    try:
+        lags = await group_lags(bootstrap_servers, groups, topics)
+    except KafkaError as error:
+        sys.stdout.write(f"(Kafka at {bootstrap_servers} did not answer: {error})\n")
+        return
+    for lag in lags:
+        sys.stdout.write(f"{lag.group:<44}{lag.committed:>12}{lag.end:>12}{lag.lag:>10}\n")
 
 
 async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
