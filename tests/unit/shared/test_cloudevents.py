@@ -89,7 +89,7 @@ def test_a_customer_event_becomes_a_structured_cloudevent_keyed_by_the_customer(
     assert message.topic == "customerhub.customer.events"
     assert message.key == str(customer_id).encode()
     assert dict(message.headers)["content-type"] == CONTENT_TYPE.encode()
-    assert dict(message.headers)["ce_type"] == b"customerhub.customer.created.v1"
+    assert [name for name, _ in message.headers] == ["content-type"]  # no ce_ headers
     body = cloudevent(message)
     assert {key: value for key, value in body.items() if key != "data"} == {
         "specversion": "1.0",

@@ -219,22 +219,14 @@ def _message(event_type: type[DomainEvent], model: str, source: str) -> dict[str
 
 
 def _kafka_headers_schema() -> dict[str, Any]:
-    text = {"type": "string"}
     return {
         "type": "object",
         "description": (
-            "Kafka headers: `content-type` marks structured mode; the `ce_` headers repeat"
-            " attributes of the value so consumers can filter without parsing it."
+            "Kafka headers: `content-type` marks structured mode, the only mode used; no `ce_`"
+            " header is sent (auto-detecting readers would take the message for binary mode)."
         ),
         "required": ["content-type"],
-        "properties": {
-            "content-type": {"const": CONTENT_TYPE},
-            "ce_specversion": {"const": "1.0"},
-            "ce_id": text,
-            "ce_source": text,
-            "ce_type": text,
-            "ce_subject": text,
-        },
+        "properties": {"content-type": {"const": CONTENT_TYPE}},
     }
 
 

@@ -67,6 +67,7 @@ class RequestContext:
             correlation_id=correlation,
             idempotency_key=self.idempotency_key,
             expected_version=self.expected_version,
+            causation_id=getattr(self.request.state, "request_id", None),
         )
 
     def new_customer_id(self) -> UUID:

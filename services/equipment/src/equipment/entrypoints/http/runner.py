@@ -52,6 +52,7 @@ class Call:
             correlation_id=correlation,
             idempotency_key=self.idempotency_key,
             expected_version=self.expected_version,
+            causation_id=getattr(self.request.state, "request_id", None),
         )
 
     def new_equipment_id(self) -> UUID:
