@@ -30,7 +30,7 @@ AUDIENCE = "customerhub"
 # Short lifetimes so the tests see expiry and cooldowns happen.
 CACHE_SECONDS = 2.0
 COOLDOWN_SECONDS = 0.6
-FETCH_TIMEOUT_SECONDS = 1.0
+FETCH_TIMEOUT_SECONDS = 2.0  # wide enough that a loaded CI machine still tells waiting from not
 
 
 class SigningKey:
@@ -269,7 +269,8 @@ async def test_a_storm_of_unknown_kids_on_a_hanging_key_server_never_slows_valid
     assert all(status == 200 for status, _ in valid_answers)
     assert max(seconds for _, seconds in valid_answers) < FETCH_TIMEOUT_SECONDS / 2
     assert {status for status, _ in storm_answers} <= {401, 503}
-    assert max(seconds for _, seconds in storm_answers) < FETCH_TIMEOUT_SECONDS + 0.5
+    # One fetch in flight bounds every wait; serialised fetches would take 100 timeouts.
+    assert max(seconds for _, seconds in storm_answers) < FETCH_TIMEOUT_SECONDS + 1.5
     assert idp.fetches - fetches_before <= 1 + storm_seconds / COOLDOWN_SECONDS
 
 
