@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Sightings wait here while their appenders are in flight; past this many, later ones are not
-# kept (a later sighting is taken on every read, so nothing is lost, only deferred).
+# Sightings wait while their appenders are in flight; past this many, the newest replaces the
+# one before it (dropping a sighting only defers the horizon, it never lets a reader skip).
 _MAX_WAITING = 32
 
 
@@ -42,9 +42,11 @@ class Horizon:
                 waiting.append(earlier)
         if not still_appending:
             self.position = max(self.position, sighting.allocated)
-        elif waiting and waiting[-1].appending == still_appending:
-            waiting[-1] = sighting  # the same appenders: the newer sighting covers the older
-        elif len(waiting) < _MAX_WAITING:
+        elif len(waiting) < _MAX_WAITING and not (
+            waiting and waiting[-1].appending == still_appending
+        ):
             waiting.append(sighting)
+        else:  # the same appenders as the one before, or no room: the newer covers it
+            waiting[-1] = sighting
         self._waiting = [w for w in waiting if w.allocated > self.position]
         return self.position

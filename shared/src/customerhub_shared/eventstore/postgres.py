@@ -78,9 +78,12 @@ _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
-_INSERT = (
-    "INSERT INTO events"
-    " (position, stream, revision, event_id, type, data, metadata, recorded_at) VALUES "
+# One statement, so one transaction, with its NOTIFY; its nextval() calls run in row order.
+_APPEND = (
+    "WITH appended AS (INSERT INTO events"
+    " (position, stream, revision, event_id, type, data, metadata, recorded_at)"
+    " VALUES {rows} RETURNING position)"
+    " SELECT last, pg_notify(%s, last::text) FROM (SELECT MAX(position) AS last FROM appended) a"
 )
 _ROW = "(nextval('events_position_seq'), %s, %s, %s, %s, %s, %s, clock_timestamp())"
 
@@ -161,30 +164,22 @@ class PostgresEventStore(EventStore):
     async def _record(
         self, stream: str, events: Sequence[NewEvent], expected_version: int | None
     ) -> AppendResult:
-        async with self._pool.connection() as conn, conn.transaction():
+        # No transaction around the two statements: the version read is only a guess that
+        # the unique (stream, revision) key confirms or refuses, as it would in one.
+        async with self._pool.connection() as conn:
             version = await _version(conn, stream)
             if expected_version is not None and expected_version != version:
                 raise ConcurrencyConflict(stream, expected_version, version)
-            # One statement for all rows: its nextval() calls run in row order.
-            values = ", ".join([_ROW] * len(events))
-            cursor = await conn.execute(
-                f"{_INSERT}{values} RETURNING position",
-                [
-                    value
-                    for offset, event in enumerate(events)
-                    for value in (
-                        stream,
-                        version + offset,
-                        event.id,
-                        event.type,
-                        event.data,
-                        event.metadata,
-                    )
-                ],
-            )
-            last = max(int(row[0]) for row in await cursor.fetchall())
-            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(last)))
-        return AppendResult(version=version + len(events), position=last)
+            rows = [
+                (stream, version + offset, event.id, event.type, event.data, event.metadata)
+                for offset, event in enumerate(events)
+            ]
+            sql = _APPEND.format(rows=", ".join([_ROW] * len(rows)))
+            cursor = await conn.execute(sql, [*(v for row in rows for v in row), CHANNEL])
+            appended = await cursor.fetchone()
+        if appended is None:
+            raise EventStoreError(f"{stream}: the append returned no position")
+        return AppendResult(version=version + len(events), position=int(appended[0]))
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
         sql = (
