@@ -78,14 +78,22 @@ _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
-# One statement, so one transaction, with its NOTIFY; its nextval() calls run in row order.
+# One statement, so one transaction with its NOTIFY; its nextval() calls run in row order.
+# It appends only if the stream's event just before the first new revision exists, and the
+# unique (stream, revision) key refuses it if the first new revision is already taken: together
+# the expected-version check, without reading the version first.
 _APPEND = (
     "WITH appended AS (INSERT INTO events"
     " (position, stream, revision, event_id, type, data, metadata, recorded_at)"
-    " VALUES {rows} RETURNING position)"
-    " SELECT last, pg_notify(%s, last::text) FROM (SELECT MAX(position) AS last FROM appended) a"
+    " SELECT nextval('events_position_seq'), e.*, clock_timestamp()"
+    " FROM (VALUES {rows}) AS e (stream, revision, event_id, type, data, metadata)"
+    " WHERE %(previous)s < 0 OR EXISTS"
+    " (SELECT FROM events WHERE stream = %(stream)s AND revision = %(previous)s)"
+    " RETURNING position)"
+    " SELECT last, pg_notify(%(channel)s, last::text)"
+    " FROM (SELECT MAX(position) AS last FROM appended) AS a WHERE last IS NOT NULL"
 )
-_ROW = "(nextval('events_position_seq'), %s, %s, %s, %s, %s, %s, clock_timestamp())"
+_ROW = "(%(stream)s, %(r{n})s::integer, %(i{n})s::uuid, %(t{n})s, %(d{n})s::bytea, %(m{n})s::bytea)"
 
 # Blind appends (expected_version=None) that lose a race for a revision try again, this often.
 _BLIND_ATTEMPTS = 50
@@ -164,21 +172,29 @@ class PostgresEventStore(EventStore):
     async def _record(
         self, stream: str, events: Sequence[NewEvent], expected_version: int | None
     ) -> AppendResult:
-        # No transaction around the two statements: the version read is only a guess that
-        # the unique (stream, revision) key confirms or refuses, as it would in one.
         async with self._pool.connection() as conn:
-            version = await _version(conn, stream)
-            if expected_version is not None and expected_version != version:
-                raise ConcurrencyConflict(stream, expected_version, version)
-            rows = [
-                (stream, version + offset, event.id, event.type, event.data, event.metadata)
-                for offset, event in enumerate(events)
-            ]
-            sql = _APPEND.format(rows=", ".join([_ROW] * len(rows)))
-            cursor = await conn.execute(sql, [*(v for row in rows for v in row), CHANNEL])
-            appended = await cursor.fetchone()
-        if appended is None:
-            raise EventStoreError(f"{stream}: the append returned no position")
+            # Only a blind append reads the version; the insert checks an expected one.
+            if expected_version is None:
+                version = await _version(conn, stream)
+            else:
+                version = expected_version
+            rows = ", ".join(_ROW.format(n=n) for n in range(len(events)))
+            params: dict[str, object] = {
+                "stream": stream,
+                "previous": version - 1,
+                "channel": CHANNEL,
+            }
+            for n, event in enumerate(events):
+                params |= {
+                    f"r{n}": version + n,
+                    f"i{n}": event.id,
+                    f"t{n}": event.type,
+                    f"d{n}": event.data,
+                    f"m{n}": event.metadata,
+                }
+            appended = await (await conn.execute(_APPEND.format(rows=rows), params)).fetchone()
+            if appended is None:
+                raise ConcurrencyConflict(stream, expected_version, await _version(conn, stream))
         return AppendResult(version=version + len(events), position=int(appended[0]))
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
