@@ -184,6 +184,36 @@ async def test_a_store_from_before_the_sequence_continues_after_its_last_positio
         await store.close()
 
 
+async def test_positions_an_old_writer_took_after_the_upgrade_are_not_handed_out_again(
+    fresh_postgres_dsn: str,
+) -> None:
+    store = await PostgresEventStore.open(fresh_postgres_dsn)
+    await store.append(stream("new"), [new_event()], expected_version=0)
+    await store.close()
+    # An old writer starts: it makes its counter from the log, then appends at 2 and 3.
+    async with await psycopg.AsyncConnection.connect(fresh_postgres_dsn, autocommit=True) as conn:
+        await conn.execute(_OLD_WRITER_APPENDS)
+    store = await PostgresEventStore.open(fresh_postgres_dsn)
+    try:
+        result = await store.append(stream("new"), [new_event()], expected_version=0)
+        assert result.position == 4
+        assert [e.position for e in await store.read_all()] == [1, 2, 3, 4]
+    finally:
+        await store.close()
+
+
+_OLD_WRITER_APPENDS = """
+CREATE TABLE log_head (
+    only_row boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (only_row),
+    position bigint  NOT NULL
+);
+INSERT INTO log_head SELECT true, MAX(position) + 2 FROM events;
+INSERT INTO events VALUES
+    (2, 'old-1', 0, gen_random_uuid(), 'customerhub.test.happened.v1', '{}', '{}', now()),
+    (3, 'old-1', 1, gen_random_uuid(), 'customerhub.test.happened.v1', '{}', '{}', now());
+"""
+
+
 # The schema as the log_head store left it: one event at 7, the counter at 41 (later
 # positions were taken by appends that failed).
 _LEGACY_SCHEMA = """

@@ -60,8 +60,6 @@ _CREATE_SEQUENCE = (
     "CREATE SEQUENCE events_position_seq AS bigint MINVALUE 0 CACHE 1 OWNED BY events.position"
 )
 
-_EXISTS = "SELECT to_regclass(%s) IS NOT NULL"
-
 _LAST_ALLOCATED = "SELECT pg_sequence_last_value('events_position_seq'::regclass)"
 
 # An INSERT locks the table (RowExclusiveLock) before it evaluates nextval(), and keeps the
@@ -135,7 +133,7 @@ class PostgresEventStore(EventStore):
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             await conn.execute(_SCHEMA)
-            await _create_position_sequence(conn)
+            await _prepare_positions(conn)
         pool: Pool = AsyncConnectionPool(
             dsn,
             min_size=1,
@@ -160,6 +158,8 @@ class PostgresEventStore(EventStore):
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == "events_event_id_key":
                     raise DuplicateEventId(str(error)) from error
+                if error.diag.constraint_name == "events_pkey":
+                    raise EventStoreError(f"a position was handed out twice: {error}") from error
                 if attempt < attempts:
                     continue
                 raise ConcurrencyConflict(
@@ -286,24 +286,35 @@ class PostgresEventStore(EventStore):
         await self._pool.close()
 
 
-async def _create_position_sequence(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Create the position sequence once, after the last position already recorded."""
-    exists = await (await conn.execute(_EXISTS, ("events_position_seq",))).fetchone()
-    if exists is not None and exists[0]:
-        return
+async def _prepare_positions(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Positions come from the sequence, which starts after every position recorded so far."""
+    sequence = await _exists(conn, "events_position_seq")
     # Stores before this one counted positions in a one-row `log_head` that every append
-    # locked: locking it waits out any such append still in flight, and the drop below makes
-    # a writer still running the old code fail loudly instead of reusing a position.
-    legacy = await (await conn.execute(_EXISTS, ("log_head",))).fetchone()
+    # locked first; an old writer recreates it if it starts after us. Locking it waits out
+    # such appends still in flight, and dropping it makes an old writer fail loudly instead
+    # of reusing positions. Lock order as theirs: log_head, then events.
+    legacy = await _exists(conn, "log_head")
+    if sequence and not legacy:
+        return
     head_sql = "SELECT COALESCE(MAX(position), 0) FROM events"
-    if legacy is not None and legacy[0]:
+    if legacy:
         await conn.execute("LOCK TABLE log_head IN ACCESS EXCLUSIVE MODE")
         head_sql = f"SELECT GREATEST(({head_sql}), (SELECT MAX(position) FROM log_head))"
+    # No position is taken meanwhile: an INSERT locks the table before it takes one.
+    await conn.execute("LOCK TABLE events IN SHARE MODE")
+    if sequence:
+        head_sql = f"SELECT GREATEST(({head_sql}), (SELECT last_value FROM events_position_seq))"
+    else:
+        await conn.execute(_CREATE_SEQUENCE)
     row = await (await conn.execute(head_sql)).fetchone()
     head = 0 if row is None else int(row[0])
-    await conn.execute(_CREATE_SEQUENCE)
     await conn.execute("SELECT setval('events_position_seq', %s, true)", (head,))
     await conn.execute("DROP TABLE IF EXISTS log_head")
+
+
+async def _exists(conn: psycopg.AsyncConnection[Any], relation: str) -> bool:
+    row = await (await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))).fetchone()
+    return row is not None and bool(row[0])
 
 
 async def _sight(conn: psycopg.AsyncConnection[Any]) -> Sighting:
