@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -306,6 +307,8 @@ async def worker_main(args: argparse.Namespace) -> int:
         args.worker_dsn, max_connections=max(10, args.writers)
     )
     try:
+        if args.warmup > 0:  # fills the connection pool
+            await run_case(store, "postgres", Case(args.writers, OWN), args.warmup, args.payload)
         print(json.dumps({"ready": postgres.__file__}), flush=True)
         await asyncio.to_thread(sys.stdin.readline)
         row = await run_case(store, "postgres", Case(args.writers, OWN), args.seconds, args.payload)
@@ -327,7 +330,7 @@ async def run_layout(dsn: str, source: Path, layout: Layout, args: argparse.Name
     per_process = [layout.writers // layout.processes] * layout.processes
     per_process[0] += layout.writers - sum(per_process)
     command = [sys.executable, __file__, "--worker-dsn", make_conninfo(dsn, dbname=scratch)]
-    options = ["--seconds", str(args.seconds), "--payload", str(args.payload)]
+    options = [f"--seconds={args.seconds}", f"--payload={args.payload}", f"--warmup={args.warmup}"]
     workers = [
         await asyncio.create_subprocess_exec(
             *command,
@@ -374,7 +377,10 @@ async def bench_process_layouts(dsn: str, args: argparse.Namespace) -> None:
     sources = [("ours", REPO)]
     if args.compare_with:
         sources.append(("theirs", Path(args.compare_with).resolve()))
-    print(f"\npostgres, own streams, writers in OS processes ({args.seconds:g} s per layout)")
+    print(
+        f"\npostgres, own streams, writers in OS processes ({args.seconds:g} s per run, "
+        f"median of {args.rounds} runs taken in turns)"
+    )
     print("  ".join(f"{name}: {source}" for name, source in sources))
     print(
         f"{'layout':<24} "
@@ -383,8 +389,12 @@ async def bench_process_layouts(dsn: str, args: argparse.Namespace) -> None:
     )
     rates: dict[tuple[str, Layout], float] = {}
     for layout in layouts:
-        for name, source in sources:
-            rates[name, layout] = await run_layout(dsn, source, layout, args)
+        runs: dict[str, list[float]] = {name: [] for name, _ in sources}
+        for _ in range(args.rounds):  # in turns, so a drift of the machine hits both alike
+            for name, source in sources:
+                runs[name].append(await run_layout(dsn, source, layout, args))
+        for name, _ in sources:
+            rates[name, layout] = statistics.median(runs[name])
         line = f"{layout!s:<24} " + " ".join(f"{rates[name, layout]:>17.0f}" for name, _ in sources)
         if args.compare_with:
             line += f" {rates['ours', layout] / rates['theirs', layout]:>10.2f}x"
@@ -464,6 +474,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare-with",
         metavar="DIR",
         help="another checkout whose PostgreSQL adapter runs the same process layouts",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per process layout and code (3)"
     )
     parser.add_argument("--worker-dsn", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

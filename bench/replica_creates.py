@@ -187,8 +187,8 @@ async def main_async(args: argparse.Namespace) -> int:
     if args.compare_with:
         checkouts.append(("theirs", Path(args.compare_with).resolve()))
     rates: dict[tuple[str, int], float] = {}
-    for name, checkout in checkouts:
-        for replicas in (1, 2):
+    for replicas in (1, 2):  # both codes in turns, so a drift of the machine hits both alike
+        for name, checkout in checkouts:
             outcome = await run_case(replicas, checkout, args)
             rates[name, replicas] = outcome.creates_per_second
             print(

@@ -77,6 +77,7 @@ _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
 # One statement, so one transaction with its NOTIFY; its nextval() calls run in row order.
+# Positions are taken here only, inside an INSERT into events, for readers' sake (_APPENDING).
 # It appends only if the stream's event just before the first new revision exists, and the
 # unique (stream, revision) key refuses it if the first new revision is already taken: together
 # the expected-version check, without reading the version first.
