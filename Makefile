@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV_LINK_MODE ?= copy
 
-.PHONY: bootstrap run test lint unit bench cluster-postgres cluster cluster-stop
+.PHONY: bootstrap run token test lint unit bench cluster-postgres cluster cluster-stop stop
 
 bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
@@ -13,8 +13,17 @@ bootstrap:
 run: bootstrap
 	$(UV) run customerhub run
 
+# A development token on stdout, signed with the secret `make run` uses (same
+# CUSTOMERHUB_DATA_DIR / CUSTOMERHUB_JWT_SECRET): `TOKEN=$$(make token ROLES=user SUB=bob)`.
+SUB ?= alice
+ROLES ?= admin
+token: bootstrap
+	@$(UV) run customerhub token --sub "$(SUB)" --roles "$(ROLES)"
+
+# Servers the tests had to start (PostgreSQL, Kafka, FerretDB under .local/) are stopped at the
+# end; servers that were already running stay up.
 test: bootstrap lint
-	$(UV) run pytest
+	CUSTOMERHUB_TEST_STOP_SERVERS=1 $(UV) run pytest
 
 lint: bootstrap
 	$(UV) run ruff check .
@@ -35,3 +44,11 @@ cluster: bootstrap
 
 cluster-stop:
 	bash scripts/cluster.sh stop
+
+# Everything this checkout runs: the cluster's services, then PostgreSQL, Kafka and FerretDB
+# under .local/, whoever started them (a `uv run pytest` run leaves the servers it started up).
+stop:
+	bash scripts/cluster.sh stop
+	bash scripts/kafka.sh stop
+	bash scripts/ferretdb.sh stop
+	bash scripts/postgres.sh stop

@@ -8,12 +8,20 @@
 #                                 NOTIFICATIONS_URL=…, ENV_FILE=… on stdout (progress goes to stderr)
 #   scripts/cluster.sh stop [SERVICE…]
 #                                 stop those services (default: all of them, and then the
-#                                 servers this script started; servers it found running stay)
-#   scripts/cluster.sh status     each service and server; exit 0 when every service runs
+#                                 servers this script started; a server it found running, say
+#                                 one a test run left, stays up and it says so)
+#   scripts/cluster.sh status     each service (with its port) and each server (PostgreSQL,
+#                                 Kafka, FerretDB: up or down, who started it); exit 0 when
+#                                 every service runs
 #
 # Services: command   customer-command and the customers' equipment routes over HTTP (uvicorn,
 #                     customerhub.write_side), with the ownership reconciler, port 8101
 #           query     customer-query over HTTP, reading the read model only, port 8102
+#           command-2…, query-2…, reconciler
+#                     with CUSTOMERHUB_CLUSTER_REPLICAS=N (N > 1): N command replicas (ports
+#                     8101, 8111, 8121…) and N query replicas (8102, 8112…) on the same stores,
+#                     and the ownership reconciler as a process of its own (`customerhub
+#                     reconcile`, CUSTOMERHUB_OWNERSHIP_RECONCILER=separate): exactly one
 #           relay     `customerhub relay`: the event log to Kafka as CloudEvents
 #           projector `customerhub consume customers`: Kafka to the customers read model
 #           equipment the equipment registry over HTTP, its projector consuming Kafka, port 8103
@@ -27,6 +35,7 @@
 # CUSTOMERHUB_CLUSTER_DATABASE (customerhub_cluster: the PostgreSQL database made on the local
 # server, and the MongoDB database unless CUSTOMERHUB_MONGODB_DATABASE is set),
 # CUSTOMERHUB_PYTHON (the interpreter of the project's environment; default: uv's),
+# CUSTOMERHUB_CLUSTER_REPLICAS (1: command and query replicas, see above),
 # CUSTOMERHUB_CLUSTER_READ_STORE (mongodb; `sqlite` puts the read model in one SQLite file the
 # query service and the projector share, no FerretDB: a comparison for benchmarks).
 # CUSTOMERHUB_POSTGRES_DSN, KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL, when set, point at servers
@@ -39,6 +48,7 @@ CLUSTER_DIR="${CUSTOMERHUB_CLUSTER_DIR:-$REPO/.local/cluster}"
 LOGS="$CLUSTER_DIR/logs"
 ENV_FILE="$CLUSTER_DIR/cluster.env"
 STARTED_SERVERS="$CLUSTER_DIR/servers-started"
+ADOPTED_SERVERS="$CLUSTER_DIR/servers-adopted"
 COMMAND_PORT="${CUSTOMERHUB_CLUSTER_COMMAND_PORT:-8101}"
 QUERY_PORT="${CUSTOMERHUB_CLUSTER_QUERY_PORT:-8102}"
 EQUIPMENT_PORT="${CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT:-8103}"
@@ -47,10 +57,37 @@ DATABASE="${CUSTOMERHUB_CLUSTER_DATABASE:-customerhub_cluster}"
 READ_STORE="${CUSTOMERHUB_CLUSTER_READ_STORE:-mongodb}"
 HOST=127.0.0.1
 START_TIMEOUT=90 # seconds for one service to serve once started
-SERVICES=(command query projector relay equipment notifications)
+REPLICAS="${CUSTOMERHUB_CLUSTER_REPLICAS:-1}"
+REPLICA_PORT_STEP=10 # replica k listens on the first replica's port + 10 * (k - 1)
 
 say() { echo "cluster.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+setting() { grep -m1 "^$1=" "$ENV_FILE" 2>/dev/null | cut -d= -f2-; }
+
+[[ "$REPLICAS" =~ ^[1-9][0-9]?$ ]] || die "CUSTOMERHUB_CLUSTER_REPLICAS must be 1-99, not $REPLICAS"
+# What runs follows what was started: the settings in cluster.env, once a start wrote them.
+some_service_alive() {
+    local pidfile
+    for pidfile in "$CLUSTER_DIR"/*.pid; do
+        [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null && return 0
+    done
+    return 1
+}
+if [[ -f "$ENV_FILE" ]] && { [[ "${1:-start}" != start ]] || some_service_alive; }; then
+    REPLICAS="$(setting CUSTOMERHUB_CLUSTER_REPLICAS)"
+    REPLICAS="${REPLICAS:-1}"
+    COMMAND_PORT="$(setting CUSTOMERHUB_CLUSTER_COMMAND_PORT)"
+    QUERY_PORT="$(setting CUSTOMERHUB_CLUSTER_QUERY_PORT)"
+    EQUIPMENT_PORT="$(setting CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT)"
+    NOTIFICATIONS_PORT="$(setting CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT)"
+    COMMAND_PORT="${COMMAND_PORT:-8101}" QUERY_PORT="${QUERY_PORT:-8102}"
+    EQUIPMENT_PORT="${EQUIPMENT_PORT:-8103}" NOTIFICATIONS_PORT="${NOTIFICATIONS_PORT:-8104}"
+fi
+
+SERVICES=(command query)
+for ((k = 2; k <= REPLICAS; k++)); do SERVICES+=("command-$k" "query-$k"); done
+((REPLICAS > 1)) && SERVICES+=(reconciler)
+SERVICES+=(projector relay equipment notifications)
 
 COMMAND="${1:-start}"
 shift || true
@@ -68,26 +105,43 @@ done
 
 mkdir -p "$LOGS"
 
+replica() { [[ "$1" == *-* ]] && echo "${1##*-}" || echo 1; }
+
+port_of() { # the HTTP port of a service; nothing for the workers
+    local k
+    k="$(replica "$1")"
+    case "$1" in
+        command*) echo $((COMMAND_PORT + REPLICA_PORT_STEP * (k - 1))) ;;
+        query*) echo $((QUERY_PORT + REPLICA_PORT_STEP * (k - 1))) ;;
+        equipment) echo "$EQUIPMENT_PORT" ;;
+        notifications) echo "$NOTIFICATIONS_PORT" ;;
+    esac
+}
+
 # What each service runs, and a piece of its command line that tells it apart from any other
 # process (a pid file may outlive its process, and pids are recycled).
+app_of() {
+    case "$1" in
+        command*) echo "customerhub.write_side:create_app" ;;
+        query*) echo "customer_query.bootstrap:create_app" ;;
+        equipment) echo "equipment.bootstrap:create_app" ;;
+        notifications) echo "notifications.bootstrap:create_app" ;;
+    esac
+}
 service_args() {
     case "$1" in
-        command) echo "-m uvicorn customerhub.write_side:create_app --factory --host $HOST --port $COMMAND_PORT --no-access-log" ;;
-        query) echo "-m uvicorn customer_query.bootstrap:create_app --factory --host $HOST --port $QUERY_PORT --no-access-log" ;;
         relay) echo "-m customerhub.cli relay" ;;
         projector) echo "-m customerhub.cli consume customers" ;;
-        equipment) echo "-m uvicorn equipment.bootstrap:create_app --factory --host $HOST --port $EQUIPMENT_PORT --no-access-log" ;;
-        notifications) echo "-m uvicorn notifications.bootstrap:create_app --factory --host $HOST --port $NOTIFICATIONS_PORT --no-access-log" ;;
+        reconciler) echo "-m customerhub.cli reconcile" ;;
+        *) echo "-m uvicorn $(app_of "$1") --factory --host $HOST --port $(port_of "$1") --no-access-log" ;;
     esac
 }
 signature() {
     case "$1" in
-        command) echo "customerhub.write_side:create_app" ;;
-        query) echo "customer_query.bootstrap:create_app" ;;
         relay) echo "customerhub.cli relay" ;;
         projector) echo "customerhub.cli consume customers" ;;
-        equipment) echo "equipment.bootstrap:create_app" ;;
-        notifications) echo "notifications.bootstrap:create_app" ;;
+        reconciler) echo "customerhub.cli reconcile" ;;
+        *) echo "$(app_of "$1") --factory --host $HOST --port $(port_of "$1") " ;;
     esac
 }
 
@@ -132,20 +186,49 @@ stop_services() { # SIGTERM to each, then wait for all (a batch in hand is finis
 
 # --- status ----------------------------------------------------------------------------------
 
+server_address() { # server: host:port of the server cluster.env points at
+    local url
+    case "$1" in
+        postgres) url="$(setting CUSTOMERHUB_POSTGRES_DSN)" ;;
+        kafka) url="$(setting KAFKA_BOOTSTRAP_SERVERS)" ;;
+        ferretdb) url="$(setting MONGODB_URL)" ;;
+    esac
+    url="${url#*://}"
+    url="${url#*@}"
+    url="${url%%/*}"
+    echo "${url%%,*}"
+}
+
+server_origin() { # server: who started it, as far as this script knows
+    if grep -qx "$1" "$STARTED_SERVERS" 2>/dev/null; then
+        echo "started by cluster.sh; cluster-stop stops it"
+    elif grep -qx "$1" "$ADOPTED_SERVERS" 2>/dev/null; then
+        echo "found running at start; cluster-stop leaves it"
+    else
+        echo "given by the caller's environment; never stopped here"
+    fi
+}
+
 if [[ "$COMMAND" == status ]]; then
     all=0
     for service in "${SERVICES[@]}"; do
+        port="$(port_of "$service")"
         if pid="$(pid_of "$service")"; then
-            echo "$service: running (pid $pid)"
+            echo "$service: running (pid $pid${port:+, http://$HOST:$port})"
         else
             echo "$service: stopped"
             all=3
         fi
     done
-    [[ -f "$ENV_FILE" ]] && grep -E '^[A-Z]+_URL=' "$ENV_FILE" || true
-    for server in kafka ferretdb; do
-        bash "$REPO/scripts/$server.sh" status >/dev/null 2>&1 && echo "$server: running" \
-            || echo "$server: stopped"
+    [[ -f "$ENV_FILE" ]] && grep -E '^[A-Z]+_URLS?=' "$ENV_FILE" || true
+    for server in postgres kafka ferretdb; do
+        address="$(server_address "$server")"
+        [[ -n "$address" ]] || continue
+        if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
+            echo "$server: running on $address ($(server_origin "$server"))"
+        else
+            echo "$server: not answering on $address ($(server_origin "$server"))"
+        fi
     done
     exit "$all"
 fi
@@ -157,22 +240,42 @@ flock 9
 
 if [[ "$COMMAND" == stop ]]; then
     targets=("$@")
-    ((${#targets[@]})) || targets=(notifications equipment relay projector query command)
+    if ((${#targets[@]} == 0)); then
+        for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do targets+=("${SERVICES[$i]}"); done
+    fi
     stop_services "${targets[@]}"
-    if (($# == 0)) && [[ -f "$STARTED_SERVERS" ]]; then
+    if (($# == 0)); then
         while read -r server; do
             [[ -n "$server" ]] && bash "$REPO/scripts/$server.sh" stop 9>&- || true
-        done <"$STARTED_SERVERS"
-        rm -f "$STARTED_SERVERS"
+        done < <(cat "$STARTED_SERVERS" 2>/dev/null)
+        while read -r server; do
+            [[ -n "$server" ]] && say "$server left running: it ran before \`cluster.sh start\`" \
+                "(scripts/$server.sh stop, or make stop, stops it)"
+        done < <(cat "$ADOPTED_SERVERS" 2>/dev/null)
+        rm -f "$STARTED_SERVERS" "$ADOPTED_SERVERS"
     fi
     exit 0
 fi
 
 # --- start: servers and settings -------------------------------------------------------------
 
-remember_started() { grep -qx "$1" "$STARTED_SERVERS" 2>/dev/null || echo "$1" >>"$STARTED_SERVERS"; }
+remember() { # file server: note it once
+    grep -qx "$2" "$1" 2>/dev/null || echo "$2" >>"$1"
+}
+# A server it starts is its own to stop; one it finds running (a test run's, another
+# checkout's) it only uses, and says so when stopping.
+remember_started() { remember "$STARTED_SERVERS" "$1"; }
+remember_adopted() { grep -qx "$1" "$STARTED_SERVERS" 2>/dev/null || remember "$ADOPTED_SERVERS" "$1"; }
 
-setting() { grep -m1 "^$1=" "$ENV_FILE" | cut -d= -f2-; }
+urls() { # command|query: every replica's URL, comma-separated
+    local k list=""
+    for ((k = 1; k <= REPLICAS; k++)); do
+        local name="$1"
+        ((k > 1)) && name="$1-$k"
+        list+="${list:+,}http://$HOST:$(port_of "$name")"
+    done
+    echo "$list"
+}
 
 running=()
 for service in "${SERVICES[@]}"; do
@@ -182,30 +285,34 @@ if ((${#running[@]})) && [[ -f "$ENV_FILE" ]]; then
     # Some services run (say, all but a relay that was killed): the ones started now get the
     # settings the others have, whatever this caller's environment says.
     say "${running[*]} running: starting the others with the settings in $ENV_FILE"
-    COMMAND_PORT="$(setting CUSTOMERHUB_CLUSTER_COMMAND_PORT)"
-    QUERY_PORT="$(setting CUSTOMERHUB_CLUSTER_QUERY_PORT)"
-    EQUIPMENT_PORT="$(setting CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT)"
-    NOTIFICATIONS_PORT="$(setting CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT)"
     PYTHON="$(setting CUSTOMERHUB_PYTHON)"
 else
     if [[ -n "${CUSTOMERHUB_POSTGRES_DSN:-}" ]]; then
         dsn="$CUSTOMERHUB_POSTGRES_DSN"
     else
-        port_open "${CUSTOMERHUB_PG_PORT:-25432}" || remember_started postgres
+        if port_open "${CUSTOMERHUB_PG_PORT:-25432}"; then remember_adopted postgres; else remember_started postgres; fi
         server_dsn="$(bash "$REPO/scripts/postgres.sh" start 9>&- | tail -n 1)"
         dsn="${server_dsn%/*}/$DATABASE"
     fi
     if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
         kafka="$KAFKA_BOOTSTRAP_SERVERS"
     else
-        bash "$REPO/scripts/kafka.sh" status >/dev/null 2>&1 || remember_started kafka
+        if bash "$REPO/scripts/kafka.sh" status >/dev/null 2>&1; then
+            remember_adopted kafka
+        else
+            remember_started kafka
+        fi
         kafka="$(bash "$REPO/scripts/kafka.sh" start 9>&- | tail -n 1)"
     fi
     mongodb=""
     if [[ "$READ_STORE" == mongodb && -n "${MONGODB_URL:-}" ]]; then
         mongodb="$MONGODB_URL"
     elif [[ "$READ_STORE" == mongodb ]]; then
-        bash "$REPO/scripts/ferretdb.sh" status >/dev/null 2>&1 || remember_started ferretdb
+        if bash "$REPO/scripts/ferretdb.sh" status >/dev/null 2>&1; then
+            remember_adopted ferretdb
+        else
+            remember_started ferretdb
+        fi
         mongodb="$(bash "$REPO/scripts/ferretdb.sh" start 9>&- | tail -n 1)"
     fi
 
@@ -257,6 +364,9 @@ EOF
         printf 'CUSTOMERHUB_JWT_SECRET=%q\n' "$secret"
         printf 'CUSTOMERHUB_DATA_DIR=%q\n' "$CLUSTER_DIR/var"
         printf 'CUSTOMERHUB_PYTHON=%q\n' "$PYTHON"
+        echo "CUSTOMERHUB_CLUSTER_REPLICAS=$REPLICAS"
+        # Several command replicas: the reconciler runs apart, exactly once.
+        ((REPLICAS > 1)) && echo "CUSTOMERHUB_OWNERSHIP_RECONCILER=separate"
         echo "CUSTOMERHUB_CLUSTER_COMMAND_PORT=$COMMAND_PORT"
         echo "CUSTOMERHUB_CLUSTER_QUERY_PORT=$QUERY_PORT"
         echo "CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT=$EQUIPMENT_PORT"
@@ -265,6 +375,8 @@ EOF
         echo "QUERY_URL=http://$HOST:$QUERY_PORT"
         echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
         echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
+        echo "COMMAND_URLS=$(urls command)"
+        echo "QUERY_URLS=$(urls query)"
     } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 fi
@@ -282,12 +394,10 @@ healthy() { # port: GET /health answers 200 (plain bash, no curl needed)
 
 ready() { # the service serves: HTTP answers /health, a worker logged that it runs
     case "$1" in
-        command) healthy "$COMMAND_PORT" ;;
-        query) healthy "$QUERY_PORT" ;;
-        equipment) healthy "$EQUIPMENT_PORT" ;;
-        notifications) healthy "$NOTIFICATIONS_PORT" ;;
         relay) grep -q 'relay.started' "$LOGS/relay.log" 2>/dev/null ;;
         projector) grep -q 'kafka_agent.assigned' "$LOGS/projector.log" 2>/dev/null ;;
+        reconciler) grep -q 'reconciler.started' "$LOGS/reconciler.log" 2>/dev/null ;;
+        *) healthy "$(port_of "$1")" ;;
     esac
 }
 
@@ -297,12 +407,11 @@ for service in "${SERVICES[@]}"; do
         say "$service already runs (pid $pid)"
         continue
     fi
-    case "$service" in
-        command) port_open "$COMMAND_PORT" && die "port $COMMAND_PORT is taken; set CUSTOMERHUB_CLUSTER_COMMAND_PORT" ;;
-        query) port_open "$QUERY_PORT" && die "port $QUERY_PORT is taken; set CUSTOMERHUB_CLUSTER_QUERY_PORT" ;;
-        equipment) port_open "$EQUIPMENT_PORT" && die "port $EQUIPMENT_PORT is taken; set CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT" ;;
-        notifications) port_open "$NOTIFICATIONS_PORT" && die "port $NOTIFICATIONS_PORT is taken; set CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT" ;;
-    esac
+    port="$(port_of "$service")"
+    if [[ -n "$port" ]] && port_open "$port"; then
+        setting_name="CUSTOMERHUB_CLUSTER_$(echo "${service%%-*}" | tr a-z A-Z)_PORT"
+        die "port $port ($service) is taken; set $setting_name"
+    fi
     : >"$LOGS/$service.log" # a fresh log per start: readiness is read from it
     # shellcheck disable=SC2046 # the arguments are words on purpose
     (
@@ -345,4 +454,6 @@ echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
 echo "QUERY_URL=http://$HOST:$QUERY_PORT"
 echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
 echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
+echo "COMMAND_URLS=$(urls command)"
+echo "QUERY_URLS=$(urls query)"
 echo "ENV_FILE=$ENV_FILE"

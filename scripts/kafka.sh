@@ -8,6 +8,11 @@
 #   scripts/kafka.sh stop      stop the broker (its data stays for next time)
 #   scripts/kafka.sh status    exit 0 and print the bootstrap servers if it is up, else exit 1
 #   scripts/kafka.sh reset     stop it and delete its data (topics, offsets): a fresh cluster
+#   scripts/kafka.sh tool NAME [ARG...]
+#                              run one of Kafka's console tools against the broker (the local
+#                              one, or KAFKA_BOOTSTRAP_SERVERS): console-consumer,
+#                              console-producer, topics, consumer-groups, get-offsets; e.g.
+#                              `scripts/kafka.sh tool console-consumer --topic T --from-beginning`
 #
 # If KAFKA_BOOTSTRAP_SERVERS is set, that cluster is used and nothing is done.
 # Settings: CUSTOMERHUB_KAFKA_PORT (29092, or the next free pair of ports when another program
@@ -42,11 +47,31 @@ say() { echo "kafka.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 case "$COMMAND" in
-    start | stop | status | reset) ;;
-    *) die "usage: $0 [start|stop|status|reset]" ;;
+    start | stop | status | reset | tool) ;;
+    *) die "usage: $0 [start|stop|status|reset] | tool NAME [ARG...]" ;;
 esac
 
-if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+# The jars: Maven resolves the pom's artifacts into ~/.m2 (its usual cache) and copies them to
+# the directory given; the stamp records which pom they came from, so a changed pom fetches again.
+fetch_jars() {
+    local dir="$1" fetch_start
+    [[ -f "$dir/.complete" && ! "$POM" -nt "$dir/.complete" ]] && return 0
+    command -v mvn >/dev/null || die "Maven is needed to fetch Kafka's jars and none was found;
+    install it (apt-get install maven), or set KAFKA_BOOTSTRAP_SERVERS"
+    say "fetching Kafka's jars with Maven into ~/.m2 (the first time downloads about 50 MB)"
+    fetch_start=$SECONDS
+    rm -rf "$dir.tmp"
+    # (sed: Maven's quiet mode still prints colour resets; pipefail keeps mvn's exit status)
+    mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$dir.tmp" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' >&2 \
+        || { rm -rf "$dir.tmp"; die "mvn could not fetch Kafka"; }
+    rm -rf "$dir"
+    mv "$dir.tmp" "$dir"
+    touch "$dir/.complete"
+    say "jars ready in $((SECONDS - fetch_start))s"
+}
+
+if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" && "$COMMAND" != tool ]]; then
     say "KAFKA_BOOTSTRAP_SERVERS is set; leaving the local Kafka alone"
     [[ "$COMMAND" == start || "$COMMAND" == status ]] && echo "$KAFKA_BOOTSTRAP_SERVERS"
     exit 0
@@ -74,6 +99,39 @@ our_pid() { # prints the pid from the pid file if that process is alive and is o
 running_port() { cat "$PORTFILE" 2>/dev/null || echo "$PORT"; }
 
 started() { grep -q "Kafka Server started" "$LOGFILE" 2>/dev/null; }
+
+bootstrap_of_running() { # the local broker's bootstrap servers, if it serves
+    our_pid >/dev/null && port_open "$(running_port)" && bootstrap "$(running_port)"
+}
+
+# --- tool: Kafka's console tools, from jars of their own (a running broker keeps its own) -------
+
+if [[ "$COMMAND" == tool ]]; then
+    shift # "tool"
+    name="${1:-}"
+    shift || true
+    case "$name" in
+        console-consumer) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
+        console-producer) class=kafka.tools.ConsoleProducer ;;
+        topics) class=org.apache.kafka.tools.TopicCommand ;;
+        consumer-groups) class=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand ;;
+        get-offsets) class=org.apache.kafka.tools.GetOffsetShell ;;
+        *) die "usage: $0 tool console-consumer|console-producer|topics|consumer-groups|get-offsets [ARG...]" ;;
+    esac
+    command -v java >/dev/null || die "Java (>= 11) is needed to run Kafka's tools"
+    servers="${KAFKA_BOOTSTRAP_SERVERS:-$(bootstrap_of_running)}" \
+        || die "no broker: start one (scripts/kafka.sh start, make cluster) or set KAFKA_BOOTSTRAP_SERVERS"
+    mkdir -p "$KAFKA_DIR"
+    (
+        flock 9
+        fetch_jars "$KAFKA_DIR/tools"
+    ) 9>>"$KAFKA_DIR/.tools.lock"
+    printf 'log4j.rootLogger=WARN, stderr\nlog4j.appender.stderr=org.apache.log4j.ConsoleAppender\nlog4j.appender.stderr.Target=System.err\nlog4j.appender.stderr.layout=org.apache.log4j.PatternLayout\nlog4j.appender.stderr.layout.ConversionPattern=%%p %%m%%n\n' \
+        >"$KAFKA_DIR/tools-log4j.properties"
+    exec java -Xmx256m -Dlog4j.configuration="file:$KAFKA_DIR/tools-log4j.properties" \
+        -cp "$KAFKA_DIR/tools/*" "$class" --bootstrap-server "$servers" "$@"
+fi
+
 
 # Two runs at once must not both fetch, format, start or stop: the second waits for the first.
 take_lock() {
@@ -164,23 +222,7 @@ done
 command -v java >/dev/null || die "Java (>= 11) is needed to run Kafka and none was found;
     install it (apt-get install openjdk-17-jre-headless), or set KAFKA_BOOTSTRAP_SERVERS"
 
-# The jars: Maven resolves kafka_2.13 and its dependencies into ~/.m2 (its usual cache) and copies
-# them here; the stamp records which pom they came from, so a changed pom fetches again.
-if [[ ! -f "$LIBS/.complete" || "$POM" -nt "$LIBS/.complete" ]]; then
-    command -v mvn >/dev/null || die "Maven is needed to fetch Kafka's jars and none was found;
-    install it (apt-get install maven), or set KAFKA_BOOTSTRAP_SERVERS"
-    say "fetching Kafka's jars with Maven into ~/.m2 (the first time downloads about 46 MB)"
-    fetch_start=$SECONDS
-    rm -rf "$LIBS.tmp"
-    # (sed: Maven's quiet mode still prints colour resets; pipefail keeps mvn's exit status)
-    mvn -q -B -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$LIBS.tmp" 2>&1 | sed -e 's/\x1b\[[0-9;]*m//g' >&2 \
-        || { rm -rf "$LIBS.tmp"; die "mvn could not fetch Kafka"; }
-    rm -rf "$LIBS"
-    mv "$LIBS.tmp" "$LIBS"
-    touch "$LIBS/.complete"
-    say "jars ready in $((SECONDS - fetch_start))s"
-fi
+fetch_jars "$LIBS"
 
 JAVA_OPTS=(
     "-Xms128m" "-Xmx$HEAP" "-XX:+UseG1GC" "-XX:MaxGCPauseMillis=20"

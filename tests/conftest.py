@@ -11,8 +11,27 @@ from pathlib import Path
 import pytest
 
 from customerhub_shared.cloudevents import Topics
+from tests.support.servers import STARTED, note_start, stop_started
 
 REPO = Path(__file__).resolve().parents[1]
+# `make test` sets it: stop at the end the servers this run started.
+STOP_SERVERS = "CUSTOMERHUB_TEST_STOP_SERVERS"
+_stopped: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get(STOP_SERVERS) == "1":
+        _stopped.extend(stop_started())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _stopped:
+        terminalreporter.write_line(f"stopped the servers this run started: {', '.join(_stopped)}")
+    if STARTED:
+        terminalreporter.write_line(
+            f"left running, started by this run: {', '.join(STARTED)} (`make stop` stops them;"
+            f" `make test` stops what it starts)"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +54,7 @@ def postgres_dsn() -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.fail(f"could not run {script} to provision PostgreSQL: {error}", pytrace=False)
+    note_start("postgres", done.stderr)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines or not lines[-1].startswith("postgresql://"):
         pytest.fail(
@@ -71,6 +91,21 @@ def mongodb_url() -> str:
         return provision()
     except RuntimeError as error:
         pytest.fail(f"no MongoDB-wire server: {error}", pytrace=False)
+
+
+@pytest.fixture
+def mongodb_database(mongodb_url: str) -> Iterator[str]:
+    """A database name of this test's own on the MongoDB-wire server, dropped afterwards:
+    FerretDB keeps its data directory from run to run, and other runs share the server."""
+    from pymongo import MongoClient
+
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield name
+    client: MongoClient[dict[str, object]] = MongoClient(mongodb_url)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

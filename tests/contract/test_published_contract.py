@@ -149,3 +149,22 @@ def assert_every_reference_resolves(node: Any, document: Any = None) -> None:
     elif isinstance(node, list):
         for value in node:
             assert_every_reference_resolves(value, document)
+
+
+async def test_the_asyncapi_document_says_how_a_subscriber_unseals(
+    client: httpx.AsyncClient,
+) -> None:
+    document: dict[str, Any] = (await client.get("/v1/events/asyncapi.json")).json()
+    unseal = document["x-unseal"]
+    assert (unseal["route"], unseal["role"], unseal["maxEvents"]) == (
+        "POST /v1/events/unseal",
+        "subscriber",
+        500,
+    )
+    assert "personal_data_erased" in unseal["description"]
+    assert "/v1/events/unseal" in document["info"]["description"]
+    sealed = document["components"]["schemas"]["CustomerCreated"]["properties"][SEALED_PROPERTY]
+    assert "POST /v1/events/unseal" in sealed["description"]
+    # The route the document names is served where the document is.
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert "post" in paths["/v1/events/unseal"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def _env_file(path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def cluster(
+    request: pytest.FixtureRequest,
     tmp_path: Path,
     fresh_postgres_dsn: str,
     mongodb_url: str,
@@ -100,7 +102,8 @@ def cluster(
     kafka_topics: Topics,
 ) -> Iterator[Cluster]:
     """The six services on the session's servers, with a database, topics and consumer group
-    of their own; stopped (and checked gone) afterwards, the servers left running."""
+    of their own; stopped (and checked gone) afterwards, the servers left running. Indirect
+    parametrisation asks for replicas (CUSTOMERHUB_CLUSTER_REPLICAS)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("CUSTOMERHUB_")},
         "CUSTOMERHUB_CLUSTER_DIR": str(tmp_path / "cluster"),
@@ -119,13 +122,15 @@ def cluster(
         "CUSTOMERHUB_JWT_SECRET": SECRET,
         "CUSTOMERHUB_RELAY_BATCH_SIZE": str(RELAY_BATCH),
         "CUSTOMERHUB_LOG_FORMAT": "json",
+        "CUSTOMERHUB_CLUSTER_REPLICAS": str(getattr(request, "param", 1)),
     }
     running = Cluster(tmp_path / "cluster", env)
     running.start()
     try:
         yield running
     finally:
-        pids = [running.pid(service) for service in SERVICES]
+        pids = [int(pidfile.read_text()) for pidfile in running.directory.glob("*.pid")]
+        assert len(pids) >= len(SERVICES)
         stopped = running.script("stop")
         assert stopped.returncode == 0, stopped.stderr
         for pid in pids:
@@ -407,3 +412,42 @@ def _streamed_events(cluster: Cluster) -> set[uuid.UUID]:
             " WHERE stream LIKE 'customer-%' OR stream LIKE 'equipment-%'"
         ).fetchall()
     return {row[0] for row in rows}
+
+
+@pytest.mark.parametrize("cluster", [2], indirect=True)
+async def test_two_replicas_of_each_side_share_the_stores_and_one_reconciler(
+    cluster: Cluster, http: httpx.AsyncClient
+) -> None:
+    commands = cluster.settings["COMMAND_URLS"].split(",")
+    queries = cluster.settings["QUERY_URLS"].split(",")
+    assert len(commands) == len(queries) == 2 and len(set(commands + queries)) == 4
+    assert cluster.settings["CUSTOMERHUB_OWNERSHIP_RECONCILER"] == "separate"
+
+    # One name raced on both command replicas: one wins, one is refused.
+    body = {"kind": "company", "name": "Boulangerie Jumelle", "main_location": {"city": "Lyon"}}
+    raced = await asyncio.gather(*(http.post(f"{url}/v1/customers", json=body) for url in commands))
+    assert sorted(answer.status_code for answer in raced) == [201, 409]
+    customer = next(answer.json() for answer in raced if answer.status_code == 201)
+
+    # An assignment through the second replica is recorded by the reconciler process.
+    item = await http.post(f"{cluster.equipment_url}/v1/equipment", json={"name": "Four"})
+    assert item.status_code == 201, item.text
+    assigned = await http.post(
+        f"{commands[1]}/v1/customers/{customer['id']}/equipment",
+        json={"equipment_ids": [item.json()["id"]]},
+    )
+    assert assigned.status_code == 200, assigned.text
+    for url in queries:
+        seen = await read_from(
+            http, f"{url}/v1/customers/{customer['id']}", assigned.json()["position"]
+        )
+        assert seen["id"] == customer["id"]
+
+    status = cluster.script("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for service in ("command-2", "query-2", "reconciler"):
+        assert re.search(rf"^{service}: running \(pid \d+", status.stdout, re.M), status.stdout
+    for server in ("postgres", "kafka", "ferretdb"):
+        assert re.search(rf"^{server}: running on ", status.stdout, re.M), status.stdout
+    reconciler_log = cluster.log("reconciler")
+    assert '"reconciler.started"' in reconciler_log and '"reconciler.batch"' in reconciler_log

@@ -32,7 +32,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         extra = {
             "read_store": "mongodb",
             "mongodb_url": request.getfixturevalue("mongodb_url"),
-            "mongodb_database": f"e2e_{uuid4().hex[:12]}",
+            "mongodb_database": request.getfixturevalue("mongodb_database"),
         }
     return Settings(
         data_dir=tmp_path,

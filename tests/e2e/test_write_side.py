@@ -5,11 +5,13 @@ both on one event store; the ownership reconciler in-process, or run by `custome
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
@@ -94,3 +96,25 @@ async def test_a_separate_reconciler_records_what_the_routes_decided(
             assert answer.status_code == 200, answer.text
             assert await listed(write_side, owner) == {UUID(item_id)}
             assert await listed(write_side, second) == {UUID(second_item)}
+
+
+async def test_a_separate_reconciler_logs_its_start_each_batch_and_its_lag(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = settings.model_copy(
+        update={"ownership_reconciler": "separate", "log_level": "INFO", "log_format": "json"}
+    )
+    write_side, registry_app = create_app(settings), equipment.create_app(settings)
+    async with served(write_side) as commands, served(registry_app) as registry:
+        owner, item_id = await customer_and_item(commands, registry, "Boulangerie Martin")
+        async with reconciler_process(settings):
+            answer = await assign(commands, owner, item_id)
+            assert answer.status_code == 200, answer.text
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"event"' in line]
+    said = {line["event"]: line for line in lines if line["event"].startswith("reconciler.")}
+    assert said["reconciler.started"]["lag"] == said["reconciler.started"]["head"] > 0
+    batch = said["reconciler.batch"]
+    assert batch["events"] >= 1 and batch["lag"] >= 0 and batch["position"] >= batch["first"]
+    stopped = said["reconciler.stopped"]
+    assert stopped["position"] >= batch["position"]
+    assert stopped["lag"] <= 1  # at most its own last write, which it has not read back yet

@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.support.servers import note_start
+
 REPO = Path(__file__).resolve().parents[2]
 FERRETDB_SCRIPT = REPO / "scripts" / "ferretdb.sh"
 DEFAULT_IMAGE = "mongo:7"
@@ -113,6 +115,7 @@ def _start_ferretdb() -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise RuntimeError(f"could not run {FERRETDB_SCRIPT} start: {error!r}") from error
+    note_start("ferretdb", done.stderr)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines or not lines[-1].startswith("mongodb://"):
         raise RuntimeError(

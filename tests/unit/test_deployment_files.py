@@ -82,3 +82,27 @@ def test_every_command_exists(where: str, spec: dict[str, Any]) -> None:
     else:
         assert command[0] == "customerhub", where
         _parser().parse_args(command[1:])  # exits (SystemExit) on an unknown command
+
+
+def runs(spec: dict[str, Any], what: str) -> bool:
+    return what in " ".join(spec.get("command") or ())
+
+
+def test_compose_and_k8s_run_several_command_replicas_and_exactly_one_reconciler() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    writers = [s for s in compose.values() if runs(s, "customerhub.write_side:create_app")]
+    readers = [s for s in compose.values() if runs(s, "customer_query.bootstrap:create_app")]
+    reconcilers = [s for s in compose.values() if runs(s, "customerhub reconcile")]
+    assert len(writers) > 1 and len(readers) > 1 and len(reconcilers) == 1
+    assert all(w["environment"]["CUSTOMERHUB_OWNERSHIP_RECONCILER"] == "separate" for w in writers)
+    assert len({tuple(w["ports"]) for w in writers}) == len(writers), "distinct ports"
+
+    deployments = {
+        d["metadata"]["name"]: d for _, d in documents() if d.get("kind") == "Deployment"
+    }
+    assert deployments["customer-command"]["spec"]["replicas"] > 1
+    assert deployments["customer-query"]["spec"]["replicas"] > 1
+    assert deployments["ownership-reconciler"]["spec"]["replicas"] == 1
+    (container,) = deployments["customer-command"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("value") for item in container.get("env", [])}
+    assert env["CUSTOMERHUB_OWNERSHIP_RECONCILER"] == "separate"

@@ -11,6 +11,7 @@ against a real server (tests/integration/eventstore/test_kurrentdb_event_store.p
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -30,14 +31,17 @@ from kurrentdbclient import RecordedEvent as KurrentRecordedEvent
 from kurrentdbclient.exceptions import NotFoundError, WrongCurrentVersionError
 
 from customerhub_shared.eventstore import DuplicateEventId, EventStore, NewEvent
+from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.kurrentdb import (
     SYSTEM_EVENT_TYPE_FILTER,
     KurrentDBEventStore,
     current_version_for,
     ensure_distinct_ids,
+    framed_metadata,
     is_system_event,
     to_kurrent_event,
     to_recorded_event,
+    unframed_metadata,
     version_from_current,
 )
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
@@ -279,12 +283,12 @@ class DocumentedClient:
         return position
 
     async def get_stream(
-        self, stream_name: str, *, stream_position: int | None = None
+        self, stream_name: str, *, stream_position: int | None = None, limit: int = 2**63 - 1
     ) -> tuple[KurrentRecordedEvent, ...]:
         events = self._stream(stream_name)
         if not events:
             raise NotFoundError(f"Stream {stream_name!r} not found")
-        return tuple(e for e in events if e.stream_position >= (stream_position or 0))
+        return tuple(e for e in events if e.stream_position >= (stream_position or 0))[:limit]
 
     async def read_stream(self, stream_name: str, *, backwards: bool = False) -> _Response:
         events = self._stream(stream_name)
@@ -391,3 +395,34 @@ class TestKurrentDBEventStoreOverDocumentedClient(EventStoreContract):
         await store.close()
         await store.close()
         assert client.closed
+
+
+# --- chain hashes in the stored metadata ---------------------------------------------------
+
+
+def test_the_chain_hash_is_framed_around_our_metadata_as_json() -> None:
+    chain_hash = "ab" * 32
+    stored = framed_metadata(b'{"actor":"tester"}', chain_hash)
+    assert json.loads(stored) == {"chain_hash": chain_hash, "metadata": {"actor": "tester"}}
+    assert unframed_metadata(stored) == (b'{"actor":"tester"}', chain_hash)
+
+
+@pytest.mark.parametrize(
+    "stored", [b'{"actor": "tester"}', b"", b'{"chain_hash":"short","metadata":{}}']
+)
+def test_metadata_without_a_frame_reads_back_unchanged_and_unhashed(stored: bytes) -> None:
+    assert unframed_metadata(stored) == (stored, None)
+
+
+async def test_an_event_recorded_before_hashes_is_chained_over() -> None:
+    client = DocumentedClient()
+    store = KurrentDBEventStore(cast(AsyncKurrentDBClient, client))
+    stream = fresh_stream()
+    await client.append_to_stream(
+        stream, events=[to_kurrent_event(new_event())], current_version=StreamState.NO_STREAM
+    )
+    await store.append(stream, [new_event(n=1)], expected_version=1)
+    events = await store.read_stream(stream)
+    assert events[0].hash is None and events[1].hash is not None
+    assert verify_stream(stream, events).verdict()["unhashed_prefix"] == 1
+    assert verify_stream(stream, events).verified

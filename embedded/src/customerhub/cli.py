@@ -1,5 +1,5 @@
 """`customerhub`: run the embedded system, mint development tokens, replay read models, relay
-the event log to Kafka, consume it from Kafka."""
+the event log to Kafka, consume it from Kafka, verify the event log's hash chains."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import asyncio
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
 
-from customerhub_shared.settings import load_settings
+from customerhub_shared.settings import JWT_SECRET_FILE, Settings, load_settings
 
 
 def _until_signalled(run: Callable[[asyncio.Event], Awaitable[int]]) -> int:
@@ -49,23 +50,58 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     host = args.host or settings.host
     port = args.port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
+    app = create_app(settings)
+    _say("run", f"serving http://{host}:{port} (API docs: /docs), data in {settings.data_dir}")
+    if not settings.jwks_url:
+        token = _mint(settings, sub="dev-admin", roles=["admin"], ttl_seconds=12 * 3600)
+        _say("run", f"HS256 secret: {_secret_origin(settings)}")
+        _say("run", f"a development token (sub dev-admin, roles admin, 12 h):\n  TOKEN={token}")
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
     return 0
 
 
-def _token(args: argparse.Namespace) -> int:
+def _say(command: str, line: str) -> None:
+    sys.stderr.write(f"customerhub {command}: {line}\n")
+    sys.stderr.flush()
+
+
+def _secret_origin(settings: Settings) -> str:
+    """Where the HS256 secret comes from, so that a 401 is easy to explain."""
+    if settings.jwt_secret is not None and settings.jwt_secret.get_secret_value():
+        return "CUSTOMERHUB_JWT_SECRET"
+    return f"{(settings.data_dir / JWT_SECRET_FILE).resolve()} (CUSTOMERHUB_DATA_DIR)"
+
+
+def _mint(settings: Settings, *, sub: str, roles: list[str], ttl_seconds: int) -> str:
     from customerhub_shared.http.auth import mint_token
 
-    settings = load_settings()
-    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
-    token = mint_token(
+    return mint_token(
         settings.resolved_jwt_secret(),
-        sub=args.sub,
+        sub=sub,
         roles=roles,
-        ttl_seconds=args.ttl,
+        ttl_seconds=ttl_seconds,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
     )
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    secret_file = settings.data_dir / JWT_SECRET_FILE
+    new_secret = settings.jwt_secret is None and not secret_file.exists()
+    token = _mint(settings, sub=args.sub, roles=roles, ttl_seconds=args.ttl)
+    # On stderr, so that TOKEN=$(customerhub token) keeps the token only.
+    _say("token", f"signed with the HS256 secret from {_secret_origin(settings)}")
+    if new_secret:
+        _say(
+            "token",
+            "that secret was created just now: no server has used this data directory yet, and"
+            " a server started with another CUSTOMERHUB_DATA_DIR or CUSTOMERHUB_JWT_SECRET"
+            " answers this token with 401",
+        )
+    if settings.jwks_url:
+        _say("token", "CUSTOMERHUB_JWKS_URL is set: servers verify the identity provider's keys")
     sys.stdout.write(token + "\n")
     return 0
 
@@ -114,6 +150,12 @@ def _relay(args: argparse.Namespace) -> int:
     )
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from customerhub.audit import verify_history
+
+    return asyncio.run(verify_history(load_settings(), args.customer))
+
+
 # The Kafka consumers `customerhub consume` runs, each a consumer-group agent.
 CONSUMERS = ("customers",)
 
@@ -121,7 +163,6 @@ CONSUMERS = ("customers",)
 def _consume(args: argparse.Namespace) -> int:
     from customer_query.entrypoints.kafka_projector import run_customers_projector
     from customerhub_shared.bus.kafka_consumer import ConsumeFailed, ConsumerNotConfigured
-    from customerhub_shared.settings import Settings
 
     runners: dict[str, Callable[[Settings, asyncio.Event], Awaitable[int]]] = {
         "customers": run_customers_projector,
@@ -150,8 +191,11 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(action=_run)
     token = commands.add_parser("token", help="mint a development JWT (HS256, embedded secret)")
     token.add_argument("--sub", default="dev-admin", help="the actor recorded on every event")
-    token.add_argument("--roles", default="admin", help="comma-separated: admin,user")
+    token.add_argument("--roles", default="admin", help="comma-separated: admin,user,subscriber")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    token.add_argument(
+        "--data-dir", default=None, help="the server's data directory (CUSTOMERHUB_DATA_DIR)"
+    )
     token.set_defaults(action=_token)
     rebuild = commands.add_parser(
         "replay", help="rebuild read models from the event store while the old ones serve"
@@ -184,6 +228,13 @@ def _parser() -> argparse.ArgumentParser:
         "consumers", nargs="*", metavar="consumer", help=f"of {', '.join(CONSUMERS)}; default: all"
     )
     consume.set_defaults(action=_consume)
+    audit = commands.add_parser("audit", help="check the event log's hash chains")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="walk every stream's hash chain (or one customer's); exit 1 if one breaks"
+    )
+    verify.add_argument("--customer", type=UUID, default=None, metavar="ID")
+    verify.set_defaults(action=_audit)
     return parser
 
 

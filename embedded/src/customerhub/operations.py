@@ -4,23 +4,40 @@ or the ownership reconciler on their own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
 
+import structlog
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
+
 import customer_command.bootstrap as customer_command
 import equipment.bootstrap as equipment
+import notifications.bootstrap as notifications
 from customer_query.domain.view import CustomerView
+from customer_query.entrypoints.kafka_projector import CONSUMER as CUSTOMERS_CONSUMER
+from customerhub_shared.bus.agents import group_id
+from customerhub_shared.bus.lag import group_lags
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.events import default_registry
+from customerhub_shared.eventstore import EventStore
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
+from customerhub_shared.logging import configure_logging
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projection, Projector
 from customerhub_shared.replay import replay, status
 from customerhub_shared.settings import Settings
+from equipment.application.reconciler import CHECKPOINT as RECONCILER_CHECKPOINT
+from equipment.application.reconciler import OwnershipReconciler
 from equipment.domain.view import EquipmentView
+from notifications.adapters.delivery_log import CONSUMER_CHECKPOINT as NOTIFICATIONS_CHECKPOINT
 
 PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView, "equipment": EquipmentView}
+STATUS_SECONDS = 30.0
+log = structlog.get_logger(__name__)
+# The Kafka consumer groups of a distributed deployment (`<prefix>.<consumer>`).
+KAFKA_CONSUMERS = (CUSTOMERS_CONSUMER, equipment.CONSUMER, notifications.CONSUMER)
 
 
 class ProgressBar:
@@ -83,23 +100,55 @@ async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
 
 
 async def show_projections(settings: Settings) -> int:
+    """Every follower of the log and how far behind it is: the projections, the notification
+    consumer, the ownership reconciler and the relay (log positions), then the Kafka consumer
+    groups (messages) when Kafka is configured."""
     infra = await open_infrastructure(settings)
     store = await open_read_store(settings)
+    checkpoints = await open_checkpoint_store(settings)
     try:
+        head = await infra.event_store.head_position()
         sys.stdout.write(
-            f"{'projection':<14}{'active':>7}{'building':>10}"
+            f"{'follower':<22}{'active':>7}{'building':>10}"
             f"{'checkpoint':>12}{'head':>12}{'lag':>10}\n"
         )
         for name, projection in PROJECTIONS.items():
             state = await status(projection(), events=infra.event_store, store=store)
             sys.stdout.write(
-                f"{name:<14}{state.active:>7}{str(state.building or '-'):>10}"
+                f"{name:<22}{state.active:>7}{str(state.building or '-'):>10}"
                 f"{str(state.checkpoint or '-'):>12}{str(state.head or '-'):>12}{state.lag:>10}\n"
             )
+        followers = {
+            "notifications": await store.checkpoint(NOTIFICATIONS_CHECKPOINT),
+            "ownership-reconciler": await checkpoints.get(RECONCILER_CHECKPOINT),
+            "relay": await checkpoints.get(settings.relay_checkpoint_name),
+        }
+        for name, position in followers.items():
+            lag = (head or 0) - (position or 0)
+            sys.stdout.write(
+                f"{name:<22}{'-':>7}{'-':>10}{str(position or '-'):>12}"
+                f"{str(head or '-'):>12}{lag:>10}\n"
+            )
+        if settings.kafka_bootstrap_servers:
+            await _show_group_lags(settings, settings.kafka_bootstrap_servers)
     finally:
+        await checkpoints.close()
         await store.close()
         await infra.close()
     return 0
+
+
+async def _show_group_lags(settings: Settings, bootstrap_servers: str) -> None:
+    groups = [group_id(settings, consumer) for consumer in KAFKA_CONSUMERS]
+    topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
+    sys.stdout.write(f"\n{'kafka consumer group':<44}{'committed':>12}{'end':>12}{'lag':>10}\n")
+    try:
+        lags = await group_lags(bootstrap_servers, groups, topics)
+    except KafkaError as error:
+        sys.stdout.write(f"(Kafka at {bootstrap_servers} did not answer: {error})\n")
+        return
+    for lag in lags:
+        sys.stdout.write(f"{lag.group:<44}{lag.committed:>12}{lag.end:>12}{lag.lag:>10}\n")
 
 
 async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
@@ -124,16 +173,36 @@ async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
 
 async def run_ownership_reconciler(settings: Settings, stop: asyncio.Event) -> int:
     """The ownership reconciler on its own (CUSTOMERHUB_OWNERSHIP_RECONCILER=separate on the
-    write side) until `stop` is set: exactly one per event log."""
+    write side) until `stop` is set: exactly one per event log. It logs its start, each batch
+    and, every STATUS_SECONDS, its position and lag, so its log shows it is alive."""
+    configure_logging(settings.log_level, settings.log_format)
     infra = await open_infrastructure(settings)
     checkpoints = await open_checkpoint_store(settings)
     try:
         customers = customer_command.standalone_equipment_ledger(infra, settings)
         reconciler = equipment.ownership_reconciler(infra, settings, customers, checkpoints)
+        await _reconciler_status(reconciler, infra.event_store, "reconciler.started")
         batch_size = settings.projector_batch_size
-        async with equipment.reconciling(reconciler, infra.event_store, batch_size=batch_size):
-            await stop.wait()
+        async with equipment.reconciling(
+            reconciler, infra.event_store, batch_size=batch_size, report=True
+        ):
+            while not await _stopped(stop, STATUS_SECONDS):
+                await _reconciler_status(reconciler, infra.event_store, "reconciler.status")
+        await _reconciler_status(reconciler, infra.event_store, "reconciler.stopped")
     finally:
         await checkpoints.close()
         await infra.close()
     return 0
+
+
+async def _reconciler_status(
+    reconciler: OwnershipReconciler, events: EventStore, what: str
+) -> None:
+    position, head = await reconciler.position(), await events.head_position()
+    log.info(what, position=position, head=head, lag=(head or 0) - (position or 0))
+
+
+async def _stopped(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

@@ -126,7 +126,11 @@ class CloudEvent(BaseModel):
     actor: str = Field(description="Who caused the event (the token's `sub`)")
     correlationid: str = Field(description="The request or process the event belongs to")
     causationid: str | None = Field(
-        default=None, description="The message that caused this event, when there was one"
+        default=None,
+        description="What caused this event: the id of the HTTP request that issued the"
+        " command (its `X-Request-ID` answer header), or the id of the event a process reacted"
+        " to (the ownership reconciler's `equipment_assigned` names the `owner_changed` it"
+        " records). Absent only on events recorded before causation was kept",
     )
     data: dict[str, Any] = Field(
         description="The event data as stored; personal fields travel sealed in `_personal`"
@@ -166,16 +170,9 @@ def to_message(recorded: RecordedEvent, topics: Topics = Topics()) -> KafkaMessa
     if event is None:
         return None
     key = event.partitionkey.encode()
-    # Structured mode; the `ce_` headers repeat a few attributes (the binding allows it) so
-    # consumers can route or filter by type without parsing the value.
-    headers = (
-        ("content-type", CONTENT_TYPE.encode()),
-        ("ce_specversion", SPEC_VERSION.encode()),
-        ("ce_id", str(event.id).encode()),
-        ("ce_source", event.source.encode()),
-        ("ce_type", event.type.encode()),
-        ("ce_subject", key),
-    )
+    # Structured mode, and only `content-type`: a `ce_` header beside it makes auto-detecting
+    # readers (the CloudEvents SDKs) take the message for binary mode and lose its attributes.
+    headers = (("content-type", CONTENT_TYPE.encode()),)
     topic = topics.for_aggregate(recorded.stream.partition("-")[0])
     value = _dumps(event.model_dump(mode="json", exclude_none=True))
     return KafkaMessage(topic=topic, key=key, value=value, headers=headers)
@@ -197,6 +194,11 @@ def from_message(value: bytes) -> RecordedEvent:
         event = CloudEvent.model_validate_json(value)
     except ValidationError as error:
         raise InvalidCloudEvent(f"not a customerhub CloudEvent: {error}") from error
+    return recorded_from(event)
+
+
+def recorded_from(event: CloudEvent) -> RecordedEvent:
+    """The RecordedEvent a parsed CloudEvent carries (see `from_message`)."""
     channel = _BY_SOURCE.get(event.source)
     if channel is None:
         raise InvalidCloudEvent(f"source {event.source!r} is not a customerhub source")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from customerhub_shared.accesslog import AccessLog
 from customerhub_shared.eventstore import EventStore
-from customerhub_shared.idempotency import IdempotencyStore
+from customerhub_shared.idempotency import ClaimTiming, IdempotencyStore
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings
@@ -16,11 +17,13 @@ class Infrastructure:
     event_store: EventStore
     keyring: KeyRing
     idempotency: IdempotencyStore
+    access_log: AccessLog
 
     async def close(self) -> None:
         await self.event_store.close()
         await self.keyring.close()
         await self.idempotency.close()
+        await self.access_log.close()
 
 
 async def open_infrastructure(settings: Settings) -> Infrastructure:
@@ -30,7 +33,23 @@ async def open_infrastructure(settings: Settings) -> Infrastructure:
         keyring, idempotency = await _postgres_side_stores(settings)
     else:
         keyring, idempotency = _sqlite_side_stores(settings)
-    return Infrastructure(await open_event_store(settings), keyring, idempotency)
+    access_log = await open_access_log(settings)
+    return Infrastructure(await open_event_store(settings), keyring, idempotency, access_log)
+
+
+async def open_access_log(settings: Settings) -> AccessLog:
+    """Beside the keyring: PostgreSQL where the keys are, else a file in the data directory."""
+    if settings.event_store == "postgres" or (
+        settings.event_store == "kurrentdb" and settings.postgres_dsn
+    ):
+        from customerhub_shared.accesslog.postgres import PostgresAccessLog
+
+        return await PostgresAccessLog.open(
+            _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
+        )
+    from customerhub_shared.accesslog.sqlite import SQLiteAccessLog
+
+    return SQLiteAccessLog(settings.data_dir / "access.db")
 
 
 async def open_event_store(settings: Settings) -> EventStore:
@@ -56,7 +75,7 @@ def _sqlite_side_stores(settings: Settings) -> tuple[KeyRing, IdempotencyStore]:
     # Keys live apart from the events, so a backup of the event store never carries them.
     return (
         SQLiteKeyRing(settings.data_dir / "keys.db"),
-        SQLiteIdempotencyStore(settings.data_dir / "idempotency.db"),
+        SQLiteIdempotencyStore(settings.data_dir / "idempotency.db", _claim_timing(settings)),
     )
 
 
@@ -65,7 +84,15 @@ async def _postgres_side_stores(settings: Settings) -> tuple[KeyRing, Idempotenc
     from customerhub_shared.keyring.postgres import PostgresKeyRing
 
     dsn = _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
-    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn)
+    timing = _claim_timing(settings)
+    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn, timing)
+
+
+def _claim_timing(settings: Settings) -> ClaimTiming:
+    return ClaimTiming(
+        wait_seconds=settings.idempotency_wait_seconds,
+        lease_seconds=settings.idempotency_claim_seconds,
+    )
 
 
 def _require(value: str | None, name: str) -> str:

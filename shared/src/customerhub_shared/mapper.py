@@ -19,11 +19,18 @@ from customerhub_shared.events.base import DomainEvent, Envelope, EventMetadata
 from customerhub_shared.events.registry import EventRegistry
 from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
 
-_SEALED = "_personal"
+# The data field the sealed personal fields travel in (on the bus too).
+SEALED_FIELD = "_personal"
+_SEALED = SEALED_FIELD
+JSON = dict[str, Any]
 
 
 class PersonalDataKeyMissing(Exception):
     """An event with personal data was written without the subject's key."""
+
+
+class SealedDataMalformed(ValueError):
+    """`_personal` is not a value this mapper sealed (not base64 of nonce and ciphertext)."""
 
 
 class EventMapper:
@@ -78,6 +85,28 @@ class EventMapper:
             personal_data_erased=erased,
         )
 
+    def opened_data(self, recorded: RecordedEvent, *, key: bytes | None) -> tuple[JSON, bool]:
+        """The event data as stored, its sealed personal fields opened in place (not upcast),
+        and whether they were erased: then every personal field of the type is None.
+
+        UnknownEventType for a type the registry does not know; SealedDataMalformed when
+        `_personal` cannot have come from this mapper.
+        """
+        data: JSON = json.loads(recorded.data)
+        sealed = data.pop(_SEALED, None)
+        names = self.registry.event_class(recorded.type).personal_fields()
+        if sealed is None:
+            return {**data, **dict.fromkeys(names - data.keys())}, False
+        if not isinstance(sealed, str):
+            raise SealedDataMalformed("_personal must be a string")
+        try:
+            personal = _open(key, recorded.id, sealed)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise SealedDataMalformed(str(error)) from error
+        for name in names:
+            data[name] = None if personal is None else personal.get(name)
+        return data, personal is None
+
 
 def _dumps(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
@@ -92,7 +121,7 @@ def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:
 def _open(key: bytes | None, event_id: UUID, sealed: str) -> dict[str, Any] | None:
     if key is None:
         return None
-    raw = base64.b64decode(sealed)
+    raw = base64.b64decode(sealed, validate=True)
     try:
         plain = AESGCM(key).decrypt(raw[:12], raw[12:], event_id.bytes)
     except InvalidTag:

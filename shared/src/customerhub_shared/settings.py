@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     # Production: tokens signed with RS256/ES256 by an identity provider publishing a JWKS.
     jwks_url: str | None = None
+    # Where the token carries its roles: a claim name, or a dotted path (realm_access.roles).
+    jwt_roles_claim: str = "roles"
+    # How long a fetched key set is trusted: a key removed from the JWKS stops verifying after.
+    jwks_cache_seconds: float = Field(default=300.0, gt=0)
+    # Fetches for unknown kids are at least this far apart; in between they are refused.
+    jwks_refresh_cooldown_seconds: float = Field(default=30.0, ge=0)
+    jwks_fetch_timeout_seconds: float = Field(default=5.0, gt=0)
 
     event_store: Literal["sqlite", "postgres", "kurrentdb"] = "sqlite"
     postgres_dsn: str | None = None
@@ -79,6 +86,11 @@ class Settings(BaseSettings):
     # run per event log. The write side runs it in-process, unless it runs `separate`ly
     # (`customerhub reconcile`: several command replicas, one reconciler).
     ownership_reconciler: Literal["in-process", "separate"] = "in-process"
+
+    # A request whose Idempotency-Key another request (on any replica) is answering waits this
+    # long for that answer, then gets 409; a claim this old without an answer is taken over.
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0)
+    idempotency_claim_seconds: float = Field(default=60.0, gt=0)
 
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"

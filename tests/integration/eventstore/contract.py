@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 
 import pytest
@@ -14,6 +15,7 @@ from customerhub_shared.eventstore import (
     NewEvent,
     RecordedEvent,
 )
+from customerhub_shared.eventstore.chain import GENESIS, recorded_hash, verify_stream
 
 
 def new_event(kind: str = "customerhub.test.happened.v1", n: int = 0) -> NewEvent:
@@ -172,3 +174,34 @@ class EventStoreContract:
             *(store.append(stream, [new_event(n=n)], expected_version=None) for n in range(20))
         )
         assert [e.revision for e in await store.read_stream(stream)] == list(range(20))
+
+    async def test_every_event_carries_a_hash_chained_on_its_predecessor(
+        self, store: EventStore
+    ) -> None:
+        stream, start = fresh_stream(), await store.head_position()
+        await store.append(stream, [new_event(n=0), new_event(n=1)], expected_version=0)
+        await store.append(stream, [new_event(n=2)], expected_version=2)
+        events = await store.read_stream(stream)
+        previous = GENESIS
+        for event in events:
+            assert event.hash == recorded_hash(previous, event)
+            previous = event.hash
+        walk = verify_stream(stream, events)
+        assert walk.verdict() == {"verified": True, "events": 3, "head": events[-1].hash}
+        logged = [e for e in await store.read_all(after=start) if e.stream == stream]
+        assert logged == events
+
+    async def test_concurrent_writers_leave_one_unbroken_chain(self, store: EventStore) -> None:
+        stream = fresh_stream()
+        await asyncio.gather(
+            *(store.append(stream, [new_event(n=n)], expected_version=None) for n in range(8))
+        )
+        assert verify_stream(stream, await store.read_stream(stream)).verified
+
+    async def test_the_hash_covers_the_stored_bytes(self, store: EventStore) -> None:
+        stream = fresh_stream()
+        await store.append(stream, [new_event(n=0), new_event(n=1)], expected_version=0)
+        first, second = await store.read_stream(stream)
+        altered = dataclasses.replace(first, data=first.data.replace(b"0", b"7"))
+        walk = verify_stream(stream, [altered, second])
+        assert walk.verdict()["first_mismatch"]["revision"] == 0

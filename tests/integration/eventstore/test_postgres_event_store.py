@@ -4,9 +4,11 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 
+import psycopg
 import pytest
 
 from customerhub_shared.eventstore import ConcurrencyConflict, RecordedEvent
+from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.postgres import PostgresEventStore
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
 
@@ -140,3 +142,56 @@ async def test_concurrent_writers_in_two_processes_leave_no_gap_for_a_follower(
             await asyncio.gather(follower, return_exceptions=True)
         for store in [*writers, follower_store]:
             await store.close()
+
+
+async def test_a_byte_flipped_in_a_stored_row_is_named_by_verification(
+    postgres_dsn: str,
+) -> None:
+    store = await PostgresEventStore.open(postgres_dsn)
+    try:
+        stream = fresh_stream()
+        events = [new_event(n=n) for n in range(3)]
+        await store.append(stream, events, expected_version=0)
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as db:
+            await db.execute(
+                "UPDATE events SET data = set_byte(data, 3, get_byte(data, 3) # 1)"
+                " WHERE event_id = %s",
+                (events[1].id,),
+            )
+        verdict = verify_stream(stream, await store.read_stream(stream)).verdict()
+    finally:
+        await store.close()
+    assert verdict["verified"] is False
+    assert verdict["first_mismatch"]["revision"] == 1
+    assert verdict["first_mismatch"]["event_id"] == str(events[1].id)
+
+
+async def test_a_table_from_before_hashes_gains_the_column_and_chains_over_it(
+    fresh_postgres_dsn: str,
+) -> None:
+    stream = fresh_stream()
+    async with await psycopg.AsyncConnection.connect(fresh_postgres_dsn, autocommit=True) as db:
+        await db.execute(
+            "CREATE TABLE events (position bigint PRIMARY KEY, stream text NOT NULL,"
+            " revision integer NOT NULL, event_id uuid NOT NULL UNIQUE, type text NOT NULL,"
+            " data bytea NOT NULL, metadata bytea NOT NULL, recorded_at timestamptz NOT NULL,"
+            " UNIQUE (stream, revision))"
+        )
+        for revision in range(2):
+            event = new_event(n=revision)
+            await db.execute(
+                "INSERT INTO events VALUES (%s, %s, %s, %s, %s, %s, %s, now())",
+                (revision + 1, stream, revision, event.id, event.type, event.data, event.metadata),
+            )
+    store = await PostgresEventStore.open(fresh_postgres_dsn)
+    try:
+        await store.append(stream, [new_event(n=2)], expected_version=2)
+        events = await store.read_stream(stream)
+    finally:
+        await store.close()
+    assert verify_stream(stream, events).verdict() == {
+        "verified": True,
+        "events": 3,
+        "head": events[-1].hash,
+        "unhashed_prefix": 2,
+    }

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from customerhub_shared.eventstore import NewEvent
+from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
 
@@ -25,3 +30,83 @@ async def test_a_second_process_sees_the_same_log(tmp_path: Path) -> None:
     assert len(await second.read_stream(stream)) == 1
     await first.close()
     await second.close()
+
+
+async def test_a_byte_flipped_in_the_file_is_named_by_verification(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = await SQLiteEventStore.open(path)
+    stream = fresh_stream()
+    marked = NewEvent(uuid.uuid4(), "customerhub.test.happened.v1", b'{"sealed":"QUJDREVG"}', b"{}")
+    await store.append(stream, [new_event(), marked, new_event()], expected_version=0)
+    await store.close()
+    _checkpoint(path)
+
+    raw = bytearray(path.read_bytes())
+    offset = raw.index(b"QUJDREVG")
+    raw[offset] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+    store = await SQLiteEventStore.open(path)
+    verdict = verify_stream(stream, await store.read_stream(stream)).verdict()
+    await store.close()
+    assert verdict["verified"] is False
+    assert verdict["events"] == 3
+    assert verdict["first_mismatch"]["revision"] == 1
+    assert verdict["first_mismatch"]["event_id"] == str(marked.id)
+
+
+async def test_a_history_recorded_before_hashes_is_verified_from_its_first_hash(
+    tmp_path: Path,
+) -> None:
+    path, stream = tmp_path / "events.db", fresh_stream()
+    _legacy_file(path, stream, events=2)
+    store = await SQLiteEventStore.open(path)
+    await store.append(stream, [new_event(n=2)], expected_version=2)
+    events = await store.read_stream(stream)
+    verdict = verify_stream(stream, events).verdict()
+    assert verdict == {
+        "verified": True,
+        "events": 3,
+        "head": events[-1].hash,
+        "unhashed_prefix": 2,
+    }
+    await store.close()
+
+    # The first stored hash covers the prefix: a change there shows at that event.
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE events SET data = ? WHERE revision = 0", (b'{"n": 9}',))
+    store = await SQLiteEventStore.open(path)
+    verdict = verify_stream(stream, await store.read_stream(stream)).verdict()
+    await store.close()
+    assert verdict["first_mismatch"]["revision"] == 2
+
+
+def _checkpoint(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _legacy_file(path: Path, stream: str, *, events: int) -> None:
+    """An events.db as written before events carried hashes."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " stream TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE,"
+            " type TEXT NOT NULL, data BLOB NOT NULL, metadata BLOB NOT NULL,"
+            " recorded_at TEXT NOT NULL, UNIQUE (stream, revision))"
+        )
+        for revision in range(events):
+            event = new_event(n=revision)
+            db.execute(
+                "INSERT INTO events (stream, revision, event_id, type, data, metadata,"
+                " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stream,
+                    revision,
+                    str(event.id),
+                    event.type,
+                    event.data,
+                    event.metadata,
+                    datetime.now(UTC).isoformat(),
+                ),
+            )

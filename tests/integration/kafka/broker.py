@@ -23,6 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from tests.support.servers import note_start
+
 REPO = Path(__file__).resolve().parents[3]
 KAFKA_SCRIPT = REPO / "scripts" / "kafka.sh"
 DEFAULT_IMAGE = "confluentinc/cp-kafka:7.9.0"  # Apache Kafka 3.9
@@ -108,6 +110,7 @@ def _start_local_broker() -> str:
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise RuntimeError(f"could not run {KAFKA_SCRIPT} start: {error!r}") from error
+    note_start("kafka", done.stderr)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines or ":" not in lines[-1]:
         raise RuntimeError(

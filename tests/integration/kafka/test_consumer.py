@@ -93,7 +93,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, kafka_topics: Topic
         read_store = {
             "read_store": "mongodb",
             "mongodb_url": request.getfixturevalue("mongodb_url"),
-            "mongodb_database": f"consumer_{uuid.uuid4().hex[:12]}",
+            "mongodb_database": request.getfixturevalue("mongodb_database"),
         }
     return Settings(
         data_dir=tmp_path,

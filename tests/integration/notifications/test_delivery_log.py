@@ -133,7 +133,9 @@ async def read_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
         from customerhub_shared.readstore.mongo import MongoReadStore
 
         url = request.getfixturevalue("mongodb_url")
-        store: ReadStore = await MongoReadStore.open(url, f"notify_{uuid.uuid4().hex[:12]}")
+        store: ReadStore = await MongoReadStore.open(
+            url, request.getfixturevalue("mongodb_database")
+        )
     else:
         store = await SQLiteReadStore.open(tmp_path / "read.db")
     yield store

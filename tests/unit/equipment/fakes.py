@@ -20,6 +20,7 @@ from customerhub_shared.eventstore import (
     NewEvent,
     RecordedEvent,
 )
+from customerhub_shared.eventstore.chain import chained_hashes, head_of
 from customerhub_shared.eventstore.subscription import follow_log
 
 
@@ -41,6 +42,8 @@ class InMemoryEventStore(EventStore):
         if len(set(ids)) < len(ids) or self._ids.intersection(ids):
             raise DuplicateEventId(str(ids))
         now = datetime.now(UTC)
+        previous = head_of(await self.read_stream(stream))
+        hashes = chained_hashes(previous, stream, version, events)
         for offset, event in enumerate(events):
             self.log.append(
                 RecordedEvent(
@@ -52,6 +55,7 @@ class InMemoryEventStore(EventStore):
                     data=event.data,
                     metadata=event.metadata,
                     recorded_at=now,
+                    hash=hashes[offset],
                 )
             )
         self._ids.update(ids)

@@ -12,6 +12,7 @@ from customer_command.application.handlers import handle as handle_customer
 from customer_command.bootstrap import build_command_service
 from customer_command.domain.values import NewCustomer
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
+from customerhub_shared.accesslog.sqlite import SQLiteAccessLog
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.equipment import EquipmentOwnerChanged
 from customerhub_shared.idempotency.sqlite import SQLiteIdempotencyStore
@@ -34,7 +35,10 @@ class World:
     def __init__(self) -> None:
         self.events = InMemoryEventStore()
         infra = Infrastructure(
-            self.events, SQLiteKeyRing(":memory:"), SQLiteIdempotencyStore(":memory:")
+            self.events,
+            SQLiteKeyRing(":memory:"),
+            SQLiteIdempotencyStore(":memory:"),
+            SQLiteAccessLog(":memory:"),
         )
         self.customer_ports = build_command_service(infra, Settings()).ports
         self.ledger = EquipmentLedger(self.customer_ports)

@@ -12,6 +12,7 @@ from customer_command.adapters.repository import CustomerRepository, EventWriter
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.names import NameReservations
 from customer_command.application.numbers import CustomerNumberRange
+from customer_command.application.unsealing import UnsealPorts
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
     contacts,
@@ -20,6 +21,7 @@ from customer_command.entrypoints.http import (
     lifecycle,
     locations,
     relations,
+    unsealing,
 )
 from customer_command.entrypoints.http.runner import CommandService
 from customerhub_shared.events import default_registry
@@ -52,12 +54,16 @@ def routers() -> list[APIRouter]:
         lifecycle.router,
         relations.router,
         events.router,
+        unsealing.router,
     ]
 
 
 def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
     """Give an app (this service's own, or the embedded one) what the routes need."""
     app.state.customer_command = build_command_service(infra, settings)
+    app.state.unseal_ports = UnsealPorts(
+        EventMapper(default_registry()), infra.keyring, infra.access_log
+    )
 
 
 def equipment_ledger(app: FastAPI) -> EquipmentLedger:

@@ -42,7 +42,29 @@ _SEALED_SCHEMA: dict[str, Any] = {
         " data. Only holders of the customer's key can open it. Anonymising the customer"
         " destroys the key (crypto-shredding), after which no copy can be opened any more:"
         " not in the event store, not on Kafka, not in backups. Absent when the event has no"
-        " personal value."
+        " personal value. Downstream services open it through the API, not with keys of their"
+        " own: POST /v1/events/unseal (see the document's x-unseal)."
+    ),
+}
+
+# How a downstream service reads the personal fields it is entitled to.
+UNSEAL = {
+    "route": "POST /v1/events/unseal",
+    "role": "subscriber",
+    "maxEvents": 500,
+    "request": '{"events": [<CloudEvent exactly as read from the topic>, ...]}',
+    "response": (
+        '{"events": [<the same CloudEvent, `data` with its personal fields in place of'
+        ' `_personal`, and "personal_data_erased": false>, ...]}'
+    ),
+    "description": (
+        "A service account with the `subscriber` role (a JWT whose roles hold `subscriber`)"
+        " posts the events it consumed, up to 500 per call, and gets them back with each"
+        " personal field opened under the customer's key. Once the customer was anonymised"
+        " its key is gone: the answer says `personal_data_erased: true` and the personal"
+        " fields are null, so a consumer that keeps copies must drop them then. Every call is"
+        " recorded (who, which customers, how many events, when) in an access log admins read"
+        " at GET /v1/audit/access. A subscriber may do nothing else with the API."
     ),
 }
 
@@ -133,10 +155,12 @@ def asyncapi_document(registry: EventRegistry, topics: Topics | None = None) -> 
                 " message (structured mode), `data` as the event store recorded it. Event types"
                 " are versioned (`….v1`); a breaking change is a new type. Personal fields"
                 " travel sealed in `data._personal` (see x-personal), so anonymising a customer"
-                " makes them unreadable everywhere, Kafka included. JSON Schemas of every type:"
-                " GET /v1/events/schemas."
+                " makes them unreadable everywhere, Kafka included; a downstream service with"
+                " the `subscriber` role opens them with POST /v1/events/unseal (x-unseal)."
+                " JSON Schemas of every type: GET /v1/events/schemas."
             ),
         },
+        "x-unseal": copy.deepcopy(UNSEAL),
         "defaultContentType": MEDIA_TYPE,
         "channels": channels,
         "operations": operations,
@@ -195,22 +219,14 @@ def _message(event_type: type[DomainEvent], model: str, source: str) -> dict[str
 
 
 def _kafka_headers_schema() -> dict[str, Any]:
-    text = {"type": "string"}
     return {
         "type": "object",
         "description": (
-            "Kafka headers: `content-type` marks structured mode; the `ce_` headers repeat"
-            " attributes of the value so consumers can filter without parsing it."
+            "Kafka headers: `content-type` marks structured mode, the only mode used; no `ce_`"
+            " header is sent (auto-detecting readers would take the message for binary mode)."
         ),
         "required": ["content-type"],
-        "properties": {
-            "content-type": {"const": CONTENT_TYPE},
-            "ce_specversion": {"const": "1.0"},
-            "ce_id": text,
-            "ce_source": text,
-            "ce_type": text,
-            "ce_subject": text,
-        },
+        "properties": {"content-type": {"const": CONTENT_TYPE}},
     }
 
 

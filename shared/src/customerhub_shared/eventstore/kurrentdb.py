@@ -30,11 +30,21 @@ So this adapter raises `DuplicateEventId` only for ids repeated within one `appe
 reuse across appends is not detected. Detecting it would need a second, atomic write per event
 (e.g. a guard stream per id through `multi_append_to_stream`, which needs KurrentDB >= 25.1 and
 restricts metadata to flat JSON objects), which this adapter deliberately does not do.
+
+Chain hashes (eventstore/chain.py): KurrentDB has no column to add, so the hash travels in the
+stored metadata, framed byte for byte around ours: `{"chain_hash":"<hex>","metadata":<ours>}`
+(still JSON, as our metadata is). The hash covers our metadata bytes, which reading returns
+unframed. Each append reads the stream's previous event first and appends at that event's
+revision, so the server refuses the append if another writer came in between; a blind append
+(`expected_version=None`) takes the current revision and retries on a conflict. A blind
+retry of an append that did land therefore records its events again, where before the hash
+chain the server treated it as a no-op; no caller appends blindly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
@@ -54,6 +64,7 @@ from kurrentdbclient.exceptions import (
     WrongCurrentVersionError,
 )
 
+from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -75,6 +86,10 @@ CONTENT_TYPE: ContentType = "application/json"
 # last event it delivered; this many drops in a row without an event in between give up.
 _MAX_RESUBSCRIBES = 5
 _RESUBSCRIBE_DELAY = 0.5
+
+_CHAIN_PREFIX = b'{"chain_hash":"'
+_CHAIN_SEPARATOR = b'","metadata":'
+_CHAIN_HEX = 64
 
 
 def current_version_for(expected_version: int | None) -> int | StreamState:
@@ -100,12 +115,31 @@ def version_from_current(current: int | StreamState | None) -> int | None:
     return None
 
 
-def to_kurrent_event(event: NewEvent) -> KurrentNewEvent:
+def framed_metadata(metadata: bytes, chain_hash: str) -> bytes:
+    """Our metadata with the event's chain hash around it, as KurrentDB stores it."""
+    return _CHAIN_PREFIX + chain_hash.encode() + _CHAIN_SEPARATOR + metadata + b"}"
+
+
+def unframed_metadata(stored: bytes) -> tuple[bytes, str | None]:
+    """Our metadata and the chain hash out of stored metadata; no hash if it has no frame."""
+    start = len(_CHAIN_PREFIX) + _CHAIN_HEX
+    body = start + len(_CHAIN_SEPARATOR)
+    if (
+        not stored.startswith(_CHAIN_PREFIX)
+        or stored[start:body] != _CHAIN_SEPARATOR
+        or not stored.endswith(b"}")
+    ):
+        return stored, None
+    return stored[body:-1], stored[len(_CHAIN_PREFIX) : start].decode()
+
+
+def to_kurrent_event(event: NewEvent, chain_hash: str | None = None) -> KurrentNewEvent:
+    metadata = event.metadata if chain_hash is None else framed_metadata(event.metadata, chain_hash)
     return KurrentNewEvent(
         id=event.id,
         type=event.type,
         data=event.data,
-        metadata=event.metadata,
+        metadata=metadata,
         content_type=CONTENT_TYPE,
     )
 
@@ -124,6 +158,7 @@ def is_system_event(event: KurrentRecordedEvent) -> bool:
 
 def to_recorded_event(event: KurrentRecordedEvent, *, now: datetime | None = None) -> RecordedEvent:
     recorded_at = event.recorded_at or now or datetime.now(UTC)
+    metadata, chain_hash = unframed_metadata(event.metadata)
     return RecordedEvent(
         id=event.id,
         stream=event.stream_name,
@@ -131,8 +166,9 @@ def to_recorded_event(event: KurrentRecordedEvent, *, now: datetime | None = Non
         position=event.commit_position,
         type=event.type,
         data=event.data,
-        metadata=event.metadata,
+        metadata=metadata,
         recorded_at=recorded_at,
+        hash=chain_hash,
     )
 
 
@@ -163,38 +199,48 @@ class KurrentDBEventStore(EventStore):
         if not events:
             raise ValueError("append needs at least one event")
         ensure_distinct_ids(events)
+        if expected_version is not None:
+            return await self._append_at(stream, events, expected_version)
+        while True:
+            # Each conflict means another writer landed in between: chain on its events.
+            with contextlib.suppress(ConcurrencyConflict):
+                return await self._append_at(stream, events, await self.stream_version(stream))
+
+    async def _append_at(
+        self, stream: str, events: Sequence[NewEvent], version: int
+    ) -> AppendResult:
+        hashes = chained_hashes(await self._previous_hash(stream, version), stream, version, events)
         try:
             position = await self._client.append_to_stream(
                 stream_name=stream,
-                events=[to_kurrent_event(event) for event in events],
-                current_version=current_version_for(expected_version),
+                events=[to_kurrent_event(e, h) for e, h in zip(events, hashes, strict=True)],
+                current_version=current_version_for(version),
             )
         except WrongCurrentVersionError as error:
             actual = version_from_current(error.actual_version)
             if actual is None:
                 actual = await self.stream_version(stream)
-            raise ConcurrencyConflict(stream, expected_version, actual) from error
-        if expected_version is None:
-            version = await self._version_after(stream, events[-1].id)
-        else:
-            version = expected_version + len(events)
-        return AppendResult(version=version, position=position)
+            raise ConcurrencyConflict(stream, version, actual) from error
+        return AppendResult(version=version + len(events), position=position)
 
-    async def _version_after(self, stream: str, last_id: UUID) -> int:
-        # A blind append does not learn its revisions; find its last event from the stream's end
-        # (other writers may have appended after it, so the end itself is not the answer).
-        async with await self._client.read_stream(stream_name=stream, backwards=True) as recorded:
-            async for event in recorded:
-                if event.id == last_id:
-                    return event.stream_position + 1
-        return await self.stream_version(stream)  # pragma: no cover - only if it was deleted
+    async def _previous_hash(self, stream: str, version: int) -> str:
+        """The hash the event at `version` chains on (GENESIS when the stream is shorter: the
+        append then fails on its expected version anyway)."""
+        if version == 0:
+            return GENESIS
+        before = await self.read_stream(stream, from_version=version - 1, limit=1)
+        if before and before[0].hash is not None:
+            return before[0].hash
+        return head_of(await self.read_stream(stream, limit=version))
 
-    async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
+    async def read_stream(
+        self, stream: str, *, from_version: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
         if from_version < 0:
             raise ValueError(f"from_version must be >= 0, not {from_version}")
         try:
             recorded = await self._client.get_stream(
-                stream_name=stream, stream_position=from_version
+                stream_name=stream, stream_position=from_version, limit=limit or 2**63 - 1
             )
         except NotFoundError:
             return []

@@ -3,7 +3,8 @@
 Versions count events: a stream with N events has version N, its events have revisions
 0..N-1. `expected_version=0` means "the stream must not exist yet"; `None` means "any".
 Positions order the global log; they grow strictly but need not be dense (KurrentDB's
-commit positions are not).
+commit positions are not). Every adapter records each event's chain hash (eventstore/chain.py)
+in the same atomic append.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class RecordedEvent:
     data: bytes
     metadata: bytes
     recorded_at: datetime
+    # The chain hash the store holds (eventstore/chain.py); None for events recorded before
+    # hashes existed, and for events rebuilt from a bus message.
+    hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

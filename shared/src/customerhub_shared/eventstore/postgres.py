@@ -21,6 +21,7 @@ from psycopg import errors
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
+from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
 from customerhub_shared.eventstore.horizon import Horizon, Sighting
 from customerhub_shared.eventstore.port import (
     AppendResult,
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS events (
     data        bytea       NOT NULL,
     metadata    bytea       NOT NULL,
     recorded_at timestamptz NOT NULL,
+    hash        text,
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_revision_key UNIQUE (stream, revision)
 );
@@ -72,7 +74,15 @@ SELECT virtualtransaction FROM pg_locks
    AND relation = 'events'::regclass
 """
 
-_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
+# Tables made before events carried chain hashes gain the column (NULL for their rows). Checked
+# first: ALTER TABLE takes an exclusive lock even when the column exists.
+_HAS_HASH = (
+    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+    " AND table_name = 'events' AND column_name = 'hash'"
+)
+_ADD_HASH = "ALTER TABLE events ADD COLUMN IF NOT EXISTS hash text"
+
+_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
@@ -83,16 +93,19 @@ _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 # the expected-version check, without reading the version first.
 _APPEND = (
     "WITH appended AS (INSERT INTO events"
-    " (position, stream, revision, event_id, type, data, metadata, recorded_at)"
+    " (position, stream, revision, event_id, type, data, metadata, hash, recorded_at)"
     " SELECT nextval('events_position_seq'), e.*, clock_timestamp()"
-    " FROM (VALUES {rows}) AS e (stream, revision, event_id, type, data, metadata)"
+    " FROM (VALUES {rows}) AS e (stream, revision, event_id, type, data, metadata, hash)"
     " WHERE %(previous)s < 0 OR EXISTS"
     " (SELECT FROM events WHERE stream = %(stream)s AND revision = %(previous)s)"
     " RETURNING position)"
     " SELECT last, pg_notify(%(channel)s, last::text)"
     " FROM (SELECT MAX(position) AS last FROM appended) AS a WHERE last IS NOT NULL"
 )
-_ROW = "(%(stream)s, %(r{n})s::integer, %(i{n})s::uuid, %(t{n})s, %(d{n})s::bytea, %(m{n})s::bytea)"
+_ROW = (
+    "(%(stream)s, %(r{n})s::integer, %(i{n})s::uuid, %(t{n})s, %(d{n})s::bytea,"
+    " %(m{n})s::bytea, %(h{n})s::text)"
+)
 
 # Blind appends (expected_version=None) that lose a race for a revision try again, this often.
 _BLIND_ATTEMPTS = 50
@@ -110,6 +123,7 @@ def _row_to_event(row: TupleRow) -> RecordedEvent:
         data=bytes(row[5]),
         metadata=bytes(row[6]),
         recorded_at=row[7],
+        hash=row[8],
     )
 
 
@@ -135,6 +149,8 @@ class PostgresEventStore(EventStore):
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             await conn.execute(_SCHEMA)
             await _prepare_positions(conn)
+            if await (await conn.execute(_HAS_HASH)).fetchone() is None:
+                await conn.execute(_ADD_HASH)
         pool: Pool = AsyncConnectionPool(
             dsn,
             min_size=1,
@@ -179,6 +195,8 @@ class PostgresEventStore(EventStore):
                 version = await _version(conn, stream)
             else:
                 version = expected_version
+            previous = await _previous_hash(conn, stream, version)
+            hashes = chained_hashes(previous, stream, version, events)
             rows = ", ".join(_ROW.format(n=n) for n in range(len(events)))
             params: dict[str, object] = {
                 "stream": stream,
@@ -192,6 +210,7 @@ class PostgresEventStore(EventStore):
                     f"t{n}": event.type,
                     f"d{n}": event.data,
                     f"m{n}": event.metadata,
+                    f"h{n}": hashes[n],
                 }
             appended = await (await conn.execute(_APPEND.format(rows=rows), params)).fetchone()
             if appended is None:
@@ -325,6 +344,19 @@ async def _sight(conn: psycopg.AsyncConnection[Any]) -> Sighting:
         raise EventStoreError("cannot read events_position_seq: the schema is damaged")
     appending = await (await conn.execute(_APPENDING)).fetchall()
     return Sighting(allocated=int(row[0]), appending=frozenset(str(r[0]) for r in appending))
+
+
+async def _previous_hash(conn: psycopg.AsyncConnection[Any], stream: str, version: int) -> str:
+    """The hash the stream's next event chains on, read in the append's transaction."""
+    if version == 0:
+        return GENESIS
+    sql = "SELECT hash FROM events WHERE stream = %s AND revision = %s"
+    row = await (await conn.execute(sql, (stream, version - 1))).fetchone()
+    if row is not None and row[0] is not None:
+        return str(row[0])
+    sql = f"SELECT {_COLUMNS} FROM events WHERE stream = %s ORDER BY revision"
+    rows = await (await conn.execute(sql, (stream,))).fetchall()
+    return head_of(_row_to_event(row) for row in rows)
 
 
 async def _version(conn: psycopg.AsyncConnection[Any], stream: str) -> int:

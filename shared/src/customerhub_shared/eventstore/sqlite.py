@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -35,11 +36,12 @@ CREATE TABLE IF NOT EXISTS events (
     data        BLOB    NOT NULL,
     metadata    BLOB    NOT NULL,
     recorded_at TEXT    NOT NULL,
+    hash        TEXT,
     UNIQUE (stream, revision)
 );
 """
 
-_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at"
+_COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 
 def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
@@ -52,6 +54,7 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
         data=bytes(row[5]),
         metadata=bytes(row[6]),
         recorded_at=datetime.fromisoformat(row[7]),
+        hash=row[8],
     )
 
 
@@ -64,7 +67,7 @@ class SQLiteEventStore(EventStore):
     @classmethod
     async def open(cls, path: Path | str, *, poll_interval: float = 0.2) -> SQLiteEventStore:
         store = cls(path, poll_interval=poll_interval)
-        await store._db.write(lambda db: db.executescript(_SCHEMA))
+        await store._db.write(_create_schema)
         return store
 
     async def append(
@@ -109,6 +112,27 @@ class SQLiteEventStore(EventStore):
         self._db.close()
 
 
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.executescript(_SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+    if "hash" not in columns:  # a file written before events carried hashes
+        db.execute("ALTER TABLE events ADD COLUMN hash TEXT")
+
+
+def _previous_hash(db: sqlite3.Connection, stream: str, version: int) -> str:
+    if version == 0:
+        return GENESIS
+    row = db.execute(
+        "SELECT hash FROM events WHERE stream = ? AND revision = ?", (stream, version - 1)
+    ).fetchone()
+    if row is not None and row[0] is not None:
+        return str(row[0])
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM events WHERE stream = ? ORDER BY revision", (stream,)
+    ).fetchall()
+    return head_of(_row_to_event(row) for row in rows)
+
+
 def _version(db: sqlite3.Connection, stream: str) -> int:
     row = db.execute("SELECT MAX(revision) FROM events WHERE stream = ?", (stream,)).fetchone()
     return 0 if row[0] is None else int(row[0]) + 1
@@ -124,10 +148,12 @@ def _append(
             raise ConcurrencyConflict(stream, expected, version)
         now = datetime.now(UTC).isoformat()
         position = 0
+        hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
         for offset, event in enumerate(events):
             cursor = db.execute(
-                "INSERT INTO events (stream, revision, event_id, type, data, metadata, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events"
+                " (stream, revision, event_id, type, data, metadata, recorded_at, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stream,
                     version + offset,
@@ -136,6 +162,7 @@ def _append(
                     event.data,
                     event.metadata,
                     now,
+                    hashes[offset],
                 ),
             )
             position = int(cursor.lastrowid or 0)

@@ -12,18 +12,30 @@ import jwt
 import structlog
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
+from customerhub_shared.http.jwks import (
+    KeySet,
+    KeySetTiming,
+    SigningKeyRefused,
+    SigningKeysUnavailable,
+)
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.settings import Settings
 
 ADMIN = "admin"
 USER = "user"
+# Service accounts of downstream teams: they may only open sealed personal fields.
+SUBSCRIBER = "subscriber"
 HS_ALGORITHMS = ("HS256",)
 JWKS_ALGORITHMS = ("RS256", "ES256")
 
 # Declares the scheme in OpenAPI (the Authorize button in /docs); parsing is ours.
-_BEARER_SCHEME = HTTPBearer(auto_error=False, description="JWT with `sub` and `roles`")
+_BEARER_SCHEME = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT with `sub` (the actor) and `roles` (`admin`, `user`)",
+)
 
 
 @dataclass(frozen=True)
@@ -49,39 +61,72 @@ class TokenVerifier:
         self,
         *,
         secret: str | None = None,
-        jwks_client: jwt.PyJWKClient | None = None,
+        key_set: KeySet | None = None,
         issuer: str | None = None,
         audience: str | None = None,
+        roles_claim: str = "roles",
         leeway_seconds: int = 30,
     ) -> None:
-        if (secret is None) == (jwks_client is None):
-            raise ValueError("give exactly one of secret (HS256) or jwks_client (RS256/ES256)")
+        if (secret is None) == (key_set is None):
+            raise ValueError("give exactly one of secret (HS256) or key_set (RS256/ES256)")
         self._secret = secret
-        self._jwks_client = jwks_client
+        self._key_set = key_set
         self._issuer = issuer
         self._audience = audience
+        self._roles_path = tuple(roles_claim.split("."))
         self._leeway = leeway_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
+        claims: dict[str, Any] = {
+            "issuer": settings.jwt_issuer,
+            "audience": settings.jwt_audience,
+            "roles_claim": settings.jwt_roles_claim,
+        }
         if settings.jwks_url:
-            client = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, timeout=5)
-            return cls(
-                jwks_client=client, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            timing = KeySetTiming(
+                cache_seconds=settings.jwks_cache_seconds,
+                refresh_cooldown_seconds=settings.jwks_refresh_cooldown_seconds,
+                fetch_timeout_seconds=settings.jwks_fetch_timeout_seconds,
             )
-        return cls(
-            secret=settings.resolved_jwt_secret(),
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-        )
+            return cls(key_set=KeySet(settings.jwks_url, timing), **claims)
+        return cls(secret=settings.resolved_jwt_secret(), **claims)
 
     def verify(self, token: str) -> Principal:
-        """The token's principal, or InvalidToken. With JWKS this may fetch the key set."""
+        """The principal of an HS256 token, or InvalidToken (JWKS mode: `verify_async`)."""
+        if self._secret is None:
+            raise RuntimeError("tokens from an identity provider are verified by verify_async")
+        return self._decode(token, self._secret, HS_ALGORITHMS)
+
+    async def verify_async(self, token: str) -> Principal:
+        """The token's principal, or InvalidToken; with JWKS, SigningKeysUnavailable when the
+        key server cannot be reached for a key we do not hold."""
+        if self._key_set is None:
+            return self.verify(token)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken(f"the token is invalid: {error}") from error
+        algorithm = header.get("alg")
+        if algorithm not in JWKS_ALGORITHMS:
+            raise InvalidToken(f"the token's algorithm must be one of {', '.join(JWKS_ALGORITHMS)}")
+        kid = header.get("kid")
+        try:
+            key = await self._key_set.signing_key(kid if isinstance(kid, str) else None, algorithm)
+        except SigningKeyRefused as error:
+            raise InvalidToken(f"the token is invalid: {error}") from error
+        return self._decode(token, key.key, (algorithm,))
+
+    async def close(self) -> None:
+        if self._key_set is not None:
+            await self._key_set.close()
+
+    def _decode(self, token: str, key: Any, algorithms: Sequence[str]) -> Principal:
         try:
             claims = jwt.decode(
                 token,
-                key=self._key_for(token),
-                algorithms=list(JWKS_ALGORITHMS if self._jwks_client else HS_ALGORITHMS),
+                key=key,
+                algorithms=list(algorithms),
                 issuer=self._issuer,
                 audience=self._audience,
                 leeway=self._leeway,
@@ -89,22 +134,9 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError as error:
             raise InvalidToken("the token has expired") from error
-        except jwt.PyJWKClientConnectionError:
-            raise  # our key set is unreachable: not the caller's fault
         except jwt.PyJWTError as error:
             raise InvalidToken(f"the token is invalid: {error}") from error
-        return _principal(claims)
-
-    async def verify_async(self, token: str) -> Principal:
-        """`verify` without blocking the event loop on a key-set download."""
-        if self._jwks_client is None:
-            return self.verify(token)
-        return await run_in_threadpool(self.verify, token)
-
-    def _key_for(self, token: str) -> Any:
-        if self._jwks_client is not None:
-            return self._jwks_client.get_signing_key_from_jwt(token).key
-        return self._secret
+        return _principal(claims, self._roles_path)
 
 
 def mint_token(
@@ -141,39 +173,48 @@ async def current_principal(request: Request) -> Principal:
         principal = await verifier.verify_async(token)
     except InvalidToken as error:
         raise _unauthorized(str(error), invalid=True) from error
-    except jwt.PyJWKClientConnectionError as error:
+    except SigningKeysUnavailable as error:
         raise Problem(
             503,
             "Authentication unavailable",
             detail="the signing keys cannot be fetched",
             type=PROBLEM_TYPES + "authentication-unavailable",
+            headers={"Retry-After": str(error.retry_after)},
         ) from error
     structlog.contextvars.bind_contextvars(actor=principal.sub)
     return principal
 
 
-def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting a principal with any of `roles`; `admin` is always admitted."""
-    accepted = frozenset(roles) | {ADMIN}
+class RoleRequirement:
+    """A dependency admitting a principal with any of `roles`; `admin` is always admitted.
+    A class, so the OpenAPI document can name the roles each operation needs."""
 
-    async def principal_with_role(
+    def __init__(self, *roles: str) -> None:
+        self.roles = tuple(sorted(frozenset(roles) | {ADMIN}))
+
+    async def __call__(
+        self,
         principal: Annotated[Principal, Depends(current_principal)],
         _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER_SCHEME)],
     ) -> Principal:
-        if principal.roles & accepted:
+        if principal.roles & frozenset(self.roles):
             return principal
         raise Problem(
             403,
             "Forbidden",
             type=PROBLEM_TYPES + "forbidden",
-            detail="this action needs one of the roles: " + ", ".join(sorted(accepted)),
+            detail="this action needs one of the roles: " + ", ".join(self.roles),
         )
 
-    return principal_with_role
+
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting a principal with any of `roles`; `admin` is always admitted."""
+    return RoleRequirement(*roles)
 
 
 CurrentUser = Annotated[Principal, Depends(require_roles(USER, ADMIN))]
 AdminUser = Annotated[Principal, Depends(require_roles(ADMIN))]
+Subscriber = Annotated[Principal, Depends(require_roles(SUBSCRIBER, ADMIN))]
 
 
 def _bearer_token(request: Request) -> str:
@@ -198,11 +239,14 @@ def _unauthorized(detail: str, *, invalid: bool) -> Problem:
     )
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
+def _principal(claims: dict[str, Any], roles_path: Sequence[str]) -> Principal:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("the token's sub claim must be a non-empty string")
-    roles = claims.get("roles", [])
+    roles: Any = claims
+    for name in roles_path:  # e.g. Keycloak's realm_access.roles
+        roles = roles.get(name) if isinstance(roles, dict) else None
+    roles = [] if roles is None else roles
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise InvalidToken("the token's roles claim must be a list of strings")
+        raise InvalidToken(f"the token's {'.'.join(roles_path)} claim must be a list of strings")
     return Principal(sub=sub, roles=frozenset(roles))

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from customerhub_shared.http.problems import (
     CORRELATION_HEADER,
+    REQUEST_ID_HEADER,
     problem_response,
     status_problem,
 )
@@ -23,8 +24,9 @@ log = structlog.get_logger(__name__)
 
 
 class CorrelationMiddleware:
-    """Gives each request a correlation id (the caller's if sane), binds it for logging, echoes
-    it in the answer, and logs `request.completed` without query string or bodies."""
+    """Gives each request a correlation id (the caller's if sane) and an id of its own (the
+    causation id of the events it appends), binds both for logging, echoes both in the answer,
+    and logs `request.completed` without query string or bodies."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -34,10 +36,13 @@ class CorrelationMiddleware:
             await self.app(scope, receive, send)
             return
         correlation_id = _incoming_correlation_id(scope) or str(uuid.uuid4())
+        request_id = str(uuid.uuid4())
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id, request_id=request_id)
         # Starlette's `request.state` is a view of scope["state"].
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        state = scope.setdefault("state", {})
+        state["correlation_id"] = correlation_id
+        state["request_id"] = request_id
         status = 500
         started = time.perf_counter()
 
@@ -45,7 +50,9 @@ class CorrelationMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[CORRELATION_HEADER] = correlation_id
+                headers = MutableHeaders(scope=message)
+                headers[CORRELATION_HEADER] = correlation_id
+                headers[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:

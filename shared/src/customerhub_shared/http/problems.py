@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPES = "https://customerhub.example/problems/"
 CORRELATION_HEADER = "X-Correlation-ID"
+# This request's own id: the `causationid` of the events it appends.
+REQUEST_ID_HEADER = "X-Request-ID"
 
 log = structlog.get_logger(__name__)
 

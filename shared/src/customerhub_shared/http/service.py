@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from starlette.routing import Route
 
 from customerhub_shared.http.auth import TokenVerifier
 from customerhub_shared.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from customerhub_shared.http.openapi import install_openapi
 from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
@@ -19,9 +23,23 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def docs_redirect() -> RedirectResponse:
+    return RedirectResponse("/docs", status_code=307)
+
+
+def serve_root(app: FastAPI, endpoint: Callable[..., Any]) -> None:
+    """What `GET /` answers: the API's docs by default; a console replaces it with its page."""
+    app.router.routes[:] = [
+        route for route in app.router.routes if not (isinstance(route, Route) and route.path == "/")
+    ]
+    app.add_api_route("/", endpoint, methods=["GET"], include_in_schema=False)
+
+
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_problem_handlers(app)
+    install_openapi(app)
     app.add_api_route("/health", health, include_in_schema=False)
+    serve_root(app, docs_redirect)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationMiddleware)
 
@@ -31,8 +49,9 @@ async def serve_infrastructure(app: FastAPI, settings: Settings) -> AsyncIterato
     """Open the adapters for the app's lifetime; the app's token verifier comes with them."""
     configure_logging(settings.log_level, settings.log_format)
     infra = await open_infrastructure(settings)
-    app.state.token_verifier = TokenVerifier.from_settings(settings)
+    app.state.token_verifier = verifier = TokenVerifier.from_settings(settings)
     try:
         yield infra
     finally:
+        await verifier.close()
         await infra.close()

@@ -1,5 +1,10 @@
 """Stored answers to requests carrying an Idempotency-Key, so a retry returns the first answer."""
 
-from customerhub_shared.idempotency.port import IdempotencyStore, StoredAnswer
+from customerhub_shared.idempotency.port import (
+    ClaimTiming,
+    IdempotencyStore,
+    RequestInProgress,
+    StoredAnswer,
+)
 
-__all__ = ["IdempotencyStore", "StoredAnswer"]
+__all__ = ["ClaimTiming", "IdempotencyStore", "RequestInProgress", "StoredAnswer"]

@@ -16,12 +16,14 @@ class CommandContext:
     correlation_id: str
     idempotency_key: str | None = None
     expected_version: int | None = None
+    # What caused the command: the HTTP request's id, or the event a process reacted to.
+    causation_id: str | None = None
 
-    def metadata(self, *, causation_id: str | None = None) -> EventMetadata:
+    def metadata(self) -> EventMetadata:
         return EventMetadata(
             actor=self.actor,
             correlation_id=self.correlation_id,
-            causation_id=causation_id,
+            causation_id=self.causation_id,
             occurred_at=datetime.now(UTC),
             idempotency_key=self.idempotency_key,
         )

@@ -90,4 +90,6 @@ class NameReservations:
 
 def _plain(ctx: CommandContext) -> CommandContext:
     # Reservation events are bookkeeping, not part of the customer's idempotent answer.
-    return CommandContext(actor=ctx.actor, correlation_id=ctx.correlation_id)
+    return CommandContext(
+        actor=ctx.actor, correlation_id=ctx.correlation_id, causation_id=ctx.causation_id
+    )

@@ -36,7 +36,9 @@ class CustomerNumberRange:
             return f"{self._prefix}{self._free.popleft()}"
 
     async def _reserve_block(self, ctx: CommandContext) -> range:
-        plain = CommandContext(actor=ctx.actor, correlation_id=ctx.correlation_id)
+        plain = CommandContext(
+            actor=ctx.actor, correlation_id=ctx.correlation_id, causation_id=ctx.causation_id
+        )
         while True:
             version = await self._writer.store.stream_version(RANGE_STREAM)
             first = self._start + version * self._block_size

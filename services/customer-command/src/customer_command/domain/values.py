@@ -166,6 +166,27 @@ class LocationPatch(_AddressFields, _Patch):
 
 
 class NewCustomer(_Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "company",
+                    "name": "Boulangerie Martin",
+                    "language": "fr",
+                    "roles": ["prospect"],
+                    "email": "contact@martin.example",
+                    "phone": "+33 1 40 00 00 00",
+                    "main_location": {
+                        "street": "12 rue de la Paix",
+                        "postal_code": "75002",
+                        "city": "Paris",
+                        "country": "FR",
+                    },
+                }
+            ]
+        }
+    )
+
     kind: CustomerKind = "company"
     name: Name
     internal_name: Text | None = None

@@ -68,18 +68,30 @@ class EquipmentLedger:
         return _holder(loaded)
 
     async def receive(
-        self, customer_id: UUID, equipment_ids: Sequence[UUID], *, actor: str, correlation_id: str
+        self,
+        customer_id: UUID,
+        equipment_ids: Sequence[UUID],
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         """List the items (those listed already: no change); refused as a whole if closed."""
-        ctx = CommandContext(actor=actor, correlation_id=correlation_id)
+        ctx = CommandContext(actor, correlation_id, causation_id=causation_id)
         with _as_problems():
             await handle(c.ReceiveEquipment(customer_id, tuple(equipment_ids)), ctx, self._ports)
 
     async def release(
-        self, customer_id: UUID, equipment_ids: Sequence[UUID], *, actor: str, correlation_id: str
+        self,
+        customer_id: UUID,
+        equipment_ids: Sequence[UUID],
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         """Stop listing the items; never refused (an unknown customer lists nothing)."""
-        ctx = CommandContext(actor=actor, correlation_id=correlation_id)
+        ctx = CommandContext(actor, correlation_id, causation_id=causation_id)
         try:
             await handle(c.ReleaseEquipment(customer_id, tuple(equipment_ids)), ctx, self._ports)
         except CustomerNotFound:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from customerhub_shared.events import Envelope
-from customerhub_shared.eventstore import EventStore
+from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 
@@ -26,6 +26,10 @@ class CustomerStreams:
     async def version(self, customer_id: UUID) -> int:
         """How many events the customer's stream holds; 0 for an unknown customer."""
         return await self._events.stream_version(customer_stream(customer_id))
+
+    async def recorded(self, customer_id: UUID) -> list[RecordedEvent]:
+        """The stream's events as stored: sealed, with their chain hashes."""
+        return await self._events.read_stream(customer_stream(customer_id))
 
     async def read(self, customer_id: UUID, *, from_version: int = 0) -> list[Envelope]:
         """The stream's events from revision `from_version` on, oldest first."""

@@ -24,6 +24,8 @@ from customer_query.domain.instants import aware, instant_text
 from customer_query.domain.terms import query_prefixes
 from customer_query.domain.view import CustomerView, public
 from customerhub_shared.events import Envelope
+from customerhub_shared.eventstore import RecordedEvent
+from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.readstore import Document, Query, ReadStore
 
 # Merged and deleted customers are redirects and tombstones: listed only when asked for.
@@ -53,6 +55,10 @@ class CustomerStreamReader(Protocol):
     async def version(self, customer_id: UUID) -> int: ...
 
     async def read(self, customer_id: UUID, *, from_version: int = 0) -> list[Envelope]: ...
+
+    async def recorded(self, customer_id: UUID) -> list[RecordedEvent]:
+        """The stream's events as stored (sealed), oldest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,14 @@ async def customer_history(
         "items": [history_entry(envelope) for envelope in reversed(page)],
         "next_before": start if start > 0 else None,
     }
+
+
+async def verify_customer_history(streams: CustomerStreamReader, customer_id: UUID) -> JSON:
+    """Walk the customer's hash chain: verified with its head, or the first event that breaks."""
+    recorded = await streams.recorded(customer_id)
+    if not recorded:
+        raise CustomerNotFound(str(customer_id))
+    return verify_stream(recorded[0].stream, recorded).verdict()
 
 
 def history_entry(envelope: Envelope) -> JSON:

@@ -43,13 +43,26 @@ class CustomerLedger(Protocol):
         ...
 
     async def receive(
-        self, customer_id: UUID, equipment_ids: Sequence[UUID], *, actor: str, correlation_id: str
+        self,
+        customer_id: UUID,
+        equipment_ids: Sequence[UUID],
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
-        """List the items (no change for those listed already); refused as a whole."""
+        """List the items (no change for those listed already); refused as a whole.
+        `causation_id`: the event the customer's record follows from."""
         ...
 
     async def release(
-        self, customer_id: UUID, equipment_ids: Sequence[UUID], *, actor: str, correlation_id: str
+        self,
+        customer_id: UUID,
+        equipment_ids: Sequence[UUID],
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
     ) -> None:
         """Stop listing the items; never refused."""
         ...

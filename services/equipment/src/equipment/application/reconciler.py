@@ -115,6 +115,7 @@ class OwnershipReconciler:
                     update.equipment_ids,
                     actor=update.actor,
                     correlation_id=update.correlation_id,
+                    causation_id=update.causation_id,
                 )
                 continue
             try:
@@ -123,6 +124,7 @@ class OwnershipReconciler:
                     update.equipment_ids,
                     actor=update.actor,
                     correlation_id=update.correlation_id,
+                    causation_id=update.causation_id,
                 )
             except Problem as refusal:
                 await self._refused(update, refusal)
@@ -158,7 +160,11 @@ class OwnershipReconciler:
         ]
         if stray:
             await self.customers.release(
-                merged.customer_id, stray, actor=ACTOR, correlation_id=ctx.correlation_id
+                merged.customer_id,
+                stray,
+                actor=ACTOR,
+                correlation_id=ctx.correlation_id,
+                causation_id=str(envelope.event_id),
             )
 
     async def _pass_to_survivor(

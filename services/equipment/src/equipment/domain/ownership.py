@@ -42,6 +42,12 @@ class CustomerUpdate:
     def equipment_ids(self) -> list[UUID]:
         return [change.equipment_id for change in self.changes]
 
+    @property
+    def causation_id(self) -> str:
+        """The owner change the customer's record follows from: the last of them, when one
+        write records several (they share the request, which each of them names)."""
+        return str(self.changes[-1].event_id)
+
 
 def customer_updates(changes: Iterable[OwnerChange]) -> list[CustomerUpdate]:
     """What the customers must record so that each lists exactly the items naming it.

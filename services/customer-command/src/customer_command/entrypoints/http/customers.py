@@ -10,13 +10,18 @@ from fastapi.responses import Response
 
 from customer_command.application import commands as c
 from customer_command.domain.values import CustomerPatch, NewCustomer
+from customer_command.entrypoints.http.answers import CustomerCreated, command_route
 from customer_command.entrypoints.http.runner import AdminCall, UserCall, execute
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Label = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[^/\s][^/]*$")]
 
 
-@router.post("", status_code=201, summary="Create a customer (admin)")
+@router.post(
+    "",
+    summary="Create a customer (admin)",
+    **command_route(201, model=CustomerCreated, problems=(409, 422), location=True),
+)
 async def create_customer(body: NewCustomer, call: AdminCall) -> Response:
     customer_id = call.new_customer_id()
     response = await execute(call, c.CreateCustomer(customer_id, body), status_code=201)
@@ -24,17 +29,17 @@ async def create_customer(body: NewCustomer, call: AdminCall) -> Response:
     return response
 
 
-@router.patch("/{customer_id}", summary="Edit a customer's fields")
+@router.patch("/{customer_id}", summary="Edit a customer's fields", **command_route())
 async def change_customer(customer_id: UUID, body: CustomerPatch, call: UserCall) -> Response:
     return await execute(call, c.ChangeCustomerDetails(customer_id, body))
 
 
-@router.put("/{customer_id}/labels/{label}", summary="Label a customer")
+@router.put("/{customer_id}/labels/{label}", summary="Label a customer", **command_route())
 async def add_label(customer_id: UUID, label: Label, call: UserCall) -> Response:
     return await execute(call, c.AddLabel(customer_id, label.strip()))
 
 
-@router.delete("/{customer_id}/labels/{label}", summary="Remove a label")
+@router.delete("/{customer_id}/labels/{label}", summary="Remove a label", **command_route())
 async def remove_label(customer_id: UUID, label: Label, call: UserCall) -> Response:
     return await execute(call, c.RemoveLabel(customer_id, label.strip()))
 
@@ -42,6 +47,7 @@ async def remove_label(customer_id: UUID, label: Label, call: UserCall) -> Respo
 @router.delete(
     "/{customer_id}",
     summary="Delete a customer (admin; refused while equipment or documents are linked)",
+    **command_route(),
 )
 async def delete_customer(customer_id: UUID, call: AdminCall) -> Response:
     return await execute(call, c.DeleteCustomer(customer_id))

@@ -25,7 +25,7 @@ def _asyncapi() -> dict[str, Any]:
 
 
 @router.get("/schemas", summary="JSON Schema of every event type, keyed by type")
-async def schemas() -> dict[str, Any]:
+async def get_event_schemas() -> dict[str, Any]:
     return _schemas()
 
 
@@ -33,5 +33,5 @@ async def schemas() -> dict[str, Any]:
     "/asyncapi.json",
     summary="AsyncAPI 3.0 document of the Kafka topics and their CloudEvents messages",
 )
-async def asyncapi() -> dict[str, Any]:
+async def get_asyncapi_document() -> dict[str, Any]:
     return _asyncapi()

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from customer_command.adapters.repository import customer_stream
@@ -19,7 +19,13 @@ from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.entrypoints.http.problems import PROBLEMS, problem_for
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
 from customerhub_shared.http.auth import AdminUser, CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
+from customerhub_shared.http.headers import (
+    IdempotencyKey,
+    IfMatch,
+    parse_idempotency_key,
+    parse_if_match,
+)
+from customerhub_shared.http.idempotency import answer_once
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
 
@@ -61,6 +67,7 @@ class RequestContext:
             correlation_id=correlation,
             idempotency_key=self.idempotency_key,
             expected_version=self.expected_version,
+            causation_id=getattr(self.request.state, "request_id", None),
         )
 
     def new_customer_id(self) -> UUID:
@@ -86,15 +93,19 @@ async def execute(
         return _answer(await _run(rc, command), status_code, extra)
     scope = f"{rc.principal.sub}\x1f{rc.request.method} {rc.request.url.path}"
     fingerprint = await _fingerprint(rc.request)
+
+    async def respond() -> Response:
+        return _answer(await _run(rc, command), status_code, extra)
+
     async with rc.service.key_lock(scope + rc.idempotency_key):
-        stored = await rc.service.idempotency.get(scope, rc.idempotency_key)
-        if stored is not None:
-            return _replay(stored, fingerprint)
-        response = _answer(await _run(rc, command), status_code, extra)
-        await rc.service.idempotency.put(
-            scope, rc.idempotency_key, StoredAnswer(fingerprint, status_code, bytes(response.body))
+        return await answer_once(
+            rc.service.idempotency,
+            scope,
+            rc.idempotency_key,
+            fingerprint,
+            respond=respond,
+            replay=lambda stored: _replay(stored, fingerprint),
         )
-        return response
 
 
 async def _run(rc: RequestContext, command: CustomerCommand) -> CommandResult:
@@ -168,10 +179,8 @@ def _request_context(role: Any) -> Any:
         request: Request,
         service: Service,
         principal: role,
-        if_match: Annotated[str | None, Header(description="The customer version you read")] = None,
-        idempotency_key: Annotated[
-            str | None, Header(description="Makes a retry return the first answer")
-        ] = None,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> RequestContext:
         return RequestContext(
             request=request,

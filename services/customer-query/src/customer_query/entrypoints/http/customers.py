@@ -1,4 +1,5 @@
-"""Routes that read customers: list and search, duplicates, one customer, its history.
+"""Routes that read customers: list and search, duplicates, one customer, its history and
+the verification of its hash chain.
 
 Each route parses, calls one query handler and shapes the answer; every answer carries
 `X-Read-Model-Position`, the log position the read model had reached when it was read.
@@ -11,8 +12,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from customer_query.application import queries
@@ -22,7 +23,9 @@ from customer_query.entrypoints.http import schemas
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers, problem_for
 from customer_query.entrypoints.http.service import Service
-from customerhub_shared.http.auth import CurrentUser
+from customerhub_shared.http.auth import AdminUser, CurrentUser
+from customerhub_shared.http.headers import entity_tag, none_match
+from customerhub_shared.http.openapi import Responses, answer_headers, problem_responses
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -30,15 +33,31 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-async def _answer(position: int, outcome: Awaitable[dict[str, Any]]) -> JSONResponse:
+async def _read(position: int, outcome: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     try:
-        body = await outcome
+        return await outcome
     except QueryRefused as refused:
         raise problem_for(refused, position) from refused
-    return JSONResponse(body, headers=position_headers(position))
 
 
-@router.get("", summary="List and search customers", response_model=schemas.CustomerPage)
+async def _answer(position: int, outcome: Awaitable[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse(await _read(position, outcome), headers=position_headers(position))
+
+
+def _read_answers(*problems: int, **descriptions: str) -> Responses:
+    """A read's answers: the position header, a read model behind (503), and `problems`."""
+    return {
+        **answer_headers(200, "X-Read-Model-Position"),
+        **problem_responses(*problems, 503, **descriptions),
+    }
+
+
+@router.get(
+    "",
+    summary="List and search customers",
+    response_model=schemas.CustomerPage,
+    responses=_read_answers(400, s400="An invalid cursor or X-Min-Position"),
+)
 async def list_customers(
     service: Service,
     position: ReadPosition,
@@ -69,8 +88,9 @@ async def list_customers(
     "/duplicates",
     summary="Customers that may be the one described by a name, email or phone",
     response_model=schemas.DuplicateCandidates,
+    responses=_read_answers(422, s422="None of name, email or phone, or an invalid one"),
 )
-async def possible_duplicates(
+async def find_possible_duplicates(
     service: Service,
     position: ReadPosition,
     _user: CurrentUser,
@@ -91,7 +111,13 @@ async def possible_duplicates(
     "/{customer_id}",
     summary="One customer, now or as of an instant (a merged id answers with its survivor)",
     response_model=schemas.CustomerOut,
-    responses={404: {"description": "Unknown customer"}, 410: {"description": "Deleted"}},
+    responses={
+        **_read_answers(404, 410, s404="Unknown customer", s410="Deleted"),
+        **answer_headers(200, "X-Read-Model-Position", "ETag"),
+        **answer_headers(
+            304, "ETag", "X-Read-Model-Position", description="If-None-Match holds the ETag"
+        ),
+    },
 )
 async def get_customer(
     customer_id: UUID,
@@ -102,20 +128,29 @@ async def get_customer(
         AwareDatetime | None,
         Query(description="An ISO-8601 instant with its offset, e.g. 2026-03-03T12:00:00Z"),
     ] = None,
-) -> JSONResponse:
+    if_none_match: Annotated[
+        str | None, Header(description='The ETag you hold, e.g. "3": 304 while it is current')
+    ] = None,
+) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
     if as_of is not None:
         found = queries.customer_as_of(service.streams, service.view, customer_id, as_of)
         return await _answer(position, found)
-    return await _answer(position, queries.customer_by_id(await service.read_model(), customer_id))
+    read_model = await service.read_model()
+    customer = await _read(position, queries.customer_by_id(read_model, customer_id))
+    headers = {**position_headers(position), "ETag": entity_tag(customer["version"])}
+    if none_match(if_none_match, customer["version"]):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(customer, headers=headers)
 
 
 @router.get(
     "/{customer_id}/history",
     summary="The customer's events, newest first (read from the event store)",
     response_model=schemas.HistoryPage,
+    responses=_read_answers(404, 410),
 )
-async def customer_history(
+async def get_customer_history(
     customer_id: UUID,
     service: Service,
     position: ReadPosition,
@@ -126,3 +161,21 @@ async def customer_history(
     structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
     history = queries.customer_history(service.streams, customer_id, before=before, limit=limit)
     return await _answer(position, history)
+
+
+@router.get(
+    "/{customer_id}/history/verify",
+    summary="Walk the customer's hash chain over the stored events (admin)",
+    response_model=schemas.ChainVerdict,
+    response_model_exclude_none=True,
+    responses=problem_responses(404, s404="No customer with this id"),
+)
+async def verify_customer_history(
+    customer_id: UUID, service: Service, _admin: AdminUser
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    try:
+        verdict = await queries.verify_customer_history(service.streams, customer_id)
+    except QueryRefused as refused:
+        raise problem_for(refused, None) from refused
+    return JSONResponse(verdict)

@@ -11,6 +11,7 @@ from customer_query.application.freshness import wait_for_position
 from customer_query.entrypoints.http.problems import problem_for
 from customer_query.entrypoints.http.service import Service
 from customerhub_shared.http.auth import CurrentUser
+from customerhub_shared.http.headers import POSITION_PATTERN
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 
 _MAX_POSITION = 2**63 - 1
@@ -24,7 +25,11 @@ async def read_model_position(
         Query(ge=0, le=_MAX_POSITION, description="Answer once the read model reached this"),
     ] = None,
     x_min_position: Annotated[
-        str | None, Header(description="Same as min_position, e.g. a command's `position`")
+        str | None,
+        Header(
+            description="Same as min_position, e.g. a command's `position`",
+            json_schema_extra={"pattern": POSITION_PATTERN},
+        ),
     ] = None,
 ) -> int:
     """The position the answer reflects at least; waits up to the freshness timeout.

@@ -26,12 +26,14 @@ def position_headers(position: int) -> dict[str, str]:
     return {POSITION_HEADER: str(position)}
 
 
-def problem_for(error: QueryRefused, position: int) -> Problem:
+def problem_for(error: QueryRefused, position: int | None) -> Problem:
+    """The problem for a refusal; `position` None for an answer read from the event store
+    alone (no read-model position to report)."""
     status, title = next(
         ((status, title) for kind, status, title in _ANSWERS if isinstance(error, kind)),
         (400, "Query refused"),
     )
-    headers = position_headers(position)
+    headers = {} if position is None else position_headers(position)
     extensions: dict[str, int] = {}
     if isinstance(error, ReadModelBehind):
         headers["Retry-After"] = "1"

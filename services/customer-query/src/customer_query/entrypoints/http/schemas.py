@@ -123,6 +123,31 @@ class HistoryPage(BaseModel):
     next_before: int | None = Field(description="Pass as ?before= for older events")
 
 
+class ChainMismatch(BaseModel):
+    stream: str
+    revision: int
+    position: int
+    event_id: str
+    type: str
+    stored_hash: str | None = Field(description="None: the event carries no hash")
+    expected_hash: str = Field(description="Recomputed from the stored bytes")
+
+
+class ChainVerdict(BaseModel):
+    verified: bool
+    events: int = Field(description="Events in the customer's stream")
+    head: str | None = Field(
+        default=None, description="When verified: the last event's hash (SHA-256, hex)"
+    )
+    first_mismatch: ChainMismatch | None = Field(
+        default=None, description="When not verified: the first event whose hash does not match"
+    )
+    unhashed_prefix: int | None = Field(
+        default=None,
+        description="Events recorded before hashes existed; the first stored hash covers them",
+    )
+
+
 class DuplicateCandidate(BaseModel):
     customer_id: str
     name: str | None

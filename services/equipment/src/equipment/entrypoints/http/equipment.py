@@ -13,6 +13,8 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser
+from customerhub_shared.http.headers import entity_tag
+from customerhub_shared.http.openapi import answer_headers, problem_responses
 from equipment.application import commands as c
 from equipment.application import queries
 from equipment.application.freshness import reached
@@ -54,7 +56,16 @@ def _problem(error: Exception) -> Exception:
     return problem_for(error) or error
 
 
-@router.post("", status_code=201, summary="Register an item", response_model=schemas.CommandAnswer)
+@router.post(
+    "",
+    status_code=201,
+    summary="Register an item",
+    response_model=schemas.EquipmentAnswer,
+    responses={
+        **answer_headers(201, "ETag", "Idempotent-Replayed", "Location"),
+        **problem_responses(409, 422),
+    },
+)
 async def register_equipment(body: NewEquipment, call: UserCall) -> Response:
     equipment_id = call.new_equipment_id()
     response = await execute(call, c.RegisterEquipment(equipment_id, body), status_code=201)
@@ -63,7 +74,13 @@ async def register_equipment(body: NewEquipment, call: UserCall) -> Response:
 
 
 @router.patch(
-    "/{equipment_id}", summary="Edit an item's fields", response_model=schemas.CommandAnswer
+    "/{equipment_id}",
+    summary="Edit an item's fields",
+    response_model=schemas.EquipmentAnswer,
+    responses={
+        **answer_headers(200, "ETag", "Idempotent-Replayed"),
+        **problem_responses(404, 409, 412, 422),
+    },
 )
 async def change_equipment(equipment_id: UUID, body: EquipmentPatch, call: UserCall) -> Response:
     return await execute(call, c.ChangeEquipmentDetails(equipment_id, body))
@@ -73,6 +90,10 @@ async def change_equipment(equipment_id: UUID, body: EquipmentPatch, call: UserC
     "",
     summary="List items by name: all, a customer's (customer_id), or matching q",
     response_model=schemas.EquipmentPage,
+    responses={
+        **answer_headers(200, "X-Read-Model-Position"),
+        **problem_responses(400, 503, s400="An invalid cursor"),
+    },
 )
 async def list_equipment(
     service: Service,
@@ -96,10 +117,15 @@ async def list_equipment(
     "/{equipment_id}",
     summary="One item, with every owner it had (who, since when, until when, by whom)",
     response_model=schemas.EquipmentOut,
+    responses={
+        **answer_headers(200, "X-Read-Model-Position", "ETag"),
+        **problem_responses(404, 503),
+    },
 )
 async def get_equipment(equipment_id: UUID, service: Service, position: ReadPosition) -> Response:
     try:
         item = await queries.equipment_by_id(await service.read_model(), equipment_id)
     except EquipmentNotFound as unknown:
         raise _problem(unknown) from unknown
-    return JSONResponse(item, headers={POSITION_HEADER: str(position)})
+    headers = {POSITION_HEADER: str(position), "ETag": entity_tag(item["version"])}
+    return JSONResponse(item, headers=headers)

@@ -16,11 +16,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key, parse_if_match
+from customerhub_shared.http.headers import (
+    IdempotencyKey,
+    IfMatch,
+    parse_idempotency_key,
+    parse_if_match,
+)
+from customerhub_shared.http.idempotency import answer_once
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
 from equipment.application.context import CommandContext, CommandResult
@@ -46,6 +52,7 @@ class Call:
             correlation_id=correlation,
             idempotency_key=self.idempotency_key,
             expected_version=self.expected_version,
+            causation_id=getattr(self.request.state, "request_id", None),
         )
 
     def new_equipment_id(self) -> UUID:
@@ -60,14 +67,19 @@ async def execute(call: Call, command: Any, *, status_code: int = 200) -> Respon
         return _answer(await _run(call, command), status_code)
     scope = f"{call.principal.sub}\x1f{call.request.method} {call.request.url.path}"
     fingerprint = await _fingerprint(call.request)
+
+    async def respond() -> Response:
+        return _answer(await _run(call, command), status_code)
+
     async with call.service.key_lock(scope + call.idempotency_key):
-        stored = await call.service.idempotency.get(scope, call.idempotency_key)
-        if stored is not None:
-            return _replay(stored, fingerprint)
-        response = _answer(await _run(call, command), status_code)
-        answer = StoredAnswer(fingerprint, response.status_code, bytes(response.body))
-        await call.service.idempotency.put(scope, call.idempotency_key, answer)
-        return response
+        return await answer_once(
+            call.service.idempotency,
+            scope,
+            call.idempotency_key,
+            fingerprint,
+            respond=respond,
+            replay=lambda stored: _replay(stored, fingerprint),
+        )
 
 
 async def _run(call: Call, command: Any) -> CommandResult:
@@ -120,10 +132,8 @@ async def _call(
     request: Request,
     service: Service,
     principal: CurrentUser,
-    if_match: Annotated[str | None, Header(description="The version you read")] = None,
-    idempotency_key: Annotated[
-        str | None, Header(description="Makes a retry return the first answer")
-    ] = None,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Call:
     return Call(
         request=request,

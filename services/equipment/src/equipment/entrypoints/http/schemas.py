@@ -23,13 +23,15 @@ class AssignmentBody(BaseModel):
     )
 
 
-class CommandAnswer(BaseModel):
+class EquipmentAnswer(BaseModel):
+    """A command's answer: the item's (or, for assignments, the customer's) id and version."""
+
     id: str
     version: int
     position: int | None
 
 
-class CustomerEquipmentAnswer(CommandAnswer):
+class CustomerEquipmentAnswer(EquipmentAnswer):
     """The customer after the change (`version` counts its events) and what it lists now."""
 
     equipment_ids: list[str]

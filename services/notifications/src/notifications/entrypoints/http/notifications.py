@@ -19,7 +19,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from customerhub_shared.http.auth import CurrentUser, Principal
-from customerhub_shared.http.headers import parse_idempotency_key
+from customerhub_shared.http.headers import POSITION_PATTERN, IdempotencyKey, parse_idempotency_key
+from customerhub_shared.http.idempotency import answer_once
+from customerhub_shared.http.openapi import answer_headers, problem_responses
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.idempotency import StoredAnswer
 from notifications.application.ports import HistoryCursor
@@ -51,11 +53,19 @@ MinPosition = Annotated[
     status_code=202,
     summary="Send a template to a customer's contacts, on the channels each opted into",
     response_model=schemas.NotificationAccepted,
+    name="send_notification",
     responses={
-        404: {"description": "Unknown customer"},
-        409: {"description": "Customer merged, anonymised or deleted"},
-        422: {"description": "Unknown template or contact, missing or unexpected parameters"},
-        503: {"description": "The service has not seen min_position yet"},
+        **answer_headers(202, "Location", "Idempotent-Replayed"),
+        **problem_responses(
+            404,
+            409,
+            422,
+            503,
+            s404="Unknown customer",
+            s409="Customer merged, anonymised or deleted",
+            s422="Unknown template or contact, missing or unexpected parameters",
+            s503="The service has not seen min_position yet",
+        ),
     },
 )
 async def post_notification(
@@ -64,10 +74,11 @@ async def post_notification(
     service: Service,
     principal: CurrentUser,
     min_position: MinPosition = None,
-    x_min_position: Annotated[str | None, Header(description="Same as min_position")] = None,
-    idempotency_key: Annotated[
-        str | None, Header(description="A retry with the same key sends nothing again")
+    x_min_position: Annotated[
+        str | None,
+        Header(description="Same as min_position", json_schema_extra={"pattern": POSITION_PATTERN}),
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(body.customer_id))
     await _wait_for(service, _wanted(min_position, x_min_position))
@@ -76,17 +87,22 @@ async def post_notification(
         return await _send(service, body, request, principal, uuid.uuid4())
     scope = f"{principal.sub}\x1fPOST /v1/notifications"
     fingerprint = hashlib.sha256(await request.body()).hexdigest()
+    # The same key names the same request, so even a crash before the answer was kept
+    # gives the retry the deliveries already recorded instead of new ones.
+    request_id = uuid.uuid5(_REQUEST_IDS, f"{principal.sub}\x1f{key}")
+
+    async def respond() -> Response:
+        return await _send(service, body, request, principal, request_id)
+
     async with service.key_lock(scope + "\x1f" + key):
-        stored = await service.idempotency.get(scope, key)
-        if stored is not None:
-            return _replayed(stored, fingerprint)
-        # The same key names the same request, so even a crash before the answer was kept
-        # gives the retry the deliveries already recorded instead of new ones.
-        request_id = uuid.uuid5(_REQUEST_IDS, f"{principal.sub}\x1f{key}")
-        response = await _send(service, body, request, principal, request_id)
-        answer = StoredAnswer(fingerprint, response.status_code, bytes(response.body))
-        await service.idempotency.put(scope, key, answer)
-        return response
+        return await answer_once(
+            service.idempotency,
+            scope,
+            key,
+            fingerprint,
+            respond=respond,
+            replay=lambda stored: _replayed(stored, fingerprint),
+        )
 
 
 async def _send(
@@ -139,6 +155,7 @@ def _summary(delivery: Delivery) -> schemas.DeliverySummary:
     "",
     summary="The delivery log of a customer, newest first",
     response_model=schemas.DeliveryPage,
+    responses=problem_responses(400, s400="An invalid cursor"),
 )
 async def list_deliveries(
     service: Service,
@@ -162,7 +179,9 @@ async def list_deliveries(
     summary="Messages sent, failed, retried and skipped per channel, since this process started",
     response_model=schemas.NotificationMetricsOut,
 )
-async def metrics(service: Service, _user: CurrentUser) -> schemas.NotificationMetricsOut:
+async def get_notification_metrics(
+    service: Service, _user: CurrentUser
+) -> schemas.NotificationMetricsOut:
     return schemas.NotificationMetricsOut.model_validate(service.metrics.snapshot())
 
 
@@ -170,7 +189,7 @@ async def metrics(service: Service, _user: CurrentUser) -> schemas.NotificationM
     "/{delivery_id}",
     summary="One entry of the delivery log",
     response_model=schemas.DeliveryOut,
-    responses={404: {"description": "Unknown delivery"}},
+    responses=problem_responses(404, s404="Unknown delivery"),
 )
 async def get_delivery(
     delivery_id: UUID, service: Service, _user: CurrentUser
