@@ -5,6 +5,12 @@ For each available adapter: 1 writer on its own stream, N writers each on its ow
 retry (on ConcurrencyConflict: re-read the stream's version, append again; conflicts counted).
 
     uv run python bench/append_throughput.py [--seconds 5] [--writers 20] [--postgres]
+    uv run python bench/append_throughput.py --postgres --compare-with ../main
+
+With --postgres, a second table runs the writers on their own streams in separate OS processes
+(1 writer; N writers in one process; N writers split over --processes processes), each layout
+on a fresh scratch database; --compare-with DIR runs the same layouts with the PostgreSQL
+adapter of another checkout (its shared/src first on PYTHONPATH) and prints ours/theirs.
 
 Adapters: sqlite always (a fresh file in a temp dir); postgres when --postgres is given
 (provisioned by scripts/postgres.sh) or CUSTOMERHUB_POSTGRES_DSN is set, in a scratch database
@@ -19,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -280,6 +287,128 @@ def available_adapters(args: argparse.Namespace) -> list[tuple[str, Opener]]:
     return adapters
 
 
+# --- writers in separate processes (PostgreSQL) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    processes: int
+    writers: int  # in all
+
+    def __str__(self) -> str:
+        return f"{self.writers} writer{'s' if self.writers > 1 else ''} / {self.processes} proc"
+
+
+async def worker_main(args: argparse.Namespace) -> int:
+    """One process of a layout: open the store, say ready, wait for go, write, print a tally."""
+    from customerhub_shared.eventstore import postgres
+
+    store = await postgres.PostgresEventStore.open(
+        args.worker_dsn, max_connections=max(10, args.writers)
+    )
+    try:
+        if args.warmup > 0:  # fills the connection pool
+            await run_case(store, "postgres", Case(args.writers, OWN), args.warmup, args.payload)
+        print(json.dumps({"ready": postgres.__file__}), flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        row = await run_case(store, "postgres", Case(args.writers, OWN), args.seconds, args.payload)
+    finally:
+        await store.close()
+    latencies = {"p50": row.p50_ms, "p99": row.p99_ms}
+    print(json.dumps({"appends": row.appends, "seconds": row.seconds, **latencies}), flush=True)
+    return 0
+
+
+async def run_layout(dsn: str, source: Path, layout: Layout, args: argparse.Namespace) -> float:
+    """Appends/s of one layout, on a scratch database, with the adapter under `source`."""
+    scratch = await create_scratch_database(dsn)
+    if scratch is None:
+        raise RuntimeError("the process layouts need a scratch database")
+    from psycopg.conninfo import make_conninfo
+
+    env = {**os.environ, "PYTHONPATH": str(source / "shared" / "src")}
+    per_process = [layout.writers // layout.processes] * layout.processes
+    per_process[0] += layout.writers - sum(per_process)
+    command = [sys.executable, __file__, "--worker-dsn", make_conninfo(dsn, dbname=scratch)]
+    options = [f"--seconds={args.seconds}", f"--payload={args.payload}", f"--warmup={args.warmup}"]
+    workers = [
+        await asyncio.create_subprocess_exec(
+            *command,
+            *options,
+            "--writers",
+            str(count),
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for count in per_process
+    ]
+    try:
+        for worker in workers:  # every store is open (schema made) before anyone writes
+            ready = json.loads(await worker_line(worker))
+            if not str(ready["ready"]).startswith(str(source)):
+                raise RuntimeError(f"worker loaded {ready['ready']}, not the code in {source}")
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write(b"go\n")
+            await worker.stdin.drain()
+        tallies = [json.loads(await worker_line(worker)) for worker in workers]
+    finally:
+        for worker in workers:
+            await worker.wait()
+        await drop_database(dsn, scratch)
+    return sum(t["appends"] for t in tallies) / max(t["seconds"] for t in tallies)
+
+
+async def worker_line(worker: asyncio.subprocess.Process) -> bytes:
+    assert worker.stdout is not None
+    line = await worker.stdout.readline()
+    if not line:
+        raise RuntimeError(f"a bench worker exited early (code {await worker.wait()})")
+    return line
+
+
+async def bench_process_layouts(dsn: str, args: argparse.Namespace) -> None:
+    layouts = [
+        Layout(1, 1),
+        Layout(1, args.writers),
+        Layout(args.processes, args.writers),
+    ]
+    sources = [("ours", REPO)]
+    if args.compare_with:
+        sources.append(("theirs", Path(args.compare_with).resolve()))
+    print(
+        f"\npostgres, own streams, writers in OS processes ({args.seconds:g} s per run, "
+        f"median of {args.rounds} runs taken in turns)"
+    )
+    print("  ".join(f"{name}: {source}" for name, source in sources))
+    print(
+        f"{'layout':<24} "
+        + " ".join(f"{name + ' appends/s':>17}" for name, _ in sources)
+        + (f" {'ours/theirs':>11}" if args.compare_with else "")
+    )
+    rates: dict[tuple[str, Layout], float] = {}
+    for layout in layouts:
+        runs: dict[str, list[float]] = {name: [] for name, _ in sources}
+        for _ in range(args.rounds):  # in turns, so a drift of the machine hits both alike
+            for name, source in sources:
+                runs[name].append(await run_layout(dsn, source, layout, args))
+        for name, _ in sources:
+            rates[name, layout] = statistics.median(runs[name])
+        line = f"{layout!s:<24} " + " ".join(f"{rates[name, layout]:>17.0f}" for name, _ in sources)
+        if args.compare_with:
+            line += f" {rates['ours', layout] / rates['theirs', layout]:>10.2f}x"
+        print(line, flush=True)
+    for name, _ in sources:
+        one = rates[name, layouts[0]]
+        many = rates[name, layouts[1]]
+        split = rates[name, layouts[2]]
+        print(
+            f"{name}: {layouts[1]} = {many / one:.2f}x one writer; "
+            f"{layouts[2]} = {split / many:.2f}x {layouts[1]}"
+        )
+
+
 # --- driver -----------------------------------------------------------------------------------
 
 
@@ -321,6 +450,9 @@ async def main_async(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     for name, opener in adapters:
         rows.extend(await bench_adapter(name, opener, args))
+    dsn = postgres_dsn(args.postgres) if args.postgres else None
+    if dsn:
+        await bench_process_layouts(dsn, args)
     return 0 if rows else 1
 
 
@@ -335,11 +467,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also bench PostgreSQL (scripts/postgres.sh unless CUSTOMERHUB_POSTGRES_DSN is set)",
     )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes the writers are split over (2)"
+    )
+    parser.add_argument(
+        "--compare-with",
+        metavar="DIR",
+        help="another checkout whose PostgreSQL adapter runs the same process layouts",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs per process layout and code (3)"
+    )
+    parser.add_argument("--worker-dsn", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return asyncio.run(main_async(parse_args(argv)))
+    args = parse_args(argv)
+    if args.worker_dsn:
+        return asyncio.run(worker_main(args))
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":

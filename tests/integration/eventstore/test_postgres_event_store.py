@@ -17,15 +17,15 @@ pytestmark = pytest.mark.postgres
 
 class TestPostgresEventStore(EventStoreContract):
     @pytest.fixture
-    async def store(self, postgres_dsn: str) -> AsyncIterator[PostgresEventStore]:
-        store = await PostgresEventStore.open(postgres_dsn)
+    async def store(self, fresh_postgres_dsn: str) -> AsyncIterator[PostgresEventStore]:
+        store = await PostgresEventStore.open(fresh_postgres_dsn)
         yield store
         await store.close()
 
 
-async def test_a_second_process_sees_the_same_log(postgres_dsn: str) -> None:
-    first = await PostgresEventStore.open(postgres_dsn)
-    second = await PostgresEventStore.open(postgres_dsn)
+async def test_a_second_process_sees_the_same_log(fresh_postgres_dsn: str) -> None:
+    first = await PostgresEventStore.open(fresh_postgres_dsn)
+    second = await PostgresEventStore.open(fresh_postgres_dsn)
     try:
         stream = fresh_stream()
         await first.append(stream, [new_event()], expected_version=0)
@@ -38,16 +38,18 @@ async def test_a_second_process_sees_the_same_log(postgres_dsn: str) -> None:
 
 
 async def test_opening_the_same_database_at_once_creates_the_schema_once(
-    postgres_dsn: str,
+    fresh_postgres_dsn: str,
 ) -> None:
-    stores = await asyncio.gather(*(PostgresEventStore.open(postgres_dsn) for _ in range(4)))
+    stores = await asyncio.gather(*(PostgresEventStore.open(fresh_postgres_dsn) for _ in range(4)))
     await asyncio.gather(*(store.close() for store in stores))
 
 
-async def test_a_follower_wakes_promptly_on_another_processs_append(postgres_dsn: str) -> None:
+async def test_a_follower_wakes_promptly_on_another_processs_append(
+    fresh_postgres_dsn: str,
+) -> None:
     # poll_interval is far longer than the wait, so only LISTEN/NOTIFY can deliver in time.
-    writer = await PostgresEventStore.open(postgres_dsn)
-    reader = await PostgresEventStore.open(postgres_dsn, poll_interval=30)
+    writer = await PostgresEventStore.open(fresh_postgres_dsn)
+    reader = await PostgresEventStore.open(fresh_postgres_dsn, poll_interval=30)
     try:
         stream = fresh_stream()
         start = await reader.head_position()
@@ -68,12 +70,12 @@ async def test_a_follower_wakes_promptly_on_another_processs_append(postgres_dsn
 
 
 async def test_concurrent_writers_in_two_processes_leave_no_gap_for_a_follower(
-    postgres_dsn: str,
+    fresh_postgres_dsn: str,
 ) -> None:
     """Positions must become visible in order: a follower that has passed position p must
     never meet a later-committing event at or below p (the sequence-gap problem)."""
-    writers = [await PostgresEventStore.open(postgres_dsn) for _ in range(2)]
-    follower_store = await PostgresEventStore.open(postgres_dsn, poll_interval=0.05)
+    writers = [await PostgresEventStore.open(fresh_postgres_dsn) for _ in range(2)]
+    follower_store = await PostgresEventStore.open(fresh_postgres_dsn, poll_interval=0.05)
     streams = [fresh_stream() for _ in range(16)]
     mine = set(streams)
     appends_per_writer = 150

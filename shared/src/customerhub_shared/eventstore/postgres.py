@@ -1,9 +1,11 @@
 """The PostgreSQL event store: one `events` table, shared by any number of processes.
 
-Positions come from a single-row `log_head` counter bumped (`UPDATE ... RETURNING`) first thing
-in every append transaction; its row lock serialises appends until commit, so positions commit
-in order and a reader of `read_all(after=p)` can never later find a late-committing position <= p
-(the gap a plain sequence would leave). Followers wake on LISTEN/NOTIFY, with polling as fallback.
+Positions come from a sequence, taken inside each append's INSERT, so appends to different
+streams run in parallel and may commit out of position order. Readers therefore read only up
+to a horizon (see `horizon.py`): the last position handed out, once every transaction that was
+inserting when it was seen has ended. A late commit of a lower position is never skipped, and
+a rolled-back position is a gap that holds nobody up. Followers wake on LISTEN/NOTIFY, with
+polling as fallback.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
+from customerhub_shared.eventstore.horizon import Horizon, Sighting
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -52,13 +55,23 @@ CREATE TABLE IF NOT EXISTS events (
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_revision_key UNIQUE (stream, revision)
 );
-CREATE TABLE IF NOT EXISTS log_head (
-    only_row boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (only_row),
-    position bigint  NOT NULL
-);
-INSERT INTO log_head (only_row, position)
-    SELECT true, COALESCE(MAX(position), 0) FROM events
-    ON CONFLICT (only_row) DO NOTHING;
+"""
+
+# CACHE 1: a value cached by one backend could be handed out after a reader's sighting.
+_CREATE_SEQUENCE = (
+    "CREATE SEQUENCE events_position_seq AS bigint MINVALUE 0 CACHE 1 OWNED BY events.position"
+)
+
+_LAST_ALLOCATED = "SELECT pg_sequence_last_value('events_position_seq'::regclass)"
+
+# An INSERT locks the table (RowExclusiveLock) before it evaluates nextval(), and keeps the
+# lock until its transaction has ended and become visible: whoever took a position already
+# seen is either listed here or done.
+_APPENDING = """
+SELECT virtualtransaction FROM pg_locks
+ WHERE locktype = 'relation' AND mode = 'RowExclusiveLock'
+   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+   AND relation = 'events'::regclass
 """
 
 # Tables made before events carried chain hashes gain the column (NULL for their rows). Checked
@@ -73,11 +86,29 @@ _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
-_INSERT = (
-    "INSERT INTO events"
-    " (position, stream, revision, event_id, type, data, metadata, recorded_at, hash)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, clock_timestamp(), %s)"
+# One statement, so one transaction with its NOTIFY; its nextval() calls run in row order.
+# Positions are taken here only, inside an INSERT into events, for readers' sake (_APPENDING).
+# It appends only if the stream's event just before the first new revision exists, and the
+# unique (stream, revision) key refuses it if the first new revision is already taken: together
+# the expected-version check, without reading the version first.
+_APPEND = (
+    "WITH appended AS (INSERT INTO events"
+    " (position, stream, revision, event_id, type, data, metadata, hash, recorded_at)"
+    " SELECT nextval('events_position_seq'), e.*, clock_timestamp()"
+    " FROM (VALUES {rows}) AS e (stream, revision, event_id, type, data, metadata, hash)"
+    " WHERE %(previous)s < 0 OR EXISTS"
+    " (SELECT FROM events WHERE stream = %(stream)s AND revision = %(previous)s)"
+    " RETURNING position)"
+    " SELECT last, pg_notify(%(channel)s, last::text)"
+    " FROM (SELECT MAX(position) AS last FROM appended) AS a WHERE last IS NOT NULL"
 )
+_ROW = (
+    "(%(stream)s, %(r{n})s::integer, %(i{n})s::uuid, %(t{n})s, %(d{n})s::bytea,"
+    " %(m{n})s::bytea, %(h{n})s::text)"
+)
+
+# Blind appends (expected_version=None) that lose a race for a revision try again, this often.
+_BLIND_ATTEMPTS = 50
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
@@ -105,6 +136,8 @@ class PostgresEventStore(EventStore):
         self._woken = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._closed = False
+        self._horizon = Horizon()
+        self._sighting = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -115,6 +148,7 @@ class PostgresEventStore(EventStore):
         async with conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             await conn.execute(_SCHEMA)
+            await _prepare_positions(conn)
             if await (await conn.execute(_HAS_HASH)).fetchone() is None:
                 await conn.execute(_ADD_HASH)
         pool: Pool = AsyncConnectionPool(
@@ -133,51 +167,55 @@ class PostgresEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        try:
-            async with self._pool.connection() as conn, conn.transaction():
-                # Taking the head row's lock first serialises appends: the version read below
-                # is current, and our positions commit before anyone else's later ones.
-                head = await (
-                    await conn.execute(
-                        "UPDATE log_head SET position = position + %s RETURNING position",
-                        (len(events),),
-                    )
-                ).fetchone()
-                if head is None:
-                    raise EventStoreError("log_head has no row: the schema is damaged")
-                last = int(head[0])
-                first = last - len(events) + 1
+        # A blind append that lost a revision to a concurrent one reads the version again.
+        attempts = _BLIND_ATTEMPTS if expected_version is None else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                result = await self._record(stream, events, expected_version)
+            except errors.UniqueViolation as error:
+                if error.diag.constraint_name == "events_event_id_key":
+                    raise DuplicateEventId(str(error)) from error
+                if error.diag.constraint_name == "events_pkey":
+                    raise EventStoreError(f"a position was handed out twice: {error}") from error
+                if attempt < attempts:
+                    continue
+                raise ConcurrencyConflict(
+                    stream, expected_version, await self.stream_version(stream)
+                ) from error
+            self._wake()
+            return result
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _record(
+        self, stream: str, events: Sequence[NewEvent], expected_version: int | None
+    ) -> AppendResult:
+        async with self._pool.connection() as conn:
+            # Only a blind append reads the version; the insert checks an expected one.
+            if expected_version is None:
                 version = await _version(conn, stream)
-                if expected_version is not None and expected_version != version:
-                    raise ConcurrencyConflict(stream, expected_version, version)
-                previous = await _previous_hash(conn, stream, version)
-                hashes = chained_hashes(previous, stream, version, events)
-                async with conn.cursor() as cursor:
-                    await cursor.executemany(
-                        _INSERT,
-                        [
-                            (
-                                first + offset,
-                                stream,
-                                version + offset,
-                                event.id,
-                                event.type,
-                                event.data,
-                                event.metadata,
-                                hashes[offset],
-                            )
-                            for offset, event in enumerate(events)
-                        ],
-                    )
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(last)))
-        except errors.UniqueViolation as error:
-            if error.diag.constraint_name == "events_event_id_key":
-                raise DuplicateEventId(str(error)) from error
-            raise ConcurrencyConflict(
-                stream, expected_version, await self.stream_version(stream)
-            ) from error
-        self._wake()
-        return AppendResult(version=version + len(events), position=last)
+            else:
+                version = expected_version
+            previous = await _previous_hash(conn, stream, version)
+            hashes = chained_hashes(previous, stream, version, events)
+            rows = ", ".join(_ROW.format(n=n) for n in range(len(events)))
+            params: dict[str, object] = {
+                "stream": stream,
+                "previous": version - 1,
+                "channel": CHANNEL,
+            }
+            for n, event in enumerate(events):
+                params |= {
+                    f"r{n}": version + n,
+                    f"i{n}": event.id,
+                    f"t{n}": event.type,
+                    f"d{n}": event.data,
+                    f"m{n}": event.metadata,
+                    f"h{n}": hashes[n],
+                }
+            appended = await (await conn.execute(_APPEND.format(rows=rows), params)).fetchone()
+            if appended is None:
+                raise ConcurrencyConflict(stream, expected_version, await _version(conn, stream))
+        return AppendResult(version=version + len(events), position=int(appended[0]))
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
         sql = (
@@ -188,15 +226,28 @@ class PostgresEventStore(EventStore):
         return [_row_to_event(row) for row in rows]
 
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
-        sql = f"SELECT {_COLUMNS} FROM events WHERE position > %s ORDER BY position LIMIT %s"
+        sql = (
+            f"SELECT {_COLUMNS} FROM events WHERE position > %s AND position <= %s"
+            " ORDER BY position LIMIT %s"
+        )
         async with self._pool.connection() as conn:
-            rows = await (await conn.execute(sql, (after or 0, limit))).fetchall()
+            horizon = await self._visible_horizon(conn)
+            rows = await (await conn.execute(sql, (after or 0, horizon, limit))).fetchall()
         return [_row_to_event(row) for row in rows]
 
     async def head_position(self) -> int | None:
+        """The newest event below the horizon: a later-committing lower position is still to
+        come, so a reader starting from here misses nothing."""
         async with self._pool.connection() as conn:
-            row = await (await conn.execute("SELECT MAX(position) FROM events")).fetchone()
+            horizon = await self._visible_horizon(conn)
+            sql = "SELECT MAX(position) FROM events WHERE position <= %s"
+            row = await (await conn.execute(sql, (horizon,))).fetchone()
         return None if row is None or row[0] is None else int(row[0])
+
+    async def _visible_horizon(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        # One sighting at a time: each must be newer than those the horizon already holds.
+        async with self._sighting:
+            return self._horizon.advance(await _sight(conn))
 
     async def stream_version(self, stream: str) -> int:
         async with self._pool.connection() as conn:
@@ -253,6 +304,46 @@ class PostgresEventStore(EventStore):
                 await self._listener
             self._listener = None
         await self._pool.close()
+
+
+async def _prepare_positions(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Positions come from the sequence, which starts after every position recorded so far."""
+    sequence = await _exists(conn, "events_position_seq")
+    # Stores before this one counted positions in a one-row `log_head` that every append
+    # locked first; an old writer recreates it if it starts after us. Locking it waits out
+    # such appends still in flight, and dropping it makes an old writer fail loudly instead
+    # of reusing positions. Lock order as theirs: log_head, then events.
+    legacy = await _exists(conn, "log_head")
+    if sequence and not legacy:
+        return
+    head_sql = "SELECT COALESCE(MAX(position), 0) FROM events"
+    if legacy:
+        await conn.execute("LOCK TABLE log_head IN ACCESS EXCLUSIVE MODE")
+        head_sql = f"SELECT GREATEST(({head_sql}), (SELECT MAX(position) FROM log_head))"
+    # No position is taken meanwhile: an INSERT locks the table before it takes one.
+    await conn.execute("LOCK TABLE events IN SHARE MODE")
+    if sequence:
+        head_sql = f"SELECT GREATEST(({head_sql}), (SELECT last_value FROM events_position_seq))"
+    else:
+        await conn.execute(_CREATE_SEQUENCE)
+    row = await (await conn.execute(head_sql)).fetchone()
+    head = 0 if row is None else int(row[0])
+    await conn.execute("SELECT setval('events_position_seq', %s, true)", (head,))
+    await conn.execute("DROP TABLE IF EXISTS log_head")
+
+
+async def _exists(conn: psycopg.AsyncConnection[Any], relation: str) -> bool:
+    row = await (await conn.execute("SELECT to_regclass(%s) IS NOT NULL", (relation,))).fetchone()
+    return row is not None and bool(row[0])
+
+
+async def _sight(conn: psycopg.AsyncConnection[Any]) -> Sighting:
+    # The order matters: the last position handed out first, then who is inserting.
+    row = await (await conn.execute(_LAST_ALLOCATED)).fetchone()
+    if row is None or row[0] is None:
+        raise EventStoreError("cannot read events_position_seq: the schema is damaged")
+    appending = await (await conn.execute(_APPENDING)).fetchall()
+    return Sighting(allocated=int(row[0]), appending=frozenset(str(r[0]) for r in appending))
 
 
 async def _previous_hash(conn: psycopg.AsyncConnection[Any], stream: str, version: int) -> str:
