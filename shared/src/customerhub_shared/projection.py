@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +23,8 @@ from customerhub_shared.readstore import Document, ReadStore
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None] | None]
+# Events read from the log at a time while catching up.
+PAGE_SIZE = 5000
 
 
 class Projection(Protocol):
@@ -37,6 +39,11 @@ class Projection(Protocol):
     def document_id(self, stream: str) -> str: ...
 
     def apply(self, document: Document | None, envelope: Envelope) -> Document | None: ...
+
+    def fold(self, document: Document | None, envelopes: Sequence[Envelope]) -> Document | None:
+        """`apply` of each envelope in turn (a None keeping the document), in one go: what
+        is derived from the whole document is computed once, not once per event."""
+        ...
 
 
 def collection_name(projection: str, generation: int) -> str:
@@ -95,30 +102,40 @@ class Projector:
         )
 
     async def _apply(self, events: Sequence[RecordedEvent]) -> dict[str, Document]:
-        ids = list(dict.fromkeys(self.projection.document_id(e.stream) for e in events))
-        stored = await self.store.get_many(self.collection, ids)
-        changed: dict[str, Document] = {}
-        keys: dict[UUID, bytes | None] = {}
+        """Each document touched by the batch, read once, folded over its events, once."""
+        streams: dict[str, list[RecordedEvent]] = {}
         for event in events:
-            doc_id = self.projection.document_id(event.stream)
-            current = changed.get(doc_id, stored.get(doc_id))
-            if current is not None and current.get("_version", 0) > event.revision:
-                continue  # already applied: a redelivery or a replay over a crash
-            envelope = self.mapper.to_envelope(event, key=await self._key(event.stream, keys))
-            updated = self.projection.apply(current, envelope)
+            streams.setdefault(event.stream, []).append(event)
+        ids = {stream: self.projection.document_id(stream) for stream in streams}
+        stored = await self.store.get_many(self.collection, list(ids.values()))
+        pending = {
+            stream: fresh
+            for stream, recorded in streams.items()
+            if (fresh := _not_applied(stored.get(ids[stream]), recorded))
+        }
+        keys = await self._keys(pending)
+        changed: dict[str, Document] = {}
+        for stream, recorded in pending.items():
+            key = keys.get(stream)
+            envelopes = [self.mapper.to_envelope(event, key=key) for event in recorded]
+            doc_id = ids[stream]
+            updated = self.projection.fold(stored.get(doc_id), envelopes)
             if updated is not None:
                 updated["_id"] = doc_id
-                updated["_version"] = event.revision + 1
+                updated["_version"] = recorded[-1].revision + 1
                 changed[doc_id] = updated
         return changed
 
-    async def _key(self, stream: str, keys: dict[UUID, bytes | None]) -> bytes | None:
-        subject = self.projection.key_subject(stream)
-        if subject is None:
-            return None
-        if subject not in keys:
-            keys[subject] = await self.keyring.key_for(subject)
-        return keys[subject]
+    async def _keys(self, streams: Mapping[str, Sequence[RecordedEvent]]) -> dict[str, bytes]:
+        """The keys of the streams whose events carry sealed personal data, looked up together."""
+        subjects = {
+            stream: subject
+            for stream, recorded in streams.items()
+            if any(self.mapper.is_sealed(event) for event in recorded)
+            and (subject := self.projection.key_subject(stream)) is not None
+        }
+        found = await asyncio.gather(*(self.keyring.key_for(s) for s in subjects.values()))
+        return {stream: key for stream, key in zip(subjects, found, strict=True) if key}
 
     async def catch_up(
         self,
@@ -128,21 +145,33 @@ class Projector:
         batch_size: int = 1000,
         progress: Progress | None = None,
     ) -> int:
-        """Process the log from the checkpoint up to `until` (default: the head now)."""
+        """Process the log from the checkpoint up to `until` (default: the head now).
+
+        The log is read in pages, the next one while a batch is applied; a batch (one write
+        with its checkpoint) is `batch_size` events, or what is left.
+        """
         until = until if until is not None else await events.head_position()
-        processed = 0
         position = await self.position()
-        while until is not None and (position is None or position < until):
-            batch = await events.read_all(after=position, limit=batch_size)
-            if not batch:
-                break
+        if until is None or (position is not None and position >= until):
+            return 0
+        processed = 0
+        batch: list[RecordedEvent] = []
+        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                batch.extend(page)
+                if len(batch) < batch_size and page[-1].position < until:
+                    continue
+                await self.process(batch)
+                processed += len(batch)
+                position, batch = batch[-1].position, []
+                if progress is not None:
+                    maybe = progress(position, until)
+                    if maybe is not None:
+                        await maybe
+        if batch:
             await self.process(batch)
             processed += len(batch)
-            position = batch[-1].position
-            if progress is not None:
-                maybe = progress(position, until)
-                if maybe is not None:
-                    await maybe
         return processed
 
     async def follow(
@@ -189,3 +218,32 @@ async def projectors_following(
     finally:
         stop.set()
         await asyncio.gather(*tasks)
+
+
+async def _pages(
+    events: EventStore, *, after: int | None, until: int, size: int
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The log after `after` in pages until one reaches `until`; the next page is read while
+    the caller works on this one."""
+    ahead = asyncio.ensure_future(events.read_all(after=after, limit=size))
+    try:
+        while page := await ahead:
+            more = page[-1].position < until
+            if more:
+                ahead = asyncio.ensure_future(events.read_all(after=page[-1].position, limit=size))
+            yield page
+            if not more:
+                return
+    finally:
+        ahead.cancel()
+
+
+def _not_applied(document: Document | None, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+    """The events a document has not seen yet: a redelivery or a replay over a crash is skipped."""
+    version = 0 if document is None else int(document.get("_version", 0))
+    fresh: list[RecordedEvent] = []
+    for event in events:
+        if event.revision >= version:
+            fresh.append(event)
+            version = event.revision + 1
+    return fresh
