@@ -31,6 +31,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _anchors import eventsourcing_read_rate, missing_anchor_note
 from _stats import machine_line
 
 REPO = Path(__file__).resolve().parent.parent
@@ -282,9 +283,35 @@ def report(args: argparse.Namespace, outcome: dict[str, object], size: str) -> N
     print(f"after: {size}")
     if outcome["profile"]:
         print(f"profile: {outcome['profile']}")
+    if isinstance(events, int) and isinstance(cli_seconds, float) and args.read_store == "sqlite":
+        print_anchor_ratio(args, events / cli_seconds)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"bench process CPU {usage.ru_utime + usage.ru_stime:.1f} s (sampling, relaying)")
     print(machine_line())
+
+
+# The goal, as a ratio: 50,000 events/s where anchor (d) reads ~140,000 (its steady figure).
+GOAL_RATIO = 50_000 / 140_000
+
+
+def print_anchor_ratio(args: argparse.Namespace, rate: float) -> None:
+    """Anchor (d), eventsourcing's read + decode of its log, measured now, and our ratio."""
+    if args.no_anchor:
+        return
+    anchor = eventsourcing_read_rate()
+    if anchor is None:
+        print(missing_anchor_note())
+        return
+    ratio = rate / anchor["events_per_s"]
+    verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
+    print(
+        f"anchor eventsourcing (d) read+decode: {anchor['events_per_s']:,.0f} events/s"
+        f" (its log {anchor['log_events']:,} events, measured right after the replay)"
+    )
+    print(
+        f"replay {rate:,.0f} events/s | anchor {anchor['events_per_s']:,.0f} events/s"
+        f" | ratio {ratio:.2f} | goal >= {GOAL_RATIO:.2f}: {verdict}"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -303,6 +330,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fresh",
         action="store_true",
         help="sqlite: delete DIR/read.db first, so an interrupted earlier replay is not resumed",
+    )
+    parser.add_argument(
+        "--no-anchor", action="store_true", help="skip the anchor run (eventsourcing read, ~20 s)"
     )
     parser.add_argument(
         "--pyinstrument",
