@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = Path.home() / ".cache" / "anchors-venv" / "bin" / "python"
@@ -44,7 +45,9 @@ def anchors_dir() -> Path | None:
     return None
 
 
-def eventsourcing_read_rate(write_seconds: float = 8.0, read_seconds: float = 10.0) -> dict | None:
+def eventsourcing_read_rate(
+    write_seconds: float = 8.0, read_seconds: float = 10.0
+) -> dict[str, Any] | None:
     """Anchor (d): eventsourcing's read + decode of its SQLite log, events/s; None if absent."""
     where = anchors_dir()
     if where is None or not VENV_PYTHON.exists():
@@ -63,7 +66,7 @@ def eventsourcing_read_rate(write_seconds: float = 8.0, read_seconds: float = 10
         text=True,
         check=True,
     )
-    figures: dict = json.loads(answer.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(answer.stdout.strip().splitlines()[-1])
     return figures
 
 

@@ -96,11 +96,22 @@ class Projector:
         await self._write(await self._changes(batch), batch[-1].position)
 
     async def _changes(
-        self, batch: Sequence[RecordedEvent], known: Mapping[str, Document] | None = None
+        self,
+        batch: Sequence[RecordedEvent],
+        known: Mapping[str, Document] | None = None,
+        *,
+        from_log_start: bool = False,
     ) -> dict[str, Document]:
-        """The documents the batch changes; `known`: documents as they are being written."""
+        """The documents the batch changes; `known`: documents as they are being written.
+
+        `from_log_start`: the batch begins the log, so each document is folded from its
+        first event without reading a stored one (the guarded write keeps any stored one
+        that is as new).
+        """
         mine = [event for event in batch if self.projection.handles(event.stream)]
-        return await self._apply(mine, known or {}) if mine else {}
+        if not mine:
+            return {}
+        return await self._apply(mine, known or {}, read_stored=not from_log_start)
 
     async def _write(self, documents: Mapping[str, Document], position: int) -> None:
         await self.store.write(
@@ -118,14 +129,14 @@ class Projector:
             await asyncio.wait_for(self._progressed.wait(), timeout)
 
     async def _apply(
-        self, events: Sequence[RecordedEvent], known: Mapping[str, Document]
+        self, events: Sequence[RecordedEvent], known: Mapping[str, Document], *, read_stored: bool
     ) -> dict[str, Document]:
         """Each document touched by the batch, read once, folded over its events, once."""
         streams: dict[str, list[RecordedEvent]] = {}
         for event in events:
             streams.setdefault(event.stream, []).append(event)
         ids = {stream: self.projection.document_id(stream) for stream in streams}
-        unknown = [doc_id for doc_id in ids.values() if doc_id not in known]
+        unknown = [doc_id for doc_id in ids.values() if doc_id not in known] if read_stored else []
         stored = await self.store.get_many(self.collection, unknown) if unknown else {}
         stored.update((doc_id, known[doc_id]) for doc_id in ids.values() if doc_id in known)
         pending = {
@@ -186,7 +197,9 @@ class Projector:
                     batch.extend(page)
                     if len(batch) < batch_size and page[-1].position < until:
                         continue
-                    documents = await self._changes(batch, writes.documents)
+                    documents = await self._changes(
+                        batch, writes.documents, from_log_start=position is None
+                    )
                     await writes.start(documents, batch[-1].position)
                     processed, position, batch = processed + len(batch), batch[-1].position, []
                     if progress is not None:
@@ -194,7 +207,10 @@ class Projector:
                         if maybe is not None:
                             await maybe
             if batch:  # the log ended short of `until`
-                await writes.start(await self._changes(batch, writes.documents), batch[-1].position)
+                documents = await self._changes(
+                    batch, writes.documents, from_log_start=position is None
+                )
+                await writes.start(documents, batch[-1].position)
                 processed += len(batch)
             await writes.finish()
         finally:

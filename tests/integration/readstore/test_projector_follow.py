@@ -162,3 +162,31 @@ async def test_a_failed_write_stops_catching_up_at_the_last_batch_written(
             assert document is not None and (document["name"], document["_version"]) == ("Saw", 2)
     finally:
         await failing.close()
+
+
+class CountingReads(SQLiteReadStore):
+    reads = 0
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        self.reads += 1
+        return await super().get_many(collection, doc_ids)
+
+
+async def test_a_batch_from_the_start_of_the_log_reads_no_stored_document(
+    stores: Stores, tmp_path: Path
+) -> None:
+    items = [uuid4() for _ in range(10)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
+        await stores.append(item, renamed)
+    counting = await CountingReads.open(tmp_path / "counting.db")
+    try:
+        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+        assert await projector.catch_up(stores.events, batch_size=15) == 20
+        assert counting.reads == 1, "only the second batch reads what the first one left"
+        for item in items:
+            document = await counting.get(projector.collection, str(item))
+            assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
+    finally:
+        await counting.close()
