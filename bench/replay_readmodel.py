@@ -14,6 +14,10 @@ MongoDB replays go to a scratch database (bench_replay_<random>), dropped afterw
 --keep. On FerretDB (SQLite backend) every upsert costs milliseconds: replay a smaller history
 there (generate_history.py --customers 10000 --events 100000). A SQLite replay leaves the new
 generation active in DIR/read.db, which query_latency.py then serves. Figures, not a test.
+
+Beside the figure it prints its anchor, measured right after it, and the ratio (--no-anchor
+skips that): on SQLite, eventsourcing's read + decode of its own log (bench/_anchors.py, in
+the anchors' venv); on MongoDB, the server's own `insert_many` of the replayed documents.
 """
 
 from __future__ import annotations
