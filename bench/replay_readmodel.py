@@ -14,6 +14,10 @@ MongoDB replays go to a scratch database (bench_replay_<random>), dropped afterw
 --keep. On FerretDB (SQLite backend) every upsert costs milliseconds: replay a smaller history
 there (generate_history.py --customers 10000 --events 100000). A SQLite replay leaves the new
 generation active in DIR/read.db, which query_latency.py then serves. Figures, not a test.
+
+Beside the figure it prints its anchor, measured right after it, and the ratio (--no-anchor
+skips that): on SQLite, eventsourcing's read + decode of its own log (bench/_anchors.py, in
+the anchors' venv); on MongoDB, the server's own `insert_many` of the replayed documents.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _anchors import eventsourcing_read_rate, missing_anchor_note
 from _stats import machine_line
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,6 +223,49 @@ def read_store_size(args: argparse.Namespace, database: str | None, generation: 
         client.close()
 
 
+def bulk_insert_rate(args: argparse.Namespace, database: str, generation: int) -> float:
+    """The server's own bulk-insert rate, documents/s: the replayed documents inserted again
+    into a scratch collection with `insert_many` (unordered, 1,000 a call), timed."""
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(args.mongodb_url)
+    try:
+        db = client[database]
+        documents = list(db[f"customers_g{generation}"].find({}))
+        scratch = db["bulk_insert_anchor"]
+        began = time.perf_counter()
+        for start in range(0, len(documents), 1000):
+            scratch.insert_many(documents[start : start + 1000], ordered=False)
+        seconds = time.perf_counter() - began
+        scratch.drop()
+        return len(documents) / seconds
+    finally:
+        client.close()
+
+
+def print_bulk_insert_ratio(
+    args: argparse.Namespace, outcome: dict[str, object], database: str
+) -> None:
+    """Documents/s of the replay (its final documents over its time) against the server's own
+    bulk insert of the same documents, measured right after it."""
+    generation, seconds = outcome["generation"], outcome["cli_seconds"]
+    if not isinstance(generation, int) or not isinstance(seconds, float) or args.no_anchor:
+        return
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(args.mongodb_url)
+    try:
+        documents = client[database][f"customers_g{generation}"].count_documents({})
+    finally:
+        client.close()
+    ours, anchor = documents / seconds, bulk_insert_rate(args, database, generation)
+    print(
+        f"replay {ours:,.0f} documents/s ({documents:,} documents) | anchor insert_many"
+        f" {anchor:,.0f} documents/s | ratio {ours / anchor:.2f} | goal >= 0.50:"
+        f" {'met' if ours / anchor >= 0.5 else 'NOT met'}"
+    )
+
+
 def drop_database(args: argparse.Namespace, database: str) -> None:
     from pymongo import MongoClient
 
@@ -282,9 +330,35 @@ def report(args: argparse.Namespace, outcome: dict[str, object], size: str) -> N
     print(f"after: {size}")
     if outcome["profile"]:
         print(f"profile: {outcome['profile']}")
+    if isinstance(events, int) and isinstance(cli_seconds, float) and args.read_store == "sqlite":
+        print_anchor_ratio(args, events / cli_seconds)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"bench process CPU {usage.ru_utime + usage.ru_stime:.1f} s (sampling, relaying)")
     print(machine_line())
+
+
+# The goal, as a ratio: 50,000 events/s where anchor (d) reads ~140,000 (its steady figure).
+GOAL_RATIO = 50_000 / 140_000
+
+
+def print_anchor_ratio(args: argparse.Namespace, rate: float) -> None:
+    """Anchor (d), eventsourcing's read + decode of its log, measured now, and our ratio."""
+    if args.no_anchor:
+        return
+    anchor = eventsourcing_read_rate()
+    if anchor is None:
+        print(missing_anchor_note())
+        return
+    ratio = rate / anchor["events_per_s"]
+    verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
+    print(
+        f"anchor eventsourcing (d) read+decode: {anchor['events_per_s']:,.0f} events/s"
+        f" (its log {anchor['log_events']:,} events, measured right after the replay)"
+    )
+    print(
+        f"replay {rate:,.0f} events/s | anchor {anchor['events_per_s']:,.0f} events/s"
+        f" | ratio {ratio:.2f} | goal >= {GOAL_RATIO:.2f}: {verdict}"
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -303,6 +377,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fresh",
         action="store_true",
         help="sqlite: delete DIR/read.db first, so an interrupted earlier replay is not resumed",
+    )
+    parser.add_argument(
+        "--no-anchor", action="store_true", help="skip the anchor run (eventsourcing read, ~20 s)"
     )
     parser.add_argument(
         "--pyinstrument",
@@ -331,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the figures above matter more than the size
         size = f"(size unknown: {error})"
     report(args, outcome, size)
+    if database is not None:
+        print_bulk_insert_ratio(args, outcome, database)
     if database is not None and not args.keep and not args.mongodb_database:
         drop_database(args, database)
         print(f"dropped scratch database {database}")

@@ -77,6 +77,7 @@ def start(data_dir: Path, *args: str) -> subprocess.Popen[bytes]:
         "CUSTOMERHUB_DATA_DIR": str(data_dir),
         "CUSTOMERHUB_LOG_LEVEL": "WARNING",
         "CUSTOMERHUB_PROJECTOR_BATCH_SIZE": "7",
+        "CUSTOMERHUB_REPLAY_BATCH_SIZE": "100",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "customerhub.cli", *args],

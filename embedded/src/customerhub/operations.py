@@ -85,6 +85,7 @@ async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
                 mapper=EventMapper(default_registry()),
                 keyring=infra.keyring,
                 progress=ProgressBar(None, name),
+                batch_size=settings.replay_batch_size,
             )
             seconds = time.monotonic() - began
             sys.stderr.write("\n")

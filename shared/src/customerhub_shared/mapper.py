@@ -22,6 +22,7 @@ from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
 # The data field the sealed personal fields travel in (on the bus too).
 SEALED_FIELD = "_personal"
 _SEALED = SEALED_FIELD
+_SEALED_KEY = b'"_personal"'
 JSON = dict[str, Any]
 
 
@@ -36,6 +37,13 @@ class SealedDataMalformed(ValueError):
 class EventMapper:
     def __init__(self, registry: EventRegistry) -> None:
         self.registry = registry
+        # The events of one append share their metadata bytes: parse them once.
+        self._metadata: tuple[bytes, EventMetadata] | None = None
+
+    def is_sealed(self, recorded: RecordedEvent) -> bool:
+        """Whether the event carries sealed personal data, so reading it needs the key.
+        (May say yes for an event that does not; never no for one that does.)"""
+        return _SEALED_KEY in recorded.data
 
     def to_new_event(
         self,
@@ -80,7 +88,7 @@ class EventMapper:
             revision=recorded.revision,
             position=recorded.position,
             recorded_at=recorded.recorded_at,
-            metadata=EventMetadata.model_validate_json(recorded.metadata),
+            metadata=self._parsed_metadata(recorded.metadata),
             event=event,
             personal_data_erased=erased,
         )
@@ -106,6 +114,12 @@ class EventMapper:
         for name in names:
             data[name] = None if personal is None else personal.get(name)
         return data, personal is None
+
+    def _parsed_metadata(self, raw: bytes) -> EventMetadata:
+        cached = self._metadata
+        if cached is None or cached[0] != raw:
+            cached = self._metadata = (raw, EventMetadata.model_validate_json(raw))
+        return cached[1]
 
 
 def _dumps(value: dict[str, Any]) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +23,8 @@ from customerhub_shared.readstore import Document, ReadStore
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None] | None]
+# Events read from the log at a time while catching up.
+PAGE_SIZE = 5000
 
 
 class Projection(Protocol):
@@ -37,6 +39,11 @@ class Projection(Protocol):
     def document_id(self, stream: str) -> str: ...
 
     def apply(self, document: Document | None, envelope: Envelope) -> Document | None: ...
+
+    def fold(self, document: Document | None, envelopes: Sequence[Envelope]) -> Document | None:
+        """`apply` of each envelope in turn (a None keeping the document), in one go: what
+        is derived from the whole document is computed once, not once per event."""
+        ...
 
 
 def collection_name(projection: str, generation: int) -> str:
@@ -65,6 +72,7 @@ class Projector:
         self.keyring = keyring
         self._fixed_generation = generation
         self.generation = generation or 1
+        self._progressed = asyncio.Event()
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""
@@ -85,40 +93,80 @@ class Projector:
     async def process(self, batch: Sequence[RecordedEvent]) -> None:
         if not batch:
             return
+        await self._write(await self._changes(batch), batch[-1].position)
+
+    async def _changes(
+        self,
+        batch: Sequence[RecordedEvent],
+        known: Mapping[str, Document] | None = None,
+        *,
+        from_log_start: bool = False,
+    ) -> dict[str, Document]:
+        """The documents the batch changes; `known`: documents as they are being written.
+
+        `from_log_start`: the batch begins the log, so each document is folded from its
+        first event without reading a stored one (the guarded write keeps any stored one
+        that is as new).
+        """
         mine = [event for event in batch if self.projection.handles(event.stream)]
-        documents = await self._apply(mine) if mine else {}
+        if not mine:
+            return {}
+        return await self._apply(mine, known or {}, read_stored=not from_log_start)
+
+    async def _write(self, documents: Mapping[str, Document], position: int) -> None:
         await self.store.write(
             self.collection,
             list(documents.values()),
             checkpoint_name=checkpoint_name(self.projection.name, self.generation),
-            position=batch[-1].position,
+            position=position,
         )
+        self._progressed.set()
+        self._progressed = asyncio.Event()
 
-    async def _apply(self, events: Sequence[RecordedEvent]) -> dict[str, Document]:
-        ids = list(dict.fromkeys(self.projection.document_id(e.stream) for e in events))
-        stored = await self.store.get_many(self.collection, ids)
-        changed: dict[str, Document] = {}
-        keys: dict[UUID, bytes | None] = {}
+    async def wait_for_progress(self, timeout: float) -> None:
+        """Until this projector wrote its next batch, or `timeout` seconds at the latest."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progressed.wait(), timeout)
+
+    async def _apply(
+        self, events: Sequence[RecordedEvent], known: Mapping[str, Document], *, read_stored: bool
+    ) -> dict[str, Document]:
+        """Each document touched by the batch, read once, folded over its events, once."""
+        streams: dict[str, list[RecordedEvent]] = {}
         for event in events:
-            doc_id = self.projection.document_id(event.stream)
-            current = changed.get(doc_id, stored.get(doc_id))
-            if current is not None and current.get("_version", 0) > event.revision:
-                continue  # already applied: a redelivery or a replay over a crash
-            envelope = self.mapper.to_envelope(event, key=await self._key(event.stream, keys))
-            updated = self.projection.apply(current, envelope)
+            streams.setdefault(event.stream, []).append(event)
+        ids = {stream: self.projection.document_id(stream) for stream in streams}
+        unknown = [doc_id for doc_id in ids.values() if doc_id not in known] if read_stored else []
+        stored = await self.store.get_many(self.collection, unknown) if unknown else {}
+        stored.update((doc_id, known[doc_id]) for doc_id in ids.values() if doc_id in known)
+        pending = {
+            stream: fresh
+            for stream, recorded in streams.items()
+            if (fresh := _not_applied(stored.get(ids[stream]), recorded))
+        }
+        keys = await self._keys(pending)
+        changed: dict[str, Document] = {}
+        for stream, recorded in pending.items():
+            key = keys.get(stream)
+            envelopes = [self.mapper.to_envelope(event, key=key) for event in recorded]
+            doc_id = ids[stream]
+            updated = self.projection.fold(stored.get(doc_id), envelopes)
             if updated is not None:
                 updated["_id"] = doc_id
-                updated["_version"] = event.revision + 1
+                updated["_version"] = recorded[-1].revision + 1
                 changed[doc_id] = updated
         return changed
 
-    async def _key(self, stream: str, keys: dict[UUID, bytes | None]) -> bytes | None:
-        subject = self.projection.key_subject(stream)
-        if subject is None:
-            return None
-        if subject not in keys:
-            keys[subject] = await self.keyring.key_for(subject)
-        return keys[subject]
+    async def _keys(self, streams: Mapping[str, Sequence[RecordedEvent]]) -> dict[str, bytes]:
+        """The keys of the streams whose events carry sealed personal data, looked up together."""
+        subjects = {
+            stream: subject
+            for stream, recorded in streams.items()
+            if any(self.mapper.is_sealed(event) for event in recorded)
+            and (subject := self.projection.key_subject(stream)) is not None
+        }
+        found = await asyncio.gather(*(self.keyring.key_for(s) for s in subjects.values()))
+        return {stream: key for stream, key in zip(subjects, found, strict=True) if key}
 
     async def catch_up(
         self,
@@ -128,21 +176,45 @@ class Projector:
         batch_size: int = 1000,
         progress: Progress | None = None,
     ) -> int:
-        """Process the log from the checkpoint up to `until` (default: the head now)."""
+        """Process the log from the checkpoint up to `until` (default: the head now).
+
+        The log is read in pages, the next one while a batch is applied; a batch (one write
+        with its checkpoint) is `batch_size` events, or what is left. A batch's write runs
+        while the next batch is folded (on top of the documents being written), and each
+        write starts only once the one before succeeded, so checkpoints never skip a batch.
+        """
         until = until if until is not None else await events.head_position()
-        processed = 0
         position = await self.position()
-        while until is not None and (position is None or position < until):
-            batch = await events.read_all(after=position, limit=batch_size)
-            if not batch:
-                break
-            await self.process(batch)
-            processed += len(batch)
-            position = batch[-1].position
-            if progress is not None:
-                maybe = progress(position, until)
-                if maybe is not None:
-                    await maybe
+        if until is None or (position is not None and position >= until):
+            return 0
+        processed = 0
+        batch: list[RecordedEvent] = []
+        writes = _Writes(self._write)
+        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
+        try:
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    batch.extend(page)
+                    if len(batch) < batch_size and page[-1].position < until:
+                        continue
+                    documents = await self._changes(
+                        batch, writes.documents, from_log_start=position is None
+                    )
+                    await writes.start(documents, batch[-1].position)
+                    processed, position, batch = processed + len(batch), batch[-1].position, []
+                    if progress is not None:
+                        maybe = progress(position, until)
+                        if maybe is not None:
+                            await maybe
+            if batch:  # the log ended short of `until`
+                documents = await self._changes(
+                    batch, writes.documents, from_log_start=position is None
+                )
+                await writes.start(documents, batch[-1].position)
+                processed += len(batch)
+            await writes.finish()
+        finally:
+            await writes.settle()
         return processed
 
     async def follow(
@@ -150,29 +222,113 @@ class Projector:
     ) -> None:
         """Keep up with the log live until `stop` is set.
 
-        A failing batch (a read store or event store that is briefly away) is logged and
-        retried with growing pauses; nothing is skipped, since the checkpoint did not move.
+        Events come from the store's subscription, which wakes at once on an append in this
+        process (on PostgreSQL, in any process) and polls otherwise, so a command's event is
+        applied without waiting for a poll. A failing batch (a read store or event store that
+        is briefly away) is logged and retried from the checkpoint with growing pauses;
+        nothing is skipped, since the checkpoint did not move.
         """
         failures = 0
-        while not stop.is_set():
-            try:
-                caught_up = await self._step(events, batch_size)
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("projector.batch_failed", projection=self.projection.name)
-                caught_up = True
-            if caught_up:
-                pause = 0.05 if failures == 0 else min(0.1 * 2**failures, 5.0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+        feed: _Feed | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if feed is None:
+                        await self.refresh_generation()
+                        feed = _Feed(events, after=await self.position(), size=batch_size)
+                    batch = await feed.next(stop)
+                    if await self.refresh_generation():
+                        # A replay switched generations: go on from the new one's checkpoint.
+                        await feed.close()
+                        feed = None
+                        continue
+                    await self.process(batch)
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("projector.batch_failed", projection=self.projection.name)
+                    if feed is not None:
+                        await feed.close()
+                        feed = None
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=min(0.1 * 2**failures, 5.0))
+        finally:
+            if feed is not None:
+                await feed.close()
 
-    async def _step(self, events: EventStore, batch_size: int) -> bool:
-        """Apply the next batch; True when there was nothing left to apply."""
-        await self.refresh_generation()
-        batch = await events.read_all(after=await self.position(), limit=batch_size)
-        await self.process(batch)
-        return not batch
+
+class _Writes:
+    """A projector's writes, one in flight at a time, so the next batch is folded meanwhile
+    (on top of `documents`, the ones being written); each starts once the last succeeded."""
+
+    def __init__(self, write: Callable[[Mapping[str, Document], int], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: asyncio.Future[None] | None = None
+        self.documents: Mapping[str, Document] = {}
+
+    async def start(self, documents: Mapping[str, Document], position: int) -> None:
+        await self.finish()
+        self._pending = asyncio.ensure_future(self._write(documents, position))
+        self.documents = documents
+
+    async def finish(self) -> None:
+        """Wait for the write in flight; raises what made it fail."""
+        if self._pending is not None:
+            await self._pending
+
+    async def settle(self) -> None:
+        """On the way out after a failure: let a write in flight end, its outcome unasked."""
+        if self._pending is None:
+            return
+        if not self._pending.done():
+            await asyncio.wait({self._pending})
+        if not self._pending.cancelled():
+            self._pending.exception()  # retrieved: what failed first is what is raised
+
+
+class _Feed:
+    """A store's subscription as batches: a task moves its events into a bounded queue, and
+    a batch is what the queue holds (at least one event, at most `size`)."""
+
+    def __init__(self, events: EventStore, *, after: int | None, size: int) -> None:
+        self._size = size
+        self._queue: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=2 * size)
+        self._pump = asyncio.create_task(self._fill(events.subscribe(after=after)))
+
+    async def _fill(self, subscription: AsyncIterator[RecordedEvent]) -> None:
+        async for event in subscription:
+            await self._queue.put(event)
+
+    async def next(self, stop: asyncio.Event) -> list[RecordedEvent]:
+        """The next batch; [] once `stop` is set. Raises what made the subscription fail."""
+        if self._queue.empty():
+            getter = asyncio.ensure_future(self._queue.get())
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait(
+                    {getter, stopper, self._pump}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                stopper.cancel()
+                if not getter.done():
+                    getter.cancel()
+            if getter.cancelled() or not getter.done():
+                if self._pump.done():
+                    self._pump.result()
+                return []
+            batch = [getter.result()]
+        else:
+            batch = []
+        while len(batch) < self._size and not self._queue.empty():
+            batch.append(self._queue.get_nowait())
+        return batch
+
+    async def close(self) -> None:
+        """Stop the subscription; a failure of it was already raised by `next`."""
+        self._pump.cancel()
+        await asyncio.wait({self._pump})
+        if not self._pump.cancelled():
+            self._pump.exception()
 
 
 @contextlib.asynccontextmanager
@@ -189,3 +345,32 @@ async def projectors_following(
     finally:
         stop.set()
         await asyncio.gather(*tasks)
+
+
+async def _pages(
+    events: EventStore, *, after: int | None, until: int, size: int
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The log after `after` in pages until one reaches `until`; the next page is read while
+    the caller works on this one."""
+    ahead = asyncio.ensure_future(events.read_all(after=after, limit=size))
+    try:
+        while page := await ahead:
+            more = page[-1].position < until
+            if more:
+                ahead = asyncio.ensure_future(events.read_all(after=page[-1].position, limit=size))
+            yield page
+            if not more:
+                return
+    finally:
+        ahead.cancel()
+
+
+def _not_applied(document: Document | None, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
+    """The events a document has not seen yet: a redelivery or a replay over a crash is skipped."""
+    version = 0 if document is None else int(document.get("_version", 0))
+    fresh: list[RecordedEvent] = []
+    for event in events:
+        if event.revision >= version:
+            fresh.append(event)
+            version = event.revision + 1
+    return fresh

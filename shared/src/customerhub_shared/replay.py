@@ -22,6 +22,10 @@ from customerhub_shared.projection import (
 )
 from customerhub_shared.readstore import ReadStore
 
+# Events folded per write while rebuilding: each document is written about once per batch,
+# and memory stays bounded by the batch, not the history.
+BATCH_SIZE = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class ReplayOutcome:
@@ -55,6 +59,7 @@ async def replay(
     mapper: EventMapper,
     keyring: KeyRing,
     progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> ReplayOutcome:
     active, building = await store.generations(projection.name)
     resumed = building is not None
@@ -63,7 +68,7 @@ async def replay(
         await store.drop(collection_name(projection.name, target))
         await store.set_generations(projection.name, active, target)
     projector = Projector(projection, store, mapper, keyring, generation=target)
-    processed = await projector.catch_up(events, progress=progress)
+    processed = await projector.catch_up(events, batch_size=batch_size, progress=progress)
     # Events appended while the bulk ran: one more short pass brings it next to live.
     processed += await projector.catch_up(events)
     await store.set_generations(projection.name, target, None)

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     freshness_timeout_seconds: float = 2.0
     # Events a projector applies per read-store write (and checkpoint).
     projector_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Events a replay folds per read-store write: each document is written about once per
+    # batch; memory grows with the batch, not with the history.
+    replay_batch_size: int = Field(default=100_000, ge=1, le=1_000_000)
 
     # The bus (distributed modes): Kafka's own tooling uses KAFKA_BOOTSTRAP_SERVERS; the
     # prefixed name works too. Unset in the embedded default, which needs no broker.

@@ -44,3 +44,14 @@ async def test_gives_up_after_the_timeout() -> None:
     with pytest.raises(ReadModelBehind) as behind:
         await wait_for_position(Checkpoint(3), 5, timeout=0.05, interval=0.01)
     assert behind.value.wanted == 5 and behind.value.reached == 3
+
+
+async def test_a_projector_write_ends_the_wait_before_the_interval() -> None:
+    checkpoint = Checkpoint(10, step=1)
+    heard: list[float] = []
+
+    async def progressed(within: float) -> None:
+        heard.append(within)  # a write already happened: no waiting
+
+    reached = await wait_for_position(checkpoint, 12, timeout=0.5, progressed=progressed)
+    assert reached == 12 and heard == [0.02, 0.02]

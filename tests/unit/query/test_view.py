@@ -398,3 +398,36 @@ def test_public_answer_leaves_out_internal_fields() -> None:
 
 def test_projecting_an_empty_history_gives_nothing() -> None:
     assert project([]) is None
+
+
+def test_folding_a_history_at_once_equals_applying_it_event_by_event() -> None:
+    customer_id, stream = a_customer()
+    claire, paul, other = uuid4(), uuid4(), uuid4()
+    stream.record(
+        ContactAdded(customer_id=customer_id, contact_id=claire, name="C", phone="+33612345678"),
+        MainContactChosen(customer_id=customer_id, contact_id=claire),
+        ContactAdded(customer_id=customer_id, contact_id=paul, name="P", email="P@Example.org"),
+        CustomerDetailsChanged(customer_id=customer_id, changed=("name",), name="Élodie Müller"),
+        RelationAdded(customer_id=customer_id, other_customer_id=other, relation="parent"),
+        MainContactChosen(customer_id=customer_id, contact_id=paul),
+        ContactRemoved(customer_id=customer_id, contact_id=claire),
+        CustomerArchived(customer_id=customer_id),
+    )
+    view = CustomerView()
+    halfway = project(stream.envelopes[:3])
+    snapshot = copy.deepcopy(halfway)
+    folded = view.fold(halfway, stream.envelopes[3:])
+    assert halfway == snapshot, "fold leaves the given document untouched"
+    expected = project(stream.envelopes)
+    assert folded is not None and expected is not None
+    assert folded == {**expected, "_id": halfway["_id"], "_version": halfway["_version"]}
+    assert folded["search_terms"] != halfway["search_terms"], "derived fields are recomputed"
+
+
+def test_folding_only_foreign_events_gives_the_document_back() -> None:
+    customer_id, stream = a_customer()
+    before = stream.view()
+    item = envelope(CustomerLabelAdded(customer_id=customer_id, label="x"), revision=1, position=9)
+    foreign = item.model_copy(update={"event": CustomerNameReleased(customer_id=customer_id)})
+    assert CustomerView().fold(before, [foreign, foreign]) is before
+    assert CustomerView().fold(None, [foreign]) is None

@@ -25,6 +25,9 @@ _DUPLICATE_KEY = 11000
 # FerretDB 1.24 deadlocks a database on one update command of 100+ matching updates
 # (deploy/ferretdb/README.md); 50 keeps well clear and costs real MongoDB little.
 _BATCH_COUNT = 50
+# Inserts hold no cursor open (only updates that match do): a replay's new documents go in
+# far fewer, larger commands.
+_INSERT_COUNT = 1000
 _BATCH_BYTES = 8 * 1024 * 1024
 # Top-level fields only: a dot would reach into sub-documents and a `$` would be an operator.
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -218,7 +221,7 @@ async def _replace_older_by_id(
         if document["_id"] in stored and stored[document["_id"]]["_version"] < document["_version"]
     ]
     raced: list[Document] = []
-    for batch in _batches(new):
+    for batch in _batches(new, count=_INSERT_COUNT):
         reply = await collection.database.command(
             {"insert": collection.name, "documents": batch, "ordered": False}
         )
@@ -303,13 +306,13 @@ def _refused_index(reply: Mapping[str, Any]) -> int | None:
     return int(errors[0]["index"]) if errors else None
 
 
-def _batches(documents: list[Document]) -> Iterator[list[Document]]:
+def _batches(documents: list[Document], *, count: int = _BATCH_COUNT) -> Iterator[list[Document]]:
     """Split so that each command stays well under MongoDB's 16 MiB document limit."""
     batch: list[Document] = []
     size = 0
     for document in documents:
         encoded = len(bson.encode(document))
-        if batch and (len(batch) == _BATCH_COUNT or size + encoded > _BATCH_BYTES):
+        if batch and (len(batch) == count or size + encoded > _BATCH_BYTES):
             yield batch
             batch, size = [], 0
         batch.append(document)

@@ -272,16 +272,18 @@ def _write(
     try:
         # Cheap when it exists, and survives another process dropping the collection.
         db.execute(_create_table(table))
-        for doc_id, version, body, terms in rows:
-            if db.execute(upsert, (doc_id, version, body)).rowcount == 0:
-                continue  # the stored version is the same or newer: keep it and its terms
-            db.execute(
-                "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?", (collection, doc_id)
-            )
-            db.executemany(
-                "INSERT INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
-                [(collection, doc_id, term) for term in terms],
-            )
+        # The stored version or newer is kept, with its terms; in _id order, B-tree pages
+        # are met in turn.
+        newer = sorted(_newer(db, table, rows))
+        db.executemany(upsert, [(doc_id, version, body) for doc_id, version, body, _ in newer])
+        db.executemany(
+            "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
+            [(collection, doc_id) for doc_id, _, _, _ in newer],
+        )
+        db.executemany(
+            "INSERT INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
+            [(collection, doc_id, term) for doc_id, _, _, terms in newer for term in terms],
+        )
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -291,6 +293,22 @@ def _write(
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Row]:
+    """The rows whose `_version` is above the stored one (all of them for new documents)."""
+    latest: dict[str, _Row] = {}
+    for row in rows:
+        if row[0] not in latest or row[1] > latest[row[0]][1]:
+            latest[row[0]] = row
+    stored: dict[str, int] = {}
+    ids = list(latest)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        sql = f"SELECT _id, _version FROM {table} WHERE _id IN ({marks})"
+        stored.update(db.execute(sql, chunk).fetchall())
+    return [row for row in latest.values() if row[0] not in stored or row[1] > stored[row[0]]]
 
 
 def _indexes_for(query: Query) -> dict[str, str]:

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from customer_query.application.errors import ReadModelBehind
 
 PositionSource = Callable[[], Awaitable[int | None]]
+# Returns when the read model may have moved, or after the given seconds at the latest.
+Progress = Callable[[float], Awaitable[None]]
 POLL_INTERVAL_SECONDS = 0.02
 
 
@@ -22,8 +24,13 @@ async def wait_for_position(
     *,
     timeout: float,
     interval: float = POLL_INTERVAL_SECONDS,
+    progressed: Progress = asyncio.sleep,
 ) -> int:
-    """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`."""
+    """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`.
+
+    Between looks it waits `interval`, or less where `progressed` hears of the projector's
+    writes (a projector in this process), so an answer does not wait for the next look.
+    """
     reached = await current_position(position)
     if wanted is None:
         return reached
@@ -31,6 +38,6 @@ async def wait_for_position(
     while reached < wanted:
         if asyncio.get_running_loop().time() >= deadline:
             raise ReadModelBehind(wanted, reached)
-        await asyncio.sleep(interval)
+        await progressed(interval)
         reached = await current_position(position)
     return reached

@@ -20,8 +20,11 @@ _MIN_PHONE_DIGITS = 3
 MAX_PREFIXES = 8
 
 
+@functools.lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Case- and accent-free: 'Élodie MARTÍN' becomes 'elodie martin'."""
+    if text.isascii():
+        return text.casefold()  # nothing to decompose, no accent to drop
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -57,22 +60,26 @@ def phone_terms(phone: str | None) -> list[str]:
 # Every event re-derives a customer's search terms; parsing its phones each time was a third
 # of replay time (bench/replay_readmodel.py), and the same few numbers come back again and again.
 @functools.lru_cache(maxsize=65_536)
-def _phone_keys(phone: str) -> tuple[str, ...]:
-    digits = "".join(_DIGITS.findall(phone))
+def _phone_forms(phone: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(keys, terms) of one phone number, parsed once."""
     parsed = _parsed_phone(phone)
     if parsed is None:
-        return (digits,) if digits else ()
+        digits = "".join(_DIGITS.findall(phone))
+        keys = (digits,) if digits else ()
+        return keys, keys
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     national_digits = "".join(_DIGITS.findall(national))
-    international = f"{parsed.country_code}{phonenumbers.national_significant_number(parsed)}"
-    return tuple(_unique([international, national_digits]))
+    significant = phonenumbers.national_significant_number(parsed)
+    keys = tuple(_unique([f"{parsed.country_code}{significant}", national_digits]))
+    return keys, tuple(_unique([*keys, significant]))
 
 
-@functools.lru_cache(maxsize=65_536)
+def _phone_keys(phone: str) -> tuple[str, ...]:
+    return _phone_forms(phone)[0]
+
+
 def _phone_terms(phone: str) -> tuple[str, ...]:
-    parsed = _parsed_phone(phone)
-    significant = [phonenumbers.national_significant_number(parsed)] if parsed else []
-    return tuple(_unique([*_phone_keys(phone), *significant]))
+    return _phone_forms(phone)[1]
 
 
 def customer_number_terms(number: str | None) -> list[str]:

@@ -8,6 +8,7 @@ email and phone keys) are recomputed after every event, from the document alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any
@@ -104,15 +105,26 @@ class CustomerView:
         return stream.removeprefix(STREAM_PREFIX)
 
     def apply(self, document: Document | None, envelope: Envelope) -> Document | None:
-        event = envelope.event
-        if not isinstance(event, CustomerEvent):
+        return self.fold(document, [envelope])
+
+    def fold(self, document: Document | None, envelopes: Sequence[Envelope]) -> Document | None:
+        """The document after these events: copied once, derived fields computed once."""
+        customer: Document | None = None
+        for envelope in envelopes:
+            event = envelope.event
+            if not isinstance(event, CustomerEvent):
+                continue
+            if customer is None:
+                # Documents are plain JSON: a JSON round trip copies them faster than deepcopy.
+                customer = (
+                    json.loads(json.dumps(document))
+                    if document
+                    else blank_customer(event.customer_id)
+                )
+            _when(event, customer)
+            _stamp(customer, envelope)
+        if customer is None:
             return document
-        # Documents are plain JSON: a JSON round trip copies them faster than deepcopy.
-        customer = (
-            json.loads(json.dumps(document)) if document else blank_customer(event.customer_id)
-        )
-        _when(event, customer)
-        _stamp(customer, envelope)
         _derive(customer)
         return customer
 

@@ -8,6 +8,7 @@ no personal data, so anonymising a customer leaves it whole.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import singledispatch
 from uuid import UUID
@@ -49,16 +50,25 @@ class EquipmentView:
         return stream.removeprefix(STREAM_PREFIX)
 
     def apply(self, document: Document | None, envelope: Envelope) -> Document | None:
-        event = envelope.event
-        if not isinstance(event, EquipmentEvent):
+        return self.fold(document, [envelope])
+
+    def fold(self, document: Document | None, envelopes: Sequence[Envelope]) -> Document | None:
+        """The document after these events: copied once, search terms computed once."""
+        item: Document | None = None
+        for envelope in envelopes:
+            event = envelope.event
+            if not isinstance(event, EquipmentEvent):
+                continue
+            if item is None:
+                item = copy.deepcopy(document) if document else blank_item(event.equipment_id)
+            _when(event, item, envelope)
+            at, actor = instant_text(envelope.recorded_at), envelope.metadata.actor
+            if item["created_at"] is None:
+                item["created_at"], item["created_by"] = at, actor
+            item["updated_at"], item["updated_by"] = at, actor
+            item["version"], item["position"] = envelope.revision + 1, envelope.position
+        if item is None:
             return document
-        item = copy.deepcopy(document) if document else blank_item(event.equipment_id)
-        _when(event, item, envelope)
-        at, actor = instant_text(envelope.recorded_at), envelope.metadata.actor
-        if item["created_at"] is None:
-            item["created_at"], item["created_by"] = at, actor
-        item["updated_at"], item["updated_by"] = at, actor
-        item["version"], item["position"] = envelope.revision + 1, envelope.position
         item["sort_name"] = " ".join(terms.words(item["name"]))
         item["search_terms"] = sorted(
             {

@@ -38,7 +38,12 @@ async def read_model_position(
     """
     wanted = _wanted(min_position, x_min_position)
     try:
-        return await wait_for_position(service.position, wanted, timeout=service.freshness_timeout)
+        return await wait_for_position(
+            service.position,
+            wanted,
+            timeout=service.freshness_timeout,
+            progressed=service.progressed,
+        )
     except ReadModelBehind as behind:
         raise problem_for(behind, behind.reached) from behind
 

@@ -29,6 +29,10 @@ class QueryService:
         await self.projector.refresh_generation()
         return await self.projector.position()
 
+    async def progressed(self, within: float) -> None:
+        """Once the projector wrote a batch (when it runs in this process), or after `within`."""
+        await self.projector.wait_for_progress(within)
+
     async def read_model(self) -> ReadModel:
         await self.projector.refresh_generation()
         return ReadModel(self.read_store, self.projector.collection)

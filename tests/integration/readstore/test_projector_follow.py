@@ -1,0 +1,192 @@
+"""A live projector over the SQLite event and read stores: an append in this process is
+applied at once, not at the next poll, and a replay folds many events per document."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from customerhub_shared.events import default_registry
+from customerhub_shared.events.base import EventMetadata
+from customerhub_shared.events.equipment import EquipmentDetailsChanged, EquipmentRegistered
+from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+from customerhub_shared.keyring.sqlite import SQLiteKeyRing
+from customerhub_shared.mapper import EventMapper
+from customerhub_shared.projection import Projector, projectors_following
+from customerhub_shared.readstore import Document
+from customerhub_shared.readstore.sqlite import SQLiteReadStore
+from customerhub_shared.replay import replay
+from equipment.domain.view import EquipmentView
+
+# Far longer than the waits below: only the in-process wake-up can explain a quick apply.
+POLL_INTERVAL = 5.0
+MAPPER = EventMapper(default_registry())
+
+
+class Stores:
+    def __init__(self, events: SQLiteEventStore, read: SQLiteReadStore, keys: SQLiteKeyRing):
+        self.events, self.read, self.keys = events, read, keys
+
+    def projector(self, generation: int | None = None) -> Projector:
+        return Projector(EquipmentView(), self.read, MAPPER, self.keys, generation=generation)
+
+    async def append(
+        self, item: UUID, *events: EquipmentRegistered | EquipmentDetailsChanged
+    ) -> int:
+        metadata = EventMetadata(actor="alice", correlation_id="c", occurred_at=datetime.now(UTC))
+        new = [MAPPER.to_new_event(event, metadata, key=None) for event in events]
+        result = await self.events.append(f"equipment-{item}", new, expected_version=None)
+        return result.position
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
+    events = await SQLiteEventStore.open(tmp_path / "events.db", poll_interval=POLL_INTERVAL)
+    read = await SQLiteReadStore.open(tmp_path / "read.db")
+    keys = SQLiteKeyRing(tmp_path / "keys.db")
+    try:
+        yield Stores(events, read, keys)
+    finally:
+        await read.close()
+        await keys.close()
+        await events.close()
+
+
+async def reached(projector: Projector, position: int, within: float) -> float:
+    """Seconds until the projector's checkpoint reached `position`; fails after `within`."""
+    began = time.perf_counter()
+    while (await projector.position() or 0) < position:
+        assert time.perf_counter() - began < within, "the projector did not catch up in time"
+        await projector.wait_for_progress(0.01)
+    return time.perf_counter() - began
+
+
+async def test_an_append_in_this_process_is_applied_without_waiting_for_a_poll(
+    stores: Stores,
+) -> None:
+    projector = stores.projector()
+    async with projectors_following([projector], stores.events):
+        delays = []
+        for _ in range(9):
+            await asyncio.sleep(0.06)  # the follower is idle, waiting on its subscription
+            item = uuid4()
+            position = await stores.append(item, EquipmentRegistered(equipment_id=item, name="A"))
+            delays.append(await reached(projector, position, within=POLL_INTERVAL / 2))
+            document = await stores.read.get(projector.collection, str(item))
+            assert document is not None and document["name"] == "A"
+    # Waking on a poll (even one of 50 ms) would put the median near half the interval.
+    assert sorted(delays)[4] < 0.02, delays
+
+
+async def test_the_follower_resumes_from_the_checkpoint_after_being_stopped(
+    stores: Stores,
+) -> None:
+    first, second = uuid4(), uuid4()
+    await stores.append(first, EquipmentRegistered(equipment_id=first, name="First"))
+    projector = stores.projector()
+    async with projectors_following([projector], stores.events):
+        await reached(projector, 1, within=2.0)
+    position = await stores.append(second, EquipmentRegistered(equipment_id=second, name="Two"))
+    async with projectors_following([projector], stores.events):
+        await reached(projector, position, within=2.0)
+    assert await stores.read.count(projector.collection) == 2
+
+
+async def test_a_replay_in_small_batches_folds_each_document_to_its_last_version(
+    stores: Stores,
+) -> None:
+    items = [uuid4() for _ in range(30)]
+    for round_number in range(4):
+        for item in items:
+            if round_number == 0:
+                await stores.append(item, EquipmentRegistered(equipment_id=item, name="Pump"))
+            else:
+                renamed = EquipmentDetailsChanged(
+                    equipment_id=item, changed=("name",), name=f"Pump {round_number}"
+                )
+                await stores.append(item, renamed, renamed)
+    outcome = await replay(
+        EquipmentView(),
+        events=stores.events,
+        store=stores.read,
+        mapper=MAPPER,
+        keyring=stores.keys,
+        batch_size=50,
+    )
+    assert outcome.events == 30 * 7
+    collection = stores.projector(outcome.generation).collection
+    for item in items:
+        document = await stores.read.get(collection, str(item))
+        assert document is not None
+        assert (document["name"], document["_version"], document["version"]) == ("Pump 3", 7, 7)
+        assert document["search_terms"] == ["3", "pump"]
+
+
+class FailingThirdWrite(SQLiteReadStore):
+    """Refuses its third write, as a read store that went away would."""
+
+    writes = 0
+
+    async def write(self, collection: str, documents: Sequence[Document], **kw: Any) -> None:
+        self.writes += 1
+        if self.writes == 3:
+            raise OSError("the read store went away")
+        await super().write(collection, documents, **kw)
+
+
+async def test_a_failed_write_stops_catching_up_at_the_last_batch_written(
+    stores: Stores, tmp_path: Path
+) -> None:
+    items = [uuid4() for _ in range(40)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Drill"))
+    for item in items:
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Saw")
+        await stores.append(item, renamed)
+    failing = await FailingThirdWrite.open(tmp_path / "failing.db")
+    try:
+        projector = Projector(EquipmentView(), failing, MAPPER, stores.keys, generation=2)
+        with pytest.raises(OSError):
+            await projector.catch_up(stores.events, batch_size=25)
+        assert await projector.position() == 50, "batches 1 and 2 are written, not 3 nor 4"
+        assert await projector.catch_up(stores.events, batch_size=25) == 30
+        for item in items:
+            document = await failing.get(projector.collection, str(item))
+            assert document is not None and (document["name"], document["_version"]) == ("Saw", 2)
+    finally:
+        await failing.close()
+
+
+class CountingReads(SQLiteReadStore):
+    reads = 0
+
+    async def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, Document]:
+        self.reads += 1
+        return await super().get_many(collection, doc_ids)
+
+
+async def test_a_batch_from_the_start_of_the_log_reads_no_stored_document(
+    stores: Stores, tmp_path: Path
+) -> None:
+    items = [uuid4() for _ in range(10)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
+        await stores.append(item, renamed)
+    counting = await CountingReads.open(tmp_path / "counting.db")
+    try:
+        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+        assert await projector.catch_up(stores.events, batch_size=15) == 20
+        assert counting.reads == 1, "only the second batch reads what the first one left"
+        for item in items:
+            document = await counting.get(projector.collection, str(item))
+            assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
+    finally:
+        await counting.close()
