@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001
 
+    # `/health/ready` answers 503 while a follower of the log is further behind than this
+    # (log positions; seconds the oldest uncovered event has waited); 0 turns a limit off.
+    ready_max_lag_events: int = Field(default=10_000, ge=0)
+    ready_max_lag_seconds: float = Field(default=300.0, ge=0)
+    ready_check_timeout_seconds: float = Field(default=2.0, gt=0)
+
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = 1_048_576

@@ -1,0 +1,84 @@
+"""How far each follower of the log is behind its head, read from the followers' checkpoints.
+
+Computed on demand (a scrape, a readiness probe, `customerhub projections`), from what the
+followers store, so it holds whichever process or transport runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from customerhub_shared.checkpoints import CheckpointStore
+from customerhub_shared.eventstore import EventStore
+from customerhub_shared.projection import checkpoint_name
+from customerhub_shared.readstore import ReadStore
+
+Position = Callable[[], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Follower:
+    """A consumer of the log, by name, and how to read the last position it has covered."""
+
+    name: str
+    position: Position
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerLag:
+    name: str
+    position: int | None
+    head: int | None
+    # Log positions not yet covered: events on SQLite and PostgreSQL, whose positions are dense.
+    events: int
+    # How long the oldest event not yet covered has been in the log; 0 when caught up.
+    seconds: float
+
+
+async def follower_lag(
+    follower: Follower, events: EventStore, *, head: int | None, now: datetime | None = None
+) -> FollowerLag:
+    position = await follower.position()
+    behind = 0 if head is None else head - (position or 0)
+    seconds = 0.0
+    if behind > 0:
+        oldest = await events.read_all(after=position, limit=1)
+        if oldest:
+            waited = (now or datetime.now(UTC)) - oldest[0].recorded_at
+            seconds = max(waited.total_seconds(), 0.0)
+    return FollowerLag(follower.name, position, head, max(behind, 0), seconds)
+
+
+async def follower_lags(followers: Sequence[Follower], events: EventStore) -> list[FollowerLag]:
+    head, now = await events.head_position(), datetime.now(UTC)
+    return [await follower_lag(f, events, head=head, now=now) for f in followers]
+
+
+def projection_follower(projection: str, store: ReadStore) -> Follower:
+    """A read model: the checkpoint of its active generation (a replay switches it)."""
+
+    async def position() -> int | None:
+        active, _ = await store.generations(projection)
+        return await store.checkpoint(checkpoint_name(projection, active))
+
+    return Follower(projection, position)
+
+
+def read_store_follower(name: str, store: ReadStore, checkpoint: str) -> Follower:
+    """A consumer whose checkpoint is written with its effects in the read store."""
+
+    async def position() -> int | None:
+        return await store.checkpoint(checkpoint)
+
+    return Follower(name, position)
+
+
+def checkpoint_follower(name: str, checkpoints: CheckpointStore, checkpoint: str) -> Follower:
+    """A consumer that saves its position in the checkpoint store (reconciler, relay)."""
+
+    async def position() -> int | None:
+        return await checkpoints.get(checkpoint)
+
+    return Follower(name, position)
