@@ -35,8 +35,11 @@ def embedded_followers(
     ]
 
 
-def relay_follower(checkpoints: CheckpointStore, settings: Settings) -> list[Follower]:
-    if not settings.kafka_bootstrap_servers:
+def relay_follower(
+    checkpoints: CheckpointStore, settings: Settings, *, always: bool = False
+) -> list[Follower]:
+    """The relay, where Kafka is configured (or `always`: the CLI lists it regardless)."""
+    if not (settings.kafka_bootstrap_servers or always):
         return []
     return [checkpoint_follower(RELAY, checkpoints, settings.relay_checkpoint_name)]
 
