@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,9 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+from customer_command.relay.main import run_relay
 from customerhub import write_side
 from customerhub.operations import run_ownership_reconciler
-from customerhub_shared.cloudevents import Topics
+from customerhub_shared.cloudevents import Topics, to_message
+from customerhub_shared.infrastructure import open_infrastructure
 from customerhub_shared.settings import Settings
 from tests.e2e.conftest import ADMIN, USER, new_customer
 from tests.e2e.test_relay import relay_everything
@@ -282,3 +285,63 @@ async def test_kafka_consumer_lag_follows_the_relay_and_the_consumer_group(
         await relay_everything(on_kafka, kafka_bootstrap, kafka_topics)
         await eventually(consumed)
         assert (await client.get("/health/ready")).status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.kafka
+async def test_the_relay_serves_what_it_published_and_kafka_acknowledged(
+    client: httpx.AsyncClient,
+    create: Callable[..., Any],
+    settings: Settings,
+    kafka_bootstrap: str,
+    kafka_topics: Topics,
+) -> None:
+    for name in ("Boulangerie Martin", "Fromagerie Durand"):
+        await create(name)
+    relaying = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "kafka_customer_topic": kafka_topics.customer,
+            "kafka_equipment_topic": kafka_topics.equipment,
+            "relay_metrics_port": free_port(),
+        }
+    )
+    published = len(await read_customer_events(relaying))
+    stop = asyncio.Event()
+    relay = asyncio.create_task(run_relay(relaying, stop))
+    url = f"http://127.0.0.1:{relaying.relay_metrics_port}/metrics"
+    try:
+        async with httpx.AsyncClient() as http:
+
+            async def all_acknowledged() -> bool:
+                with contextlib.suppress(httpx.TransportError):
+                    samples = {
+                        s.name: s.value
+                        for f in text_string_to_metric_families((await http.get(url)).text)
+                        for s in f.samples
+                    }
+                    return samples.get("customerhub_relay_acknowledged_messages_total") == published
+                return False
+
+            await eventually(all_acknowledged)
+            answer = (await http.get(url)).text
+            assert f"customerhub_relay_published_messages_total {float(published)}" in answer
+    finally:
+        stop.set()
+        await relay
+
+
+async def read_customer_events(settings: Settings) -> list[object]:
+    """What the relay publishes: every event of the log but internal streams'."""
+    infra = await open_infrastructure(settings)
+    try:
+        log = await infra.event_store.read_all(limit=10_000)
+        return [event for event in log if to_message(event) is not None]
+    finally:
+        await infra.close()

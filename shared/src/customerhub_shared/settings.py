@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The name the relay's checkpoint is kept under (one per relay of one event log).
     relay_checkpoint_name: str = "customer-command.relay"
+    # `customerhub relay` serves `GET /metrics` on this port (on `host`) when it is set.
+    relay_metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # How consumers (projectors, notifications) get the log: `log` follows the event store
     # (embedded default, standalone services); `kafka` consumes the topics as consumer-group
     # agents: the customers projector in a process of its own (`customerhub consume
