@@ -20,6 +20,7 @@ import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 from customer_command.relay.main import run_relay
 from customerhub import write_side
+from customerhub.app import create_app
 from customerhub.operations import run_ownership_reconciler
 from customerhub_shared.cloudevents import Topics, to_message
 from customerhub_shared.infrastructure import open_infrastructure
@@ -167,6 +168,37 @@ async def test_ready_names_a_follower_behind_and_recovers_once_it_caught_up(
             await reconciler
         lag = per_consumer(await scrape(client), "customerhub_consumer_lag_events")
         assert lag["ownership-reconciler"] == 0
+
+
+@pytest.mark.kafka
+async def test_a_relay_behind_is_reported_but_keeps_the_app_ready(
+    settings: Settings, kafka_bootstrap: str, kafka_topics: Topics
+) -> None:
+    relayed = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "kafka_customer_topic": kafka_topics.customer,
+            "kafka_equipment_topic": kafka_topics.equipment,
+            "ready_max_lag_events": 1,
+        }
+    )
+    async with serving(create_app(relayed)) as client:
+        created = await client.post("/v1/customers", json=new_customer(), headers=ADMIN)
+        assert created.status_code == 201, created.text
+
+        async def only_the_relay_behind() -> bool:
+            ready = await client.get("/health/ready")
+            behind = {n for n, c in ready.json()["consumers"].items() if c["status"] != "ok"}
+            return ready.status_code == 200 and behind == {"relay"}
+
+        await eventually(only_the_relay_behind)
+        relay = (await client.get("/health/ready")).json()["consumers"]["relay"]
+        assert (relay["lag_events"], relay["gates_readiness"]) == (
+            created.json()["position"],
+            False,
+        )
+        lag = per_consumer(await scrape(client), "customerhub_consumer_lag_events")
+        assert lag["relay"] == created.json()["position"]
 
 
 class Proxy:

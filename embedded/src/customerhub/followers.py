@@ -41,7 +41,9 @@ def relay_follower(
     """The relay, where Kafka is configured (or `always`: the CLI lists it regardless)."""
     if not (settings.kafka_bootstrap_servers or always):
         return []
-    return [checkpoint_follower(RELAY, checkpoints, settings.relay_checkpoint_name)]
+    name = settings.relay_checkpoint_name
+    # Reported, not waited on: commands are answered whether the relay runs or not.
+    return [checkpoint_follower(RELAY, checkpoints, name, gates_readiness=False)]
 
 
 def write_side_followers(checkpoints: CheckpointStore, settings: Settings) -> list[Follower]:

@@ -20,10 +20,15 @@ Position = Callable[[], Awaitable[int | None]]
 
 @dataclass(frozen=True, slots=True)
 class Follower:
-    """A consumer of the log, by name, and how to read the last position it has covered."""
+    """A consumer of the log, by name, and how to read the last position it has covered.
+
+    `gates_readiness`: whether its lag makes the app reporting it unready; False for one the
+    app's answers do not wait on (the relay, reported beside the write side it runs apart from).
+    """
 
     name: str
     position: Position
+    gates_readiness: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +80,12 @@ def read_store_follower(name: str, store: ReadStore, checkpoint: str) -> Followe
     return Follower(name, position)
 
 
-def checkpoint_follower(name: str, checkpoints: CheckpointStore, checkpoint: str) -> Follower:
+def checkpoint_follower(
+    name: str, checkpoints: CheckpointStore, checkpoint: str, *, gates_readiness: bool = True
+) -> Follower:
     """A consumer that saves its position in the checkpoint store (reconciler, relay)."""
 
     async def position() -> int | None:
         return await checkpoints.get(checkpoint)
 
-    return Follower(name, position)
+    return Follower(name, position, gates_readiness)

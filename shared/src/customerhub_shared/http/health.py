@@ -48,7 +48,8 @@ class Readiness:
         if checks.get("event_store") == "ok":
             consumers = await self._consumers()
         ready = all(outcome == "ok" for outcome in checks.values()) and all(
-            consumer["status"] == "ok" for consumer in consumers.values()
+            consumer["status"] == "ok" or not consumer["gates_readiness"]
+            for consumer in consumers.values()
         )
         body = {"status": "ready" if ready else "unready", "checks": checks, "consumers": consumers}
         return ready, body
@@ -71,13 +72,16 @@ class Readiness:
             try:
                 lag = await follower_lag(follower, self.events, head=head, now=now)
             except Exception as error:  # its checkpoint's store is down: its check says so
-                consumers[follower.name] = {"status": f"unreadable ({type(error).__name__})"}
+                consumers[follower.name] = {
+                    "status": f"unreadable ({type(error).__name__})",
+                    "gates_readiness": follower.gates_readiness,
+                }
                 continue
-            consumers[follower.name] = _judged(lag, self.settings)
+            consumers[follower.name] = _judged(lag, self.settings, follower.gates_readiness)
         return consumers
 
 
-def _judged(lag: FollowerLag, settings: Settings) -> dict[str, Any]:
+def _judged(lag: FollowerLag, settings: Settings, gates_readiness: bool) -> dict[str, Any]:
     behind = (
         0 < settings.ready_max_lag_events < lag.events
         or 0 < settings.ready_max_lag_seconds < lag.seconds
@@ -87,6 +91,7 @@ def _judged(lag: FollowerLag, settings: Settings) -> dict[str, Any]:
         "position": lag.position,
         "lag_events": lag.events,
         "lag_seconds": round(lag.seconds, 3),
+        "gates_readiness": gates_readiness,
     }
 
 
