@@ -16,6 +16,8 @@ from customerhub_shared.projection import checkpoint_name
 from customerhub_shared.readstore import ReadStore
 
 Position = Callable[[], Awaitable[int | None]]
+# Where positions are sparse, events behind are counted, up to this many.
+COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,8 @@ class FollowerLag:
     name: str
     position: int | None
     head: int | None
-    # Log positions not yet covered: events on SQLite and PostgreSQL, whose positions are dense.
+    # Events not yet covered: the difference of positions where they are dense (SQLite,
+    # PostgreSQL but for gaps), else counted up to COUNT_LIMIT (KurrentDB).
     events: int
     # How long the oldest event not yet covered has been in the log; 0 when caught up.
     seconds: float
@@ -46,14 +49,16 @@ async def follower_lag(
     follower: Follower, events: EventStore, *, head: int | None, now: datetime | None = None
 ) -> FollowerLag:
     position = await follower.position()
-    behind = 0 if head is None else head - (position or 0)
+    behind = max(0 if head is None else head - (position or 0), 0)
     seconds = 0.0
     if behind > 0:
-        oldest = await events.read_all(after=position, limit=1)
-        if oldest:
-            waited = (now or datetime.now(UTC)) - oldest[0].recorded_at
+        limit = 1 if events.dense_positions else COUNT_LIMIT
+        pending = await events.read_all(after=position, limit=limit)
+        if pending:
+            waited = (now or datetime.now(UTC)) - pending[0].recorded_at
             seconds = max(waited.total_seconds(), 0.0)
-    return FollowerLag(follower.name, position, head, max(behind, 0), seconds)
+        behind = behind if events.dense_positions else len(pending)
+    return FollowerLag(follower.name, position, head, behind, seconds)
 
 
 async def follower_lags(followers: Sequence[Follower], events: EventStore) -> list[FollowerLag]:

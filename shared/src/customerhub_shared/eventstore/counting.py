@@ -23,6 +23,7 @@ class CountingEventStore(EventStore):
         self, inner: EventStore, *, appends: Counter, appended_events: Counter, store: str
     ) -> None:
         self.inner = inner
+        self.dense_positions = inner.dense_positions
         self._ok = appends.labels(store=store, outcome="ok")
         self._conflict = appends.labels(store=store, outcome="conflict")
         self._error = appends.labels(store=store, outcome="error")
