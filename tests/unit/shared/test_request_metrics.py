@@ -39,12 +39,14 @@ async def test_requests_are_timed_under_their_route_template_and_status() -> Non
         assert (await client.get("/orders/not-a-number")).status_code == 422
         assert (await client.get("/broken/gear")).status_code == 500
         assert (await client.get("/nowhere/42")).status_code == 404
+        assert (await client.request("BREW", "/orders/3")).status_code == 405
 
     assert count(app, method="GET", route="/orders/{order_id}", status="200") == 2
     assert count(app, method="GET", route="/orders/{order_id}", status="422") == 1
     assert count(app, method="GET", route="/broken/{part}", status="500") == 1
     assert count(app, method="GET", route="<unmatched>", status="404") == 1
     assert count(app, method="GET", route="/orders/17", status="200") is None
+    assert count(app, method="OTHER", route="/orders/{order_id}", status="405") == 1
 
 
 async def test_each_app_counts_in_a_registry_of_its_own() -> None:

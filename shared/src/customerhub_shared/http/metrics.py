@@ -25,6 +25,8 @@ from customerhub_shared.followers import Follower, follower_lag
 
 # The route label of a request no route matched: raw paths would make a series per path.
 UNMATCHED = "<unmatched>"
+# Any other method a client sends is counted as OTHER, for the same reason.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DURATION_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ParkedCounts = Callable[[], Awaitable[Mapping[str, int]]]
 
@@ -116,6 +118,8 @@ class RequestMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
         self.app = app
         self.requests = metrics.requests
+        # Label lookups cost more than the observation: keep each series' child at hand.
+        self._series: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,9 +138,14 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_observing_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or UNMATCHED
-            self.requests.labels(scope["method"], route, str(status)).observe(
-                time.perf_counter() - started
-            )
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
+            key = (method, route, status)
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = self.requests.labels(
+                    route=route, status=str(status), method=key[0]
+                )
+            series.observe(time.perf_counter() - started)
 
 
 async def metrics_endpoint(request: Request) -> Response:
