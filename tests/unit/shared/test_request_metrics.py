@@ -1,11 +1,14 @@
-"""The request-duration middleware: route templates and statuses, one registry per app."""
+"""An app's metrics: request durations by route template and status, one registry per app,
+parked events from the hook a parking runtime sets."""
 
 from __future__ import annotations
 
 import httpx
 from fastapi import FastAPI
 
+from customerhub_shared.followers import Follower
 from customerhub_shared.http.metrics import AppMetrics, install_metrics
+from tests.unit.equipment.fakes import InMemoryEventStore
 
 COUNT = "customerhub_http_request_duration_seconds_count"
 
@@ -56,3 +59,32 @@ async def test_each_app_counts_in_a_registry_of_its_own() -> None:
         assert (await client.get("/orders/1")).status_code == 200
     assert count(first, method="GET", route="/orders/{order_id}", status="200") == 1
     assert count(second, method="GET", route="/orders/{order_id}", status="200") is None
+
+
+async def test_parked_events_come_from_the_hook_a_parking_runtime_sets() -> None:
+    app = app_with_routes()
+    metrics: AppMetrics = app.state.metrics
+    store = InMemoryEventStore()
+    metrics.follow(store, [Follower("customers", nowhere), Follower("equipment", nowhere)])
+
+    async def parked() -> dict[str, int]:
+        return {"customers": 2, "notifications": 1}
+
+    await metrics.refresh()
+    assert parked_events(metrics) == {"customers": 0, "equipment": 0}
+    metrics.parked_counts = parked
+    await metrics.refresh()
+    assert parked_events(metrics) == {"customers": 2, "equipment": 0, "notifications": 1}
+
+
+async def nowhere() -> int | None:
+    return None
+
+
+def parked_events(metrics: AppMetrics) -> dict[str, float]:
+    return {
+        sample.labels["consumer"]: sample.value
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if sample.name == "customerhub_consumer_parked_events"
+    }

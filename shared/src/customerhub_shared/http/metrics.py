@@ -28,6 +28,8 @@ UNMATCHED = "<unmatched>"
 # Any other method a client sends is counted as OTHER, for the same reason.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DURATION_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Events parked per consumer name; a runtime that parks poison events sets
+# `app.state.metrics.parked_counts` to its own (`customerhub_consumer_parked_events`).
 ParkedCounts = Callable[[], Awaitable[Mapping[str, int]]]
 
 
@@ -104,8 +106,8 @@ class AppMetrics:
             self.lag_events.labels(consumer=lag.name).set(lag.events)
             self.lag_seconds.labels(consumer=lag.name).set(lag.seconds)
         parked = await self.parked_counts()
-        for follower in self.followers:
-            self.parked.labels(consumer=follower.name).set(parked.get(follower.name, 0))
+        for name in {follower.name for follower in self.followers} | set(parked):
+            self.parked.labels(consumer=name).set(parked.get(name, 0))
 
 
 def _consumer_gauge(registry: CollectorRegistry, name: str, description: str) -> Gauge:
