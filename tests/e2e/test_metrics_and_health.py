@@ -248,11 +248,8 @@ async def test_ready_answers_503_while_the_read_store_is_unreachable(
     server = httpx.URL(mongodb_url)
     proxy = Proxy(server.host, server.port or 27017)
     await proxy.start()
-    through_proxy = f"mongodb://127.0.0.1:{proxy.port}/?serverSelectionTimeoutMS=500"
-    if server.userinfo:
-        through_proxy = f"mongodb://{server.userinfo.decode()}@127.0.0.1:{proxy.port}/?" + (
-            "serverSelectionTimeoutMS=500"
-        )
+    credentials = f"{server.userinfo.decode()}@" if server.userinfo else ""
+    through_proxy = f"mongodb://{credentials}127.0.0.1:{proxy.port}/"
     query = settings.model_copy(
         update={
             "read_store": "mongodb",
@@ -268,6 +265,10 @@ async def test_ready_answers_503_while_the_read_store_is_unreachable(
         body = (await client.get("/health/ready")).json()
         assert body["checks"]["read_store"] != "ok"
         assert body["checks"]["event_store"] == "ok"
+        # The scrape still answers, without a lag it could not read.
+        samples = await scrape(client)
+        assert per_consumer(samples, "customerhub_consumer_lag_events") == {}
+        assert value(samples, "customerhub_event_store_head_position") == 0
         await proxy.start()
         await eventually(lambda: _answers(client, 200))
         assert (await client.get("/health/ready")).json()["checks"]["read_store"] == "ok"

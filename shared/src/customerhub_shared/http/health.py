@@ -43,7 +43,8 @@ class Readiness:
     settings: Settings
 
     async def report(self) -> tuple[bool, dict[str, Any]]:
-        checks = {name: await self._outcome(name, check) for name, check in self.checks.items()}
+        outcomes = await asyncio.gather(*(self._outcome(n, c) for n, c in self.checks.items()))
+        checks = dict(zip(self.checks, outcomes, strict=True))
         consumers: dict[str, Any] = {}
         if checks.get("event_store") == "ok":
             consumers = await self._consumers()
@@ -67,10 +68,13 @@ class Readiness:
 
     async def _consumers(self) -> dict[str, Any]:
         head, now = await self.events.head_position(), datetime.now(UTC)
+        timeout = self.settings.ready_check_timeout_seconds
         consumers: dict[str, Any] = {}
         for follower in self.followers:
             try:
-                lag = await follower_lag(follower, self.events, head=head, now=now)
+                lag = await asyncio.wait_for(
+                    follower_lag(follower, self.events, head=head, now=now), timeout
+                )
             except Exception as error:  # its checkpoint's store is down: its check says so
                 consumers[follower.name] = {
                     "status": f"unreadable ({type(error).__name__})",

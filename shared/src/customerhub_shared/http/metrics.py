@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
@@ -23,10 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.followers import Follower, follower_lag
 
+log = structlog.get_logger(__name__)
 # The route label of a request no route matched: raw paths would make a series per path.
 UNMATCHED = "<unmatched>"
 # Any other method a client sends is counted as OTHER, for the same reason.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# How long a scrape waits for one follower's checkpoint before leaving its series out.
+LAG_READ_SECONDS = 2.0
 DURATION_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Events parked per consumer name; a runtime that parks poison events sets
 # `app.state.metrics.parked_counts` to its own (`customerhub_consumer_parked_events`).
@@ -98,10 +102,23 @@ class AppMetrics:
             gauge.clear()
         if self.events is None:
             return
-        head, now = await self.events.head_position(), datetime.now(UTC)
+        try:
+            head = await asyncio.wait_for(self.events.head_position(), LAG_READ_SECONDS)
+        except Exception as error:  # the event store is away: `/health/ready` says so
+            log.warning("metrics.head_unread", error=type(error).__name__)
+            return
+        now = datetime.now(UTC)
         self.head.set(head or 0)
         for follower in self.followers:
-            lag = await follower_lag(follower, self.events, head=head, now=now)
+            try:
+                lag = await asyncio.wait_for(
+                    follower_lag(follower, self.events, head=head, now=now), LAG_READ_SECONDS
+                )
+            except Exception as error:  # its store is away: no series rather than a stale one
+                log.warning(
+                    "metrics.lag_unread", consumer=follower.name, error=type(error).__name__
+                )
+                continue
             self.position.labels(consumer=lag.name).set(lag.position or 0)
             self.lag_events.labels(consumer=lag.name).set(lag.events)
             self.lag_seconds.labels(consumer=lag.name).set(lag.seconds)
