@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
@@ -310,6 +311,22 @@ async def test_opted_in_contacts_get_welcome_equipment_and_en_route_in_their_lan
     requested = [e for e in log if e["template"] == "technician_en_route"]
     assert {e["event_type"] for e in requested} == {"request"}
     assert {e["event_id"] for e in requested} == {answer["request_id"]}
+
+    async def sent_per_channel() -> dict[str, float]:
+        text = (await office.http.get("/metrics")).text
+        return {
+            s.labels["channel"]: s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "customerhub_notification_deliveries_total"
+            and s.labels["status"] == "sent"
+        }
+
+    for _ in range(100):
+        if await sent_per_channel() == {"email": 5, "sms": 4}:
+            break
+        await asyncio.sleep(0.1)
+    assert await sent_per_channel() == {"email": 5, "sms": 4}
 
 
 async def test_an_sms_provider_503_twice_then_201_is_retried_then_sent_and_a_400_fails_at_once(

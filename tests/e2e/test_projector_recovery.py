@@ -163,7 +163,7 @@ def test_replay_killed_mid_way_resumes_its_generation_and_then_switches(
     listing = start(settings.data_dir, "projections")
     table, _ = listing.communicate(timeout=60)
     row = next(line.split() for line in table.decode().splitlines() if line.startswith("customers"))
-    assert row == ["customers", "2", "-", str(head), str(head), "0"]
+    assert row == ["customers", "2", "-", str(head), str(head), "0", "0.0s"]
     fresh = start(settings.data_dir, "replay", "customers")
     assert fresh.wait(timeout=120) == 0
     assert asyncio.run(documents(settings, 2)) == asyncio.run(documents(settings, 3))

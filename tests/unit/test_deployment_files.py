@@ -106,3 +106,45 @@ def test_compose_and_k8s_run_several_command_replicas_and_exactly_one_reconciler
     (container,) = deployments["customer-command"]["spec"]["template"]["spec"]["containers"]
     env = {item["name"]: item.get("value") for item in container.get("env", [])}
     assert env["CUSTOMERHUB_OWNERSHIP_RECONCILER"] == "separate"
+
+
+def served_paths(command: list[str]) -> set[str]:
+    module, factory = command[1].split(":")
+    app = getattr(importlib.import_module(module), factory)(Settings(jwt_secret="x" * 32))
+    return {getattr(route, "path", "") for route in app.routes}
+
+
+def http_services() -> Iterator[tuple[str, list[str], dict[str, str]]]:
+    """(where, command, {probe kind: path}) of every container serving HTTP (uvicorn)."""
+    for name, document in documents():
+        if name == "docker-compose.yml":
+            for service, spec in document["services"].items():
+                if spec.get("image") == "customerhub:local" and spec["command"][0] == "uvicorn":
+                    url = spec["healthcheck"]["test"][-1].split("'")[1]
+                    probes = {"healthcheck": "/" + url.split("/", 3)[3]}
+                    yield f"compose {service}", spec["command"], probes
+        elif document["kind"] == "Deployment":
+            for container in document["spec"]["template"]["spec"]["containers"]:
+                if container["command"][0] == "uvicorn":
+                    probes = {
+                        kind: container[kind]["httpGet"]["path"]
+                        for kind in ("readinessProbe", "livenessProbe")
+                    }
+                    yield f"k8s {container['name']}", container["command"], probes
+
+
+SERVING = list(http_services())
+EXPECTED_PROBES = {
+    "healthcheck": "/health/ready",
+    "readinessProbe": "/health/ready",
+    "livenessProbe": "/health/live",
+}
+
+
+@pytest.mark.parametrize(("where", "command", "probes"), SERVING, ids=[s[0] for s in SERVING])
+def test_probes_ask_readiness_and_liveness_routes_the_app_serves(
+    where: str, command: list[str], probes: dict[str, str]
+) -> None:
+    assert probes == {kind: EXPECTED_PROBES[kind] for kind in probes}, where
+    assert set(probes.values()) <= served_paths(command), where
+    assert "/metrics" in served_paths(command), where

@@ -12,7 +12,9 @@ import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customerhub import write_side
+from customerhub.followers import embedded_followers
 from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
 from customerhub_shared.projection import projectors_following
@@ -31,6 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 items, reconciler = write_side.attach(app, infra, read_store, checkpoints, settings)
                 customers = customer_query.attach(app, infra, read_store, settings)
                 notifier = notifications.attach(app, infra, read_store, settings)
+                observe(
+                    app,
+                    infra,
+                    settings,
+                    read_store=read_store,
+                    checkpoints=checkpoints,
+                    followers=embedded_followers(read_store, checkpoints, settings),
+                )
                 events, batch_size = infra.event_store, settings.projector_batch_size
                 async with (
                     projectors_following([customers, items], events, batch_size=batch_size),

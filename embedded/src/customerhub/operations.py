@@ -17,21 +17,21 @@ import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customer_query.domain.view import CustomerView
 from customer_query.entrypoints.kafka_projector import CONSUMER as CUSTOMERS_CONSUMER
+from customerhub.followers import embedded_followers, relay_follower
 from customerhub_shared.bus.agents import group_id
 from customerhub_shared.bus.lag import group_lags
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
+from customerhub_shared.followers import follower_lags
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
 from customerhub_shared.logging import configure_logging
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projection, Projector
-from customerhub_shared.replay import replay, status
+from customerhub_shared.replay import replay
 from customerhub_shared.settings import Settings
-from equipment.application.reconciler import CHECKPOINT as RECONCILER_CHECKPOINT
 from equipment.application.reconciler import OwnershipReconciler
 from equipment.domain.view import EquipmentView
-from notifications.adapters.delivery_log import CONSUMER_CHECKPOINT as NOTIFICATIONS_CHECKPOINT
 
 PROJECTIONS: dict[str, type[Projection]] = {"customers": CustomerView, "equipment": EquipmentView}
 STATUS_SECONDS = 30.0
@@ -108,27 +108,22 @@ async def show_projections(settings: Settings) -> int:
     store = await open_read_store(settings)
     checkpoints = await open_checkpoint_store(settings)
     try:
-        head = await infra.event_store.head_position()
         sys.stdout.write(
             f"{'follower':<22}{'active':>7}{'building':>10}"
-            f"{'checkpoint':>12}{'head':>12}{'lag':>10}\n"
+            f"{'checkpoint':>12}{'head':>12}{'lag':>10}{'behind':>10}\n"
         )
-        for name, projection in PROJECTIONS.items():
-            state = await status(projection(), events=infra.event_store, store=store)
+        # The same followers and lag as `/metrics` and `/health/ready` (followers.py).
+        followers = embedded_followers(store, checkpoints, settings)
+        if not settings.kafka_bootstrap_servers:
+            followers += relay_follower(checkpoints, settings, always=True)
+        for lag in await follower_lags(followers, infra.event_store):
+            active, building = "-", "-"
+            if lag.name in PROJECTIONS:
+                generations = await store.generations(lag.name)
+                active, building = str(generations[0]), str(generations[1] or "-")
             sys.stdout.write(
-                f"{name:<22}{state.active:>7}{str(state.building or '-'):>10}"
-                f"{str(state.checkpoint or '-'):>12}{str(state.head or '-'):>12}{state.lag:>10}\n"
-            )
-        followers = {
-            "notifications": await store.checkpoint(NOTIFICATIONS_CHECKPOINT),
-            "ownership-reconciler": await checkpoints.get(RECONCILER_CHECKPOINT),
-            "relay": await checkpoints.get(settings.relay_checkpoint_name),
-        }
-        for name, position in followers.items():
-            lag = (head or 0) - (position or 0)
-            sys.stdout.write(
-                f"{name:<22}{'-':>7}{'-':>10}{str(position or '-'):>12}"
-                f"{str(head or '-'):>12}{lag:>10}\n"
+                f"{lag.name:<22}{active:>7}{building:>10}{str(lag.position or '-'):>12}"
+                f"{str(lag.head or '-'):>12}{lag.events:>10}{lag.seconds:>9.1f}s\n"
             )
         if settings.kafka_bootstrap_servers:
             await _show_group_lags(settings, settings.kafka_bootstrap_servers)

@@ -16,7 +16,9 @@ from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
 import equipment.bootstrap as equipment
+from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.projection import Projector
@@ -58,6 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checkpoints = await open_checkpoint_store(settings)
             stack.push_async_callback(checkpoints.close)
             _, reconciler = attach(app, infra, read_store, checkpoints, settings)
+            followers = write_side_followers(checkpoints, settings)
+            observe(
+                app,
+                infra,
+                settings,
+                read_store=read_store,
+                checkpoints=checkpoints,
+                followers=followers,
+            )
             if settings.ownership_reconciler == "in-process":
                 batch_size = settings.projector_batch_size
                 await stack.enter_async_context(

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     # The name the relay's checkpoint is kept under (one per relay of one event log).
     relay_checkpoint_name: str = "customer-command.relay"
+    # `customerhub relay` serves `GET /metrics` on this port (on `host`) when it is set.
+    relay_metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # How consumers (projectors, notifications) get the log: `log` follows the event store
     # (embedded default, standalone services); `kafka` consumes the topics as consumer-group
     # agents: the customers projector in a process of its own (`customerhub consume
@@ -98,6 +100,12 @@ class Settings(BaseSettings):
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001
+
+    # `/health/ready` answers 503 while a follower of the log is further behind than this
+    # (log positions; seconds the oldest uncovered event has waited); 0 turns a limit off.
+    ready_max_lag_events: int = Field(default=10_000, ge=0)
+    ready_max_lag_seconds: float = Field(default=300.0, ge=0)
+    ready_check_timeout_seconds: float = Field(default=2.0, gt=0)
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

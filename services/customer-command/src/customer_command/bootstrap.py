@@ -25,6 +25,7 @@ from customer_command.entrypoints.http import (
 )
 from customer_command.entrypoints.http.runner import CommandService
 from customerhub_shared.events import default_registry
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure
 from customerhub_shared.mapper import EventMapper
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with serve_infrastructure(app, settings) as infra:
             attach(app, infra, settings)
+            observe(app, infra, settings)
             yield
 
     app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)

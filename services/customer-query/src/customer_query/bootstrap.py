@@ -18,6 +18,8 @@ from customer_query.domain.view import CustomerView
 from customer_query.entrypoints.http import customers
 from customer_query.entrypoints.http.service import QueryService
 from customerhub_shared.events import default_registry
+from customerhub_shared.followers import projection_follower
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector = attach(app, infra, read_store, settings)
+                followers = [projection_follower(CustomerView.name, read_store)]
+                observe(app, infra, settings, read_store=read_store, followers=followers)
                 following = [projector] if settings.consumer_transport == "log" else []
                 async with projectors_following(
                     following, infra.event_store, batch_size=settings.projector_batch_size

@@ -15,6 +15,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from customerhub_shared.events import default_registry
+from customerhub_shared.followers import projection_follower
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             try:
                 projector, _ = attach(app, infra, read_store, settings)
+                followers = [projection_follower(EquipmentView.name, read_store)]
+                observe(app, infra, settings, read_store=read_store, followers=followers)
                 async with _keeping_fresh(projector, infra, read_store, settings):
                     yield
             finally:

@@ -19,12 +19,14 @@ from fastapi import APIRouter, FastAPI
 
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
+from customerhub_shared.followers import read_store_follower
+from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
-from notifications.adapters.delivery_log import ReadStoreNotifications
+from notifications.adapters.delivery_log import CONSUMER_CHECKPOINT, ReadStoreNotifications
 from notifications.adapters.outbox_files import OutboxFiles
 from notifications.adapters.smtp import SmtpEmailSender
 from notifications.adapters.templates import JinjaTemplates
@@ -37,6 +39,7 @@ from notifications.application.ports import MessageSender
 from notifications.domain.deliveries import RetryPolicy
 from notifications.entrypoints.follow import follow_event_log
 from notifications.entrypoints.http import notifications
+from notifications.entrypoints.http.metrics import DeliveryCollector
 from notifications.entrypoints.http.service import NotificationService
 from notifications.settings import NotificationSettings, load_notification_settings
 
@@ -226,6 +229,7 @@ def attach(
     )
     runtime = build_runtime(infra, read_store, settings, notification_settings)
     app.state.notifications = runtime.service
+    app.state.metrics.collect_from("deliveries", DeliveryCollector(runtime.service.metrics))
     return runtime
 
 
@@ -241,6 +245,8 @@ def create_app(
             read_store = await open_read_store(settings)
             try:
                 runtime = attach(app, infra, read_store, settings, notification_settings)
+                followers = [read_store_follower("notifications", read_store, CONSUMER_CHECKPOINT)]
+                observe(app, infra, settings, read_store=read_store, followers=followers)
                 async with runtime.running():
                     yield
             finally:

@@ -182,6 +182,8 @@ def ensure_distinct_ids(events: Sequence[NewEvent]) -> None:
 
 
 class KurrentDBEventStore(EventStore):
+    dense_positions = False  # commit positions grow with the bytes written
+
     def __init__(self, client: AsyncKurrentDBClient) -> None:
         self._client = client
         self._closed = False

@@ -70,6 +70,10 @@ class DuplicateEventId(EventStoreError):
 class EventStore(abc.ABC):
     """Append-only streams plus the ordered global log every projector follows."""
 
+    # Whether positions count events (gaps aside): then a follower's lag in events is the
+    # difference of positions; otherwise it has to be counted (followers.py).
+    dense_positions: bool = True
+
     @abc.abstractmethod
     async def append(
         self, stream: str, events: Sequence[NewEvent], *, expected_version: int | None

@@ -10,17 +10,16 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from starlette.routing import Route
 
+from customerhub_shared.eventstore.counting import CountingEventStore
 from customerhub_shared.http.auth import TokenVerifier
+from customerhub_shared.http.health import install_health
+from customerhub_shared.http.metrics import AppMetrics, install_metrics
 from customerhub_shared.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
 from customerhub_shared.http.openapi import install_openapi
 from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
 from customerhub_shared.settings import Settings
-
-
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 async def docs_redirect() -> RedirectResponse:
@@ -38,9 +37,10 @@ def serve_root(app: FastAPI, endpoint: Callable[..., Any]) -> None:
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_problem_handlers(app)
     install_openapi(app)
-    app.add_api_route("/health", health, include_in_schema=False)
+    install_health(app)
     serve_root(app, docs_redirect)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    install_metrics(app)
     app.add_middleware(CorrelationMiddleware)
 
 
@@ -49,6 +49,13 @@ async def serve_infrastructure(app: FastAPI, settings: Settings) -> AsyncIterato
     """Open the adapters for the app's lifetime; the app's token verifier comes with them."""
     configure_logging(settings.log_level, settings.log_format)
     infra = await open_infrastructure(settings)
+    metrics: AppMetrics = app.state.metrics
+    infra.event_store = CountingEventStore(
+        infra.event_store,
+        appends=metrics.appends,
+        appended_events=metrics.appended_events,
+        store=settings.event_store,
+    )
     app.state.token_verifier = verifier = TokenVerifier.from_settings(settings)
     try:
         yield infra
