@@ -9,6 +9,7 @@ from customerhub_shared.idempotency import IdempotencyStore
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings
+from customerhub_shared.sqlite_files import private_directory
 
 
 @dataclass
@@ -46,6 +47,7 @@ async def open_event_store(settings: Settings) -> EventStore:
         return await KurrentDBEventStore.open(_require(settings.kurrentdb_url, "KURRENTDB_URL"))
     from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 
+    private_directory(settings.data_dir)
     return await SQLiteEventStore.open(settings.data_dir / "events.db")
 
 
@@ -54,6 +56,7 @@ def _sqlite_side_stores(settings: Settings) -> tuple[KeyRing, IdempotencyStore]:
     from customerhub_shared.keyring.sqlite import SQLiteKeyRing
 
     # Keys live apart from the events, so a backup of the event store never carries them.
+    private_directory(settings.data_dir)
     return (
         SQLiteKeyRing(settings.data_dir / "keys.db"),
         SQLiteIdempotencyStore(settings.data_dir / "idempotency.db"),
@@ -82,4 +85,5 @@ async def open_read_store(settings: Settings) -> ReadStore:
         return await MongoReadStore.open(url, settings.mongodb_database)
     from customerhub_shared.readstore.sqlite import SQLiteReadStore
 
+    private_directory(settings.data_dir)
     return await SQLiteReadStore.open(settings.data_dir / "read.db")

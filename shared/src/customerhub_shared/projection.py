@@ -86,15 +86,43 @@ class Projector:
         if not batch:
             return
         mine = [event for event in batch if self.projection.handles(event.stream)]
-        documents = await self._apply(mine) if mine else {}
+        erased: set[str] = set()
+        documents = await self._apply(mine, erased) if mine else {}
+        if erased:
+            # Before the checkpoint moves: a crash in between erases again on the next try.
+            await self._erase_in_other_generations([documents[i] for i in erased])
         await self.store.write(
             self.collection,
             list(documents.values()),
             checkpoint_name=checkpoint_name(self.projection.name, self.generation),
             position=batch[-1].position,
         )
+        if erased:
+            await self.store.erase_replaced()
 
-    async def _apply(self, events: Sequence[RecordedEvent]) -> dict[str, Document]:
+    async def _erase_in_other_generations(self, documents: Sequence[Document]) -> None:
+        """Replace the erased documents in every other generation kept (the previous one,
+        kept for a switch back; one a replay is building), which nobody else updates now.
+
+        Their higher `_version` makes a projector of that generation skip the events they
+        already hold, so the generation stays what a projector would have made of the log.
+        """
+        active, building = await self.store.generations(self.projection.name)
+        others = {active, active - 1, building} - {self.generation, None, 0}
+        for generation in sorted(g for g in others if g is not None):
+            collection = collection_name(self.projection.name, generation)
+            held = await self.store.get_many(collection, [d["_id"] for d in documents])
+            replacing = [d for d in documents if d["_id"] in held]
+            if not replacing:
+                continue
+            name = checkpoint_name(self.projection.name, generation)
+            position = await self.store.checkpoint(name) or 0
+            await self.store.write(collection, replacing, checkpoint_name=name, position=position)
+
+    async def _apply(
+        self, events: Sequence[RecordedEvent], erased: set[str]
+    ) -> dict[str, Document]:
+        """The documents the events change; adds to `erased` those whose data was erased."""
         ids = list(dict.fromkeys(self.projection.document_id(e.stream) for e in events))
         stored = await self.store.get_many(self.collection, ids)
         changed: dict[str, Document] = {}
@@ -110,6 +138,8 @@ class Projector:
                 updated["_id"] = doc_id
                 updated["_version"] = event.revision + 1
                 changed[doc_id] = updated
+                if envelope.event.erases_personal_data:
+                    erased.add(doc_id)
         return changed
 
     async def _key(self, stream: str, keys: dict[UUID, bytes | None]) -> bytes | None:

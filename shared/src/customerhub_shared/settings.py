@@ -113,7 +113,9 @@ def _persisted_secret(path: Path) -> str:
 
 
 def _create_secret_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from customerhub_shared.sqlite_files import new_directories
+
+    new_directories(path.parent)
     draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as draft_file:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.idempotency.port import IdempotencyStore, StoredAnswer
 
 _SCHEMA = """
@@ -25,11 +25,8 @@ CREATE TABLE IF NOT EXISTS idempotent_answers (
 
 class SQLiteIdempotencyStore(IdempotencyStore):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        # FULL: an answer stored must outlive a power cut, or a retry would act twice.
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
