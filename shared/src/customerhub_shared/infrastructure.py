@@ -68,7 +68,9 @@ async def _postgres_side_stores(settings: Settings) -> tuple[KeyRing, Idempotenc
     from customerhub_shared.keyring.postgres import PostgresKeyRing
 
     dsn = _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
-    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn)
+    kek = settings.keyring_key_encryption_key()
+    keyring = await PostgresKeyRing.open(dsn, key_encryption_key=kek)
+    return keyring, await PostgresIdempotencyStore.open(dsn)
 
 
 def _require(value: str | None, name: str) -> str:
