@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = 1_048_576
+    # How long a request body may take to arrive (between two of its chunks) before a 408.
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("jwt_secret")
     @classmethod

@@ -8,7 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from customerhub_shared.http.auth import TokenVerifier
-from customerhub_shared.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from customerhub_shared.http.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    CorrelationMiddleware,
+)
 from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
@@ -23,6 +27,7 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_problem_handlers(app)
     app.add_api_route("/health", health, include_in_schema=False)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     app.add_middleware(CorrelationMiddleware)
 
 
