@@ -224,3 +224,39 @@ async def test_data_directory_and_its_files_are_private_to_their_owner(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_anonymising_a_survivor_erases_what_its_merged_duplicates_held(
+    http: tuple[httpx.AsyncClient, FastAPI], settings: Settings
+) -> None:
+    client, _ = http
+    canary = Canary()
+    duplicate_id = await _canary_customer(client, canary)
+    survivor = await _command(
+        client,
+        "POST",
+        "/v1/customers",
+        {"kind": "company", "name": "Survivant SARL", "main_location": {"city": "Lyon"}},
+    )
+    url = f"/v1/customers/{survivor['id']}"
+    await _command(client, "POST", f"{url}/merge", {"duplicate_ids": [duplicate_id]})
+    needles = canary.needles()
+    needles["raw key"] = _key_of(settings.data_dir, duplicate_id)
+    anonymised = await _command(client, "POST", f"{url}/anonymise")
+
+    redirect = await client.get(
+        f"/v1/customers/{duplicate_id}",
+        params={"min_position": anonymised["position"]},
+        headers=USER,
+    )
+    assert redirect.status_code == 200, redirect.text
+    assert redirect.json()["merged_into"] == survivor["id"]
+
+    async def delivery_log_erased() -> bool:
+        log = await client.get(
+            "/v1/notifications", params={"customer_id": duplicate_id}, headers=USER
+        )
+        return all(entry["recipient"] is None for entry in log.json()["items"])
+
+    await _eventually(delivery_log_erased)
+    assert _hits(settings.data_dir, needles) == []
