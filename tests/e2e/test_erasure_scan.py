@@ -66,8 +66,15 @@ class Canary:
         return found
 
 
-async def _command(http: httpx.AsyncClient, method: str, url: str, body: Any = None) -> Any:
-    response = await http.request(method, url, json=body, headers=ADMIN)
+async def _command(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    body: Any = None,
+    *,
+    headers: dict[str, str] = ADMIN,
+) -> Any:
+    response = await http.request(method, url, json=body, headers=headers)
     assert response.status_code in (200, 201, 202), response.text
     return response.json()
 
@@ -114,12 +121,22 @@ async def http(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Fas
             yield client, app
 
 
-async def _canary_customer(http: httpx.AsyncClient, canary: Canary) -> str:
+async def _canary_customer(
+    http: httpx.AsyncClient,
+    canary: Canary,
+    *,
+    command: str = "",
+    equipment: str = "",
+    notifications: str = "",
+    headers: dict[str, str] = ADMIN,
+) -> str:
+    """The canary with a second location, an alert-list contact opted in to email and SMS,
+    an item assigned and an ad-hoc SMS; the base URLs are the services' (one app: "")."""
     f = canary.fields
     created = await _command(
         http,
         "POST",
-        "/v1/customers",
+        f"{command}/v1/customers",
         {
             "kind": "company",
             "name": f["name"],
@@ -136,10 +153,11 @@ async def _canary_customer(http: httpx.AsyncClient, canary: Canary) -> str:
                 "country": "FR",
             },
         },
+        headers=headers,
     )
-    url = f"/v1/customers/{created['id']}"
+    url = f"{command}/v1/customers/{created['id']}"
     location = {"label": "Atelier", "street": f["street2"], "city": f["city2"]}
-    await _command(http, "POST", f"{url}/locations", location)
+    await _command(http, "POST", f"{url}/locations", location, headers=headers)
     contact = {
         "name": f["contact"],
         "email": f["contact_email"],
@@ -149,20 +167,22 @@ async def _canary_customer(http: httpx.AsyncClient, canary: Canary) -> str:
         "notify": {"email": True, "sms": True},
         "equipment_alerts": True,
     }
-    await _command(http, "POST", f"{url}/contacts", contact)
-    item = await _command(
-        http, "POST", "/v1/equipment", {"name": "Chaudière", "serial_number": "S1"}
+    await _command(http, "POST", f"{url}/contacts", contact, headers=headers)
+    new_item = {"name": "Chaudière", "serial_number": "S1"}
+    item = await _command(http, "POST", f"{equipment}/v1/equipment", new_item, headers=headers)
+    await _command(
+        http, "POST", f"{url}/equipment", {"equipment_ids": [item["id"]]}, headers=headers
     )
-    await _command(http, "POST", f"{url}/equipment", {"equipment_ids": [item["id"]]})
     await _command(
         http,
         "POST",
-        "/v1/notifications",
+        f"{notifications}/v1/notifications",
         {
             "customer_id": created["id"],
             "template": "technician_en_route",
             "params": {"technician": "Paul", "eta": "10:30"},
         },
+        headers=headers,
     )
     return str(created["id"])
 

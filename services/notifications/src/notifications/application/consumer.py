@@ -134,6 +134,9 @@ class NotificationConsumer:
             position=batch[-1].position if covered is None else covered,
             at=now,
         )
+        # Again once recorded: a message a dispatcher was handing over meanwhile is gone too
+        # (one it hands over from now on, it forgets itself).
+        await self._forget_messages(state.erase)
         self.planner.count_settled(state.deliveries)
         if state.deliveries:
             self.on_deliveries()
