@@ -19,9 +19,14 @@ import pytest
 
 from customerhub_shared.cloudevents import Topics
 from customerhub_shared.keyring.postgres import PostgresKeyRing
-from tests.e2e.test_cluster import HEADERS, REPO, Cluster, read_from
-from tests.e2e.test_cluster import cluster as cluster_fixture  # noqa: F401 - used by name
-from tests.e2e.test_cluster import http as http_fixture  # noqa: F401 - used by name
+from tests.e2e.test_cluster import (  # noqa: F401 - cluster and http: fixtures, used by name
+    HEADERS,
+    REPO,
+    Cluster,
+    cluster,
+    http,
+    read_from,
+)
 from tests.e2e.test_erasure_scan import Canary, _canary_customer, _command
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongodb]
@@ -57,10 +62,10 @@ def _scan(paths: list[Path], needles: dict[str, bytes]) -> list[str]:
     return hits
 
 
-async def _raw_key(cluster: Cluster, customer_id: str) -> bytes:
-    kek = cluster.settings["CUSTOMERHUB_KEYRING_KEK"]
+async def _raw_key(running: Cluster, customer_id: str) -> bytes:
+    kek = running.settings["CUSTOMERHUB_KEYRING_KEK"]
     keyring = await PostgresKeyRing.open(
-        cluster.settings["CUSTOMERHUB_POSTGRES_DSN"],
+        running.settings["CUSTOMERHUB_POSTGRES_DSN"],
         key_encryption_key=base64.urlsafe_b64decode(kek + "=" * (-len(kek) % 4)),
     )
     try:
@@ -72,7 +77,9 @@ async def _raw_key(cluster: Cluster, customer_id: str) -> bytes:
 
 
 async def test_an_anonymised_canary_leaves_no_readable_byte_in_the_cluster(
-    cluster: Cluster, http: httpx.AsyncClient, kafka_topics: Topics
+    cluster: Cluster,  # noqa: F811
+    http: httpx.AsyncClient,  # noqa: F811
+    kafka_topics: Topics,
 ) -> None:
     canary = Canary()
     customer_id = await _canary_customer(
