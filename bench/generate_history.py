@@ -49,7 +49,7 @@ from _stats import machine_line
 
 from customer_command.adapters.repository import EventWriter, customer_stream
 from customer_command.application.context import CommandContext
-from customer_command.application.names import reservation_stream
+from customer_command.application.names import RESERVATION_SECRET_SUBJECT, reservation_stream
 from customer_command.application.numbers import RANGE_STREAM
 from customer_command.domain import errors as domain_errors
 from customer_command.domain.customer import Customer
@@ -549,14 +549,19 @@ class History:
         expected = customer.version - len(events)
         held_after = customer.name_key if customer.holds_name else None
         renamed = self.args.bookkeeping and held_after != held_before
+        secret = await self.keys.create_key(RESERVATION_SECRET_SUBJECT) if renamed else b""
         if renamed and held_after is not None:
             await self.bookkeep(
-                reservation_stream(held_after), CustomerNameReserved(customer_id=customer.id), ctx
+                reservation_stream(held_after, secret),
+                CustomerNameReserved(customer_id=customer.id),
+                ctx,
             )
         await self.append(customer_stream(customer.id), events, ctx, expected, customer.id)
         if renamed and held_before is not None:
             await self.bookkeep(
-                reservation_stream(held_before), CustomerNameReleased(customer_id=customer.id), ctx
+                reservation_stream(held_before, secret),
+                CustomerNameReleased(customer_id=customer.id),
+                ctx,
             )
         plan.written += len(events)
 

@@ -343,6 +343,15 @@ EOF
         secret="$(cat "$CLUSTER_DIR/jwt-secret")"
     fi
 
+    # The PostgreSQL keyring's key-encryption key: kept here, outside the database, so no raw
+    # data key ever reaches PostgreSQL's files or its WAL.
+    kek="${CUSTOMERHUB_KEYRING_KEK:-}"
+    if [[ -z "$kek" ]]; then
+        [[ -s "$CLUSTER_DIR/keyring-kek" ]] || (umask 077 \
+            && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n=' >"$CLUSTER_DIR/keyring-kek")
+        kek="$(cat "$CLUSTER_DIR/keyring-kek")"
+    fi
+
     # The one source of every service's settings: the caller's CUSTOMERHUB_* (topics, batch
     # sizes, log level, …), then what the cluster mode fixes. It also says how to reach it.
     {
@@ -362,6 +371,7 @@ EOF
         printf 'KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kafka"
         echo "CUSTOMERHUB_CONSUMER_TRANSPORT=kafka"
         printf 'CUSTOMERHUB_JWT_SECRET=%q\n' "$secret"
+        printf 'CUSTOMERHUB_KEYRING_KEK=%q\n' "$kek"
         printf 'CUSTOMERHUB_DATA_DIR=%q\n' "$CLUSTER_DIR/var"
         printf 'CUSTOMERHUB_PYTHON=%q\n' "$PYTHON"
         echo "CUSTOMERHUB_CLUSTER_REPLICAS=$REPLICAS"

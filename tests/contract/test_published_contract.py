@@ -35,7 +35,13 @@ async def client(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     create_app: Callable[[Settings], FastAPI] = request.param
-    app = create_app(Settings(data_dir=tmp_path, jwt_secret="contract-secret", log_level="WARNING"))
+    app = create_app(
+        Settings(
+            data_dir=tmp_path,
+            jwt_secret="contract-secret-0123456789abcdef0123456789",
+            log_level="WARNING",
+        )
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://customerhub") as http:

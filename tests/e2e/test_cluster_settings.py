@@ -91,7 +91,9 @@ async def test_customer_query_follows_the_log_itself_only_with_the_log_transport
     tmp_path: Path, transport: str
 ) -> None:
     settings = Settings(
-        data_dir=tmp_path, jwt_secret="transport-test", consumer_transport=transport
+        data_dir=tmp_path,
+        jwt_secret="transport-test-0123456789abcdef0123456789",
+        consumer_transport=transport,
     )
     position = await add_customer(settings)
     app = customer_query.create_app(settings)

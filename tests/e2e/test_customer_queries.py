@@ -272,8 +272,15 @@ async def test_a_write_is_visible_to_the_next_read_that_asks_for_its_position(hu
         assert response.status_code == 200, response.text
 
 
-async def test_a_position_the_read_model_does_not_reach_in_time_is_503(hub: Hub) -> None:
+async def test_a_position_the_read_model_does_not_reach_in_time_is_503(
+    hub: Hub, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await hub.create("Boulangerie Martin")
+
+    async def far_ahead() -> int:  # the log has that position; the read model lags behind
+        return hub.position + 10_000
+
+    monkeypatch.setattr(app.state.customer_query, "head", far_ahead)
     response = await hub.http.get(
         "/v1/customers", params={"min_position": hub.position + 1000}, headers=USER
     )

@@ -118,7 +118,11 @@ async def documents(settings: Settings, generation: int) -> list[Document]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, jwt_secret="recovery-secret", log_level="WARNING")
+    return Settings(
+        data_dir=tmp_path,
+        jwt_secret="recovery-secret-0123456789abcdef0123456789",
+        log_level="WARNING",
+    )
 
 
 def test_projector_killed_mid_stream_resumes_to_the_same_model_as_a_replay(

@@ -64,7 +64,9 @@ async def add_customers(settings: Settings, count: int, *, prefix: str) -> None:
 async def test_relay_once_publishes_the_log_so_far_and_a_second_run_nothing_again(
     tmp_path: Path, kafka_bootstrap: str, kafka_topics: Topics
 ) -> None:
-    settings = Settings(data_dir=tmp_path, jwt_secret="relay-cli", log_level="WARNING")
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret="relay-cli-0123456789abcdef0123456789", log_level="WARNING"
+    )
     await add_customers(settings, 5, prefix="Boulangerie")
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,

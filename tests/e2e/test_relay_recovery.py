@@ -110,7 +110,11 @@ async def test_a_relay_killed_mid_burst_loses_nothing_after_a_restart(
     kafka_topics: Topics,
     record_property: Any,
 ) -> None:
-    settings = Settings(data_dir=tmp_path, jwt_secret="relay-recovery", log_level="WARNING")
+    settings = Settings(
+        data_dir=tmp_path,
+        jwt_secret="relay-recovery-0123456789abcdef0123456789",
+        log_level="WARNING",
+    )
     env = {
         "CUSTOMERHUB_DATA_DIR": str(tmp_path),
         "CUSTOMERHUB_LOG_LEVEL": "WARNING",

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
+from pydantic import ValidationError
+
 from customerhub_shared.settings import JWT_SECRET_FILE, Settings, load_settings
 
 
@@ -244,7 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [name for name in getattr(args, "consumers", []) if name not in CONSUMERS]
     if unknown:
         parser.error(f"unknown consumer(s): {', '.join(unknown)}; known: {', '.join(CONSUMERS)}")
-    result: int = args.action(args)
+    try:
+        result: int = args.action(args)
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        # Each problem without its input: a refused secret must not be echoed to the log.
+        for problem in error.errors(include_input=False, include_url=False):
+            sys.stderr.write(f"customerhub: invalid setting: {problem['msg']}\n")
+        return 2
     return result
 
 

@@ -10,6 +10,7 @@ from customerhub_shared.idempotency import ClaimTiming, IdempotencyStore
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings
+from customerhub_shared.sqlite_files import private_directory
 
 
 @dataclass
@@ -65,6 +66,7 @@ async def open_event_store(settings: Settings) -> EventStore:
         return await KurrentDBEventStore.open(_require(settings.kurrentdb_url, "KURRENTDB_URL"))
     from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 
+    private_directory(settings.data_dir)
     return await SQLiteEventStore.open(settings.data_dir / "events.db")
 
 
@@ -73,6 +75,7 @@ def _sqlite_side_stores(settings: Settings) -> tuple[KeyRing, IdempotencyStore]:
     from customerhub_shared.keyring.sqlite import SQLiteKeyRing
 
     # Keys live apart from the events, so a backup of the event store never carries them.
+    private_directory(settings.data_dir)
     return (
         SQLiteKeyRing(settings.data_dir / "keys.db"),
         SQLiteIdempotencyStore(settings.data_dir / "idempotency.db", _claim_timing(settings)),
@@ -84,8 +87,9 @@ async def _postgres_side_stores(settings: Settings) -> tuple[KeyRing, Idempotenc
     from customerhub_shared.keyring.postgres import PostgresKeyRing
 
     dsn = _require(settings.postgres_dsn, "CUSTOMERHUB_POSTGRES_DSN")
-    timing = _claim_timing(settings)
-    return await PostgresKeyRing.open(dsn), await PostgresIdempotencyStore.open(dsn, timing)
+    kek = settings.keyring_key_encryption_key()
+    keyring = await PostgresKeyRing.open(dsn, key_encryption_key=kek)
+    return keyring, await PostgresIdempotencyStore.open(dsn, _claim_timing(settings))
 
 
 def _claim_timing(settings: Settings) -> ClaimTiming:
@@ -109,4 +113,5 @@ async def open_read_store(settings: Settings) -> ReadStore:
         return await MongoReadStore.open(url, settings.mongodb_database)
     from customerhub_shared.readstore.sqlite import SQLiteReadStore
 
+    private_directory(settings.data_dir)
     return await SQLiteReadStore.open(settings.data_dir / "read.db")

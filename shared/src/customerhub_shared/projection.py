@@ -73,6 +73,7 @@ class Projector:
         self._fixed_generation = generation
         self.generation = generation or 1
         self._progressed = asyncio.Event()
+        self._erasing: set[str] = set()  # documents whose erasure is still to be written
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""
@@ -114,12 +115,19 @@ class Projector:
         return await self._apply(mine, known or {}, read_stored=not from_log_start)
 
     async def _write(self, documents: Mapping[str, Document], position: int) -> None:
+        erasing = [doc_id for doc_id in documents if doc_id in self._erasing]
+        if erasing:
+            # Before the checkpoint moves: a crash in between erases again on the next try.
+            await self._erase_in_other_generations([documents[i] for i in erasing])
         await self.store.write(
             self.collection,
             list(documents.values()),
             checkpoint_name=checkpoint_name(self.projection.name, self.generation),
             position=position,
         )
+        if erasing:
+            await self.store.erase_replaced()
+            self._erasing.difference_update(erasing)
         self._progressed.set()
         self._progressed = asyncio.Event()
 
@@ -128,10 +136,30 @@ class Projector:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._progressed.wait(), timeout)
 
+    async def _erase_in_other_generations(self, documents: Sequence[Document]) -> None:
+        """Replace the erased documents in every other generation kept (the previous one,
+        kept for a switch back; one a replay is building), which nobody else updates now.
+
+        Their higher `_version` makes a projector of that generation skip the events they
+        already hold, so the generation stays what a projector would have made of the log.
+        """
+        active, building = await self.store.generations(self.projection.name)
+        others = {active, active - 1, building} - {self.generation, None, 0}
+        for generation in sorted(g for g in others if g is not None):
+            collection = collection_name(self.projection.name, generation)
+            held = await self.store.get_many(collection, [d["_id"] for d in documents])
+            replacing = [d for d in documents if d["_id"] in held]
+            if not replacing:
+                continue
+            name = checkpoint_name(self.projection.name, generation)
+            position = await self.store.checkpoint(name) or 0
+            await self.store.write(collection, replacing, checkpoint_name=name, position=position)
+
     async def _apply(
         self, events: Sequence[RecordedEvent], known: Mapping[str, Document], *, read_stored: bool
     ) -> dict[str, Document]:
-        """Each document touched by the batch, read once, folded over its events, once."""
+        """Each document touched by the batch, read once, folded over its events, once;
+        those whose personal data an event erased are noted for `_write`."""
         streams: dict[str, list[RecordedEvent]] = {}
         for event in events:
             streams.setdefault(event.stream, []).append(event)
@@ -155,6 +183,8 @@ class Projector:
                 updated["_id"] = doc_id
                 updated["_version"] = recorded[-1].revision + 1
                 changed[doc_id] = updated
+                if any(envelope.event.erases_personal_data for envelope in envelopes):
+                    self._erasing.add(doc_id)
         return changed
 
     async def _keys(self, streams: Mapping[str, Sequence[RecordedEvent]]) -> dict[str, bytes]:

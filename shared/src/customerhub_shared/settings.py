@@ -3,16 +3,20 @@ Nothing is read at import: the composition root or the CLI calls `load_settings(
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 JWT_SECRET_FILE = "jwt-secret"
+# HS256 wants a key at least as long as its hash (RFC 7518 3.2): shorter ones can be guessed.
+MIN_JWT_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -41,6 +45,9 @@ class Settings(BaseSettings):
 
     event_store: Literal["sqlite", "postgres", "kurrentdb"] = "sqlite"
     postgres_dsn: str | None = None
+    # The key-encryption key of the PostgreSQL keyring (base64 of 32 bytes), kept outside the
+    # database: data keys are stored wrapped, so no raw key ever reaches its files or its WAL.
+    keyring_kek: SecretStr | None = None
     # KurrentDB's own tooling uses KURRENTDB_URL; the prefixed name works too.
     kurrentdb_url: str | None = Field(
         default=None,
@@ -110,6 +117,32 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = 1_048_576
+    # How long a request body may take to arrive (between two of its chunks) before a 408.
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        value = "" if secret is None else secret.get_secret_value()
+        if value and len(value.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                f"CUSTOMERHUB_JWT_SECRET has {len(value.encode())} bytes: HS256 needs at least"
+                f" {MIN_JWT_SECRET_BYTES} (e.g. `python -c 'import secrets;"
+                " print(secrets.token_urlsafe(48))'`)"
+            )
+        return secret
+
+    @field_validator("keyring_kek")
+    @classmethod
+    def _a_32_byte_key(cls, kek: SecretStr | None) -> SecretStr | None:
+        if kek is not None and kek.get_secret_value():
+            _decoded_kek(kek.get_secret_value())
+        return kek
+
+    def keyring_key_encryption_key(self) -> bytes | None:
+        if self.keyring_kek is None or not self.keyring_kek.get_secret_value():
+            return None
+        return _decoded_kek(self.keyring_kek.get_secret_value())
 
     def resolved_jwt_secret(self) -> str:
         """The configured HS256 secret, else one generated once and kept in the data directory.
@@ -119,6 +152,16 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
             return self.jwt_secret.get_secret_value()
         return _persisted_secret(self.data_dir / JWT_SECRET_FILE)
+
+
+def _decoded_kek(value: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("CUSTOMERHUB_KEYRING_KEK must be base64") from error
+    if len(key) != 32:
+        raise ValueError(f"CUSTOMERHUB_KEYRING_KEK must decode to 32 bytes, not {len(key)}")
+    return key
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -136,7 +179,9 @@ def _persisted_secret(path: Path) -> str:
 
 
 def _create_secret_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from customerhub_shared.sqlite_files import new_directories
+
+    new_directories(path.parent)
     draft = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
     descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as draft_file:

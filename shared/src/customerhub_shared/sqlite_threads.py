@@ -1,7 +1,7 @@
 """One SQLite file used from worker threads, off the event loop: one writer, a few readers.
 
-Each thread keeps its own connection (WAL, busy timeout), so readers never wait for the
-writer and the loop never blocks on the disk.
+Each thread keeps its own connection (WAL, busy timeout, secure_delete), so readers never
+wait for the writer and the loop never blocks on the disk.
 """
 
 from __future__ import annotations
@@ -14,15 +14,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from customerhub_shared import sqlite_files
+from customerhub_shared.sqlite_files import Synchronous
+
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
 
 
 class SQLiteThreads:
-    def __init__(self, path: Path | str, *, name: str, readers: int = 2) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        name: str,
+        readers: int = 2,
+        synchronous: Synchronous = "FULL",
+    ) -> None:
+        """`synchronous`: FULL (a commit is on disk when it returns) unless the file can be
+        rebuilt from elsewhere (a read model)."""
         self._path = str(path)
+        self._synchronous: Synchronous = synchronous
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-write")
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix=f"{name}-read")
         self._local = threading.local()
@@ -42,10 +53,7 @@ class SQLiteThreads:
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
+            db = sqlite_files.connect(self._path, synchronous=self._synchronous)
             self._local.db = db
             with self._lock:
                 self._connections.append(db)

@@ -97,7 +97,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, kafka_topics: Topic
         }
     return Settings(
         data_dir=tmp_path,
-        jwt_secret="consumer-test",
+        jwt_secret="consumer-test-0123456789abcdef0123456789",
         log_level="WARNING",
         kafka_customer_topic=kafka_topics.customer,
         kafka_equipment_topic=kafka_topics.equipment,

@@ -120,7 +120,9 @@ def test_decoding_orders_by_position_and_skips_what_is_not_our_cloudevent(
 
 @pytest.fixture
 async def infra(tmp_path: Path) -> AsyncIterator[Infrastructure]:
-    opened = await open_infrastructure(Settings(data_dir=tmp_path, jwt_secret="handler-test"))
+    opened = await open_infrastructure(
+        Settings(data_dir=tmp_path, jwt_secret="handler-test-0123456789abcdef0123456789")
+    )
     yield opened
     await opened.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import stat
 import uuid
 from pathlib import Path
 
@@ -40,3 +41,19 @@ async def test_a_bad_number_fails_in_the_outbox_as_it_would_at_the_provider(tmp_
     outbox = OutboxFiles(tmp_path, "sms", sender="x")
     with pytest.raises(PermanentFailure):
         await outbox.send(OutgoingMessage(uuid.uuid4(), "sms", "0612", Message(text="x")))
+
+
+async def test_forgetting_deliveries_removes_their_files_and_drafts_and_keeps_others(
+    tmp_path: Path,
+) -> None:
+    outbox = OutboxFiles(tmp_path / "outbox", "sms", sender="+15005550006")
+    gone, kept = uuid.uuid4(), uuid.uuid4()
+    for delivery in (gone, kept):
+        await outbox.send(OutgoingMessage(delivery, "sms", "+33612345678", Message(text="Marc")))
+    draft = tmp_path / "outbox" / "sms" / f".{gone}.json.0123abcd"
+    draft.write_text('{"to": "+33612345678"}')
+    written = tmp_path / "outbox" / "sms" / f"{kept}.json"
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
+    await outbox.forget([gone])
+    assert [path.name for path in written.parent.iterdir()] == [written.name]

@@ -62,6 +62,9 @@ class InMemoryReadStore(ReadStore):
     async def set_generations(self, projection: str, active: int, building: int | None) -> None:
         self.active[projection] = (active, building)
 
+    async def erase_replaced(self) -> None:
+        pass
+
     async def close(self) -> None:
         pass
 

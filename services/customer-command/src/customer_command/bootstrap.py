@@ -37,7 +37,7 @@ def build_command_service(infra: Infrastructure, settings: Settings) -> CommandS
     customers_repo = CustomerRepository(writer)
     ports = CustomerPorts(
         customers=customers_repo,
-        names=NameReservations(writer, partial(holds_name, customers_repo)),
+        names=NameReservations(writer, partial(holds_name, customers_repo), infra.keyring),
         numbers=CustomerNumberRange(
             writer, prefix=settings.customer_number_prefix, start=settings.customer_number_start
         ),

@@ -39,6 +39,7 @@ def build_query_service(
         view=view,
         projector=Projector(view, read_store, mapper, infra.keyring),
         freshness_timeout=settings.freshness_timeout_seconds,
+        head=infra.event_store.head_position,
     )
 
 

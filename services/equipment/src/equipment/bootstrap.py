@@ -85,6 +85,7 @@ def attach(
         read_store=read_store,
         projector=projector,
         freshness_timeout=settings.freshness_timeout_seconds,
+        head=infra.event_store.head_position,
     )
     return projector, reconciler
 

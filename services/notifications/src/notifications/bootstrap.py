@@ -8,11 +8,12 @@ projectors; standalone, `create_app` does the same for the service's own app.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, FastAPI
@@ -31,7 +32,7 @@ from notifications.adapters.outbox_files import OutboxFiles
 from notifications.adapters.smtp import SmtpEmailSender
 from notifications.adapters.templates import JinjaTemplates
 from notifications.adapters.twilio import TwilioSmsSender
-from notifications.application.consumer import NotificationConsumer
+from notifications.application.consumer import ForgetMessages, NotificationConsumer
 from notifications.application.dispatcher import Dispatcher
 from notifications.application.metrics import NotificationMetrics
 from notifications.application.planning import DeliveryPlanner
@@ -148,6 +149,14 @@ def _describe(dispatcher: Dispatcher) -> None:
         )
 
 
+def _forgetting(dispatchers: list[Dispatcher]) -> ForgetMessages:
+    async def forget(delivery_ids: Sequence[UUID]) -> None:
+        for dispatcher in dispatchers:
+            await dispatcher.sender.forget(delivery_ids)
+
+    return forget
+
+
 def build_runtime(
     infra: Infrastructure,
     read_store: ReadStore,
@@ -189,6 +198,7 @@ def build_runtime(
         max_event_age=timedelta(seconds=ns.notification_max_event_age_seconds),
         on_deliveries=wake,
         items=infra.event_store,
+        forget_messages=_forgetting(dispatchers),
     )
     service = NotificationService(
         store=store,

@@ -167,6 +167,9 @@ class _CheckpointOverride(ReadStore):
     async def set_generations(self, projection: str, active: int, building: int | None) -> None:
         await self._inner.set_generations(projection, active, building)
 
+    async def erase_replaced(self) -> None:
+        await self._inner.erase_replaced()
+
     async def close(self) -> None:
         await self._inner.close()
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.checkpoints.port import CheckpointStore
 
 _SCHEMA = """
@@ -21,13 +21,8 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
 
 class SQLiteCheckpointStore(CheckpointStore):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
         # A checkpoint that a power cut rolled back only means republishing: NORMAL is enough.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = sqlite_files.connect(path, synchronous="NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

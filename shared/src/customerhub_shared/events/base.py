@@ -29,6 +29,8 @@ class DomainEvent(BaseModel):
 
     type_name: ClassVar[str] = ""
     aggregate: ClassVar[str] = "customer"
+    # The aggregate's personal data is forgotten (its key destroyed): views erase their copies.
+    erases_personal_data: ClassVar[bool] = False
 
     @classmethod
     def personal_fields(cls) -> frozenset[str]:

@@ -267,10 +267,12 @@ class CustomerAnonymised(CustomerEvent):
     """The customer's key is destroyed: personal data in every event of it reads as erased."""
 
     type_name: ClassVar[str] = "customerhub.customer.anonymised.v1"
+    erases_personal_data: ClassVar[bool] = True
 
 
 class CustomerDeleted(CustomerEvent):
     type_name: ClassVar[str] = "customerhub.customer.deleted.v1"
+    erases_personal_data: ClassVar[bool] = True
 
 
 class CustomerNameReserved(DomainEvent):

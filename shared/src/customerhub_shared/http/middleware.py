@@ -1,7 +1,9 @@
-"""Pure ASGI middleware every service runs: a correlation id per request, a body size limit."""
+"""Pure ASGI middleware every service runs: a correlation id per request, a body size limit,
+a time limit on receiving the body."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -111,6 +113,45 @@ class BodySizeLimitMiddleware:
             correlation_id=state.get("correlation_id"),
         )
         await response(scope, receive, send)
+
+
+class BodyTimeoutMiddleware:
+    """Answers 408 when the request body stops arriving for `seconds`: a client that
+    announces a body and never sends it must not hold a connection (and a worker) for ever."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:  # later calls only wait for a disconnect: no limit on those
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                raise BodyTimedOut(self.seconds) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        await self.app(scope, timed_receive, send)
+
+
+class BodyTimedOut(HTTPException):
+    """Raised from `receive`, an HTTPException for the same reason as BodyTooLarge."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            408,
+            f"the request body did not arrive within {seconds:g} s",
+            headers={"Connection": "close"},
+        )
 
 
 class BodyTooLarge(HTTPException):

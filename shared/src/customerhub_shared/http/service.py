@@ -14,7 +14,11 @@ from customerhub_shared.eventstore.counting import CountingEventStore
 from customerhub_shared.http.auth import TokenVerifier
 from customerhub_shared.http.health import install_health
 from customerhub_shared.http.metrics import AppMetrics, install_metrics
-from customerhub_shared.http.middleware import BodySizeLimitMiddleware, CorrelationMiddleware
+from customerhub_shared.http.middleware import (
+    BodySizeLimitMiddleware,
+    BodyTimeoutMiddleware,
+    CorrelationMiddleware,
+)
 from customerhub_shared.http.openapi import install_openapi
 from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
@@ -40,6 +44,7 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_health(app)
     serve_root(app, docs_redirect)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     install_metrics(app)
     app.add_middleware(CorrelationMiddleware)
 

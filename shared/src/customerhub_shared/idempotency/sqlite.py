@@ -6,12 +6,12 @@ A row with status 0 is a claim: its request is being answered by the holder of `
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.idempotency.port import ClaimTiming, IdempotencyStore, StoredAnswer
 
 _SCHEMA = """
@@ -48,11 +48,8 @@ ON CONFLICT (scope, key) DO UPDATE
 
 class SQLiteIdempotencyStore(IdempotencyStore):
     def __init__(self, path: Path | str, timing: ClaimTiming | None = None) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        # FULL: an answer stored must outlive a power cut, or a retry would act twice.
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(idempotent_answers)")}
         if "claim_token" not in columns:

@@ -1,19 +1,21 @@
 """Keys in a SQLite file of their own, so backups of the event store never hold them.
 
 Writes are fully synchronous (fsync per commit): a lost key would lose personal data for
-good. The work runs in a thread, off the event loop.
+good. A destroyed key leaves no copy in any of the keyring's files: secure_delete zeroes its
+cell, and the write-ahead log that held it is checkpointed and truncated at once.
+The work runs in a thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.keyring.port import KeyDestroyed, KeyRing
 
 _SCHEMA = """
@@ -28,12 +30,7 @@ CREATE TABLE IF NOT EXISTS subject_keys (
 
 class SQLiteKeyRing(KeyRing):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
@@ -80,3 +77,4 @@ class SQLiteKeyRing(KeyRing):
                 " SET data_key = NULL, destroyed_at = excluded.destroyed_at",
                 (str(subject), now, now),
             )
+            sqlite_files.erase_replaced(self._db)

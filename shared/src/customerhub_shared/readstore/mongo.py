@@ -167,6 +167,10 @@ class MongoReadStore(ReadStore):
             {"_id": projection}, {"$set": {"active": active, "building": building}}, upsert=True
         )
 
+    async def erase_replaced(self) -> None:
+        """Nothing a client can ask for: the server's storage engine decides when replaced
+        document versions leave its files (README, "What anonymising erases where")."""
+
     async def close(self) -> None:
         await self._client.close()
 

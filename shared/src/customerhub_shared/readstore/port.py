@@ -84,4 +84,9 @@ class ReadStore(abc.ABC):
         """Atomically record which generation serves and which one a replay is building."""
 
     @abc.abstractmethod
+    async def erase_replaced(self) -> None:
+        """Leave no readable copy, anywhere in the store's files, of what writes so far
+        replaced or deleted (called after a write that erased personal data)."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
 from customerhub_shared.sqlite_threads import SQLiteThreads
 
@@ -79,7 +80,8 @@ class SQLiteReadStore(ReadStore):
     def __init__(self, path: Path | str, *, common_prefix_terms: int | None = None) -> None:
         """`common_prefix_terms`: a fixed threshold for a common prefix (0: every prefix),
         instead of one from the collection's size."""
-        self._db = SQLiteThreads(path, name="read-model")
+        # A read model is rebuilt from the log, so a commit a power cut takes back costs nothing.
+        self._db = SQLiteThreads(path, name="read-model", synchronous="NORMAL")
         self._common_prefix_terms = common_prefix_terms
         # (collection, index key) pairs whose table and expression index this process has made.
         self._indexed: set[tuple[str, str]] = set()
@@ -222,6 +224,10 @@ class SQLiteReadStore(ReadStore):
             " SET active = excluded.active, building = excluded.building"
         )
         await self._db.write(lambda db: db.execute(sql, (projection, active, building)))
+
+    async def erase_replaced(self) -> None:
+        # secure_delete zeroed the old rows in the file; their page images are in the log.
+        await self._db.write(sqlite_files.erase_replaced)
 
     async def close(self) -> None:
         self._db.close()

@@ -214,6 +214,10 @@ async def _forget(
     result = await ports.customers.save(customer, ctx)
     if held is not None:
         await ports.names.release(held, customer_id, ctx)
+    for duplicate_id in sorted(customer.absorbed_ids):
+        duplicate = (await ports.customers.get(duplicate_id)).customer
+        duplicate.forget_with_survivor()
+        await ports.customers.save(duplicate, ctx)
     if result is None:
         return CommandResult(customer.id, customer.version, loaded.position)
     return CommandResult(customer.id, result.version, result.position)

@@ -5,23 +5,31 @@ the same expected version, so exactly one wins; the loser is refused (or, in "wa
 created with a warning). A reservation is held while its holder bears the name, or while it
 is younger than a short lease (its create or rename is still in flight); after that, one
 left by a crashed request is stale and the next claimant takes it over.
+
+Streams are named by an HMAC of the name under a secret the keyring holds, so reading the
+event store alone cannot confirm a guessed name. Streams named by the plain SHA-256 of
+earlier versions are still read (never written), so names reserved before keep their owner.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from customer_command.adapters.repository import EventWriter
 from customer_command.application.context import CommandContext
 from customerhub_shared.events.customer import CustomerNameReleased, CustomerNameReserved
 from customerhub_shared.eventstore import ConcurrencyConflict
+from customerhub_shared.keyring import KeyRing
 
 HoldsName = Callable[[UUID, str], Awaitable[bool]]
 LEASE = timedelta(seconds=30)
+# The keyring subject whose key is the reservations' secret (never a customer, never destroyed).
+RESERVATION_SECRET_SUBJECT = uuid5(UUID(int=0), "customerhub.customer_name.reservations")
 
 
 class NameTaken(Exception):
@@ -30,17 +38,36 @@ class NameTaken(Exception):
         self.holder_id = holder_id
 
 
-def reservation_stream(name_key: str) -> str:
+def reservation_stream(name_key: str, secret: bytes) -> str:
+    digest = hmac.new(secret, name_key.encode(), hashlib.sha256).hexdigest()
+    return f"customer_name-{digest[:40]}"
+
+
+def legacy_reservation_stream(name_key: str) -> str:
+    """How streams were named before the keyed hash: read only, for names held since then."""
     return f"customer_name-{hashlib.sha256(name_key.encode()).hexdigest()[:40]}"
 
 
 class NameReservations:
     def __init__(
-        self, writer: EventWriter, holds_name: HoldsName, *, lease: timedelta = LEASE
+        self,
+        writer: EventWriter,
+        holds_name: HoldsName,
+        keyring: KeyRing,
+        *,
+        lease: timedelta = LEASE,
     ) -> None:
         self._writer = writer
         self._holds_name = holds_name
+        self._keyring = keyring
+        self._secret: bytes | None = None
         self._lease = lease
+
+    async def _stream(self, name_key: str) -> str:
+        if self._secret is None:
+            # Every replica gets the same key: the keyring makes it once and keeps it.
+            self._secret = await self._keyring.create_key(RESERVATION_SECRET_SUBJECT)
+        return reservation_stream(name_key, self._secret)
 
     async def holder(self, name_key: str) -> UUID | None:
         """The active customer that bears this name now, if any."""
@@ -48,7 +75,7 @@ class NameReservations:
         return holder
 
     async def reserve(self, name_key: str, customer_id: UUID, ctx: CommandContext) -> None:
-        stream = reservation_stream(name_key)
+        stream = await self._stream(name_key)
         for _ in range(10):
             holder, version = await self._current(name_key)
             if holder == customer_id:
@@ -64,7 +91,7 @@ class NameReservations:
         raise ConcurrencyConflict(stream, None, -1)
 
     async def release(self, name_key: str, customer_id: UUID, ctx: CommandContext) -> None:
-        stream = reservation_stream(name_key)
+        stream = await self._stream(name_key)
         history = await self._writer.read(stream)
         last = history[-1].event if history else None
         if isinstance(last, CustomerNameReserved) and last.customer_id == customer_id:
@@ -76,9 +103,9 @@ class NameReservations:
                 )
 
     async def _current(self, name_key: str) -> tuple[UUID | None, int]:
-        history = await self._writer.read(reservation_stream(name_key))
+        history = await self._writer.read(await self._stream(name_key))
         if not history:
-            return None, 0
+            return await self._legacy_holder(name_key), 0
         last = history[-1]
         if isinstance(last.event, CustomerNameReserved) and (
             last.recorded_at > datetime.now(UTC) - self._lease
@@ -86,6 +113,16 @@ class NameReservations:
         ):
             return last.event.customer_id, len(history)
         return None, len(history)
+
+    async def _legacy_holder(self, name_key: str) -> UUID | None:
+        """The holder of a reservation made before the keyed hash, while it bears the name."""
+        history = await self._writer.read(legacy_reservation_stream(name_key))
+        last = history[-1].event if history else None
+        if isinstance(last, CustomerNameReserved) and await self._holds_name(
+            last.customer_id, name_key
+        ):
+            return last.customer_id
+        return None
 
 
 def _plain(ctx: CommandContext) -> CommandContext:

@@ -390,6 +390,13 @@ class Customer(CustomerState):
         if self.status != "anonymised":
             self._record(CustomerAnonymised(customer_id=self.id))
 
+    def forget_with_survivor(self) -> None:
+        """A merged duplicate whose survivor is anonymised or deleted: its own events hold the
+        same person's data under its own key, destroyed with the survivor's; recording it
+        here makes every view erase its copy too. The duplicate stays a redirect."""
+        if self.merged_into is not None and not self.personal_data_erased:
+            self._record(CustomerAnonymised(customer_id=self.id))
+
     # -- merge -------------------------------------------------------------------------------
 
     def absorb(self, duplicates: Sequence[Customer]) -> None:

@@ -155,6 +155,7 @@ class CustomerState:
         self.documents: dict[str, str] = {}
         self.equipment_ids: set[UUID] = set()
         self.absorbed_ids: set[UUID] = set()
+        self.personal_data_erased = False
         self.merged_into: UUID | None = None
 
     @classmethod
@@ -335,7 +336,10 @@ class CustomerState:
         self.custom_fields = {}
         self.contacts = {cid: contact.erased() for cid, contact in self.contacts.items()}
         self.locations = {lid: location.erased() for lid, location in self.locations.items()}
-        self.status = "anonymised"
+        self.personal_data_erased = True
+        # A merged duplicate forgotten with its survivor stays a redirect.
+        if self.merged_into is None:
+            self.status = "anonymised"
 
     @_when.register
     def _deleted(self, event: CustomerDeleted) -> None:

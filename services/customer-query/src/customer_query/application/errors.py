@@ -47,6 +47,24 @@ class EmptyDuplicateProbe(QueryRefused):
         super().__init__("give at least one of name, email or phone")
 
 
+class PositionBeyondLog(QueryRefused):
+    """No event has that position yet: waiting for it could only time out."""
+
+    code = "position-beyond-log"
+
+    def __init__(self, wanted: int, head: int) -> None:
+        super().__init__(f"position {wanted} is beyond the log's last position {head}")
+        self.wanted = wanted
+        self.head = head
+
+
+class InstantOutOfRange(QueryRefused):
+    code = "instant-out-of-range"
+
+    def __init__(self) -> None:
+        super().__init__("as_of must lie between years 1 and 9999 once converted to UTC")
+
+
 class ReadModelBehind(QueryRefused):
     """The read model has not reached the position the client asked for, in time."""
 

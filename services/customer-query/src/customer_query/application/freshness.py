@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from customer_query.application.errors import ReadModelBehind
+from customer_query.application.errors import PositionBeyondLog, ReadModelBehind
 
 PositionSource = Callable[[], Awaitable[int | None]]
 # Returns when the read model may have moved, or after the given seconds at the latest.
@@ -23,17 +23,22 @@ async def wait_for_position(
     wanted: int | None,
     *,
     timeout: float,
+    head: PositionSource | None = None,
     interval: float = POLL_INTERVAL_SECONDS,
     progressed: Progress = asyncio.sleep,
 ) -> int:
-    """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`.
+    """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`,
+    PositionBeyondLog at once when the log (`head`) has not got that far.
 
     Between looks it waits `interval`, or less where `progressed` hears of the projector's
     writes (a projector in this process), so an answer does not wait for the next look.
     """
     reached = await current_position(position)
-    if wanted is None:
+    if wanted is None or reached >= wanted:
         return reached
+    last = None if head is None else await head()
+    if head is not None and wanted > (last or 0):
+        raise PositionBeyondLog(wanted, last or 0)
     deadline = asyncio.get_running_loop().time() + timeout
     while reached < wanted:
         if asyncio.get_running_loop().time() >= deadline:

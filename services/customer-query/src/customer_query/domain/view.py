@@ -487,7 +487,8 @@ def _merged_into(event: CustomerMergedInto, customer: Document) -> None:
 @_when.register
 def _anonymised(event: CustomerAnonymised, customer: Document) -> None:
     _erase_personal_data(customer)
-    customer["status"] = "anonymised"
+    if customer["status"] != "merged":  # a duplicate forgotten with its survivor redirects still
+        customer["status"] = "anonymised"
 
 
 @_when.register

@@ -31,6 +31,16 @@ class InvalidCursor(ValueError):
         super().__init__("the cursor is not one this list gave out")
 
 
+class PositionBeyondLog(Exception):
+    """No event has that position yet: waiting for it could only time out."""
+
+    code = "position-beyond-log"
+
+    def __init__(self, wanted: int, head: int) -> None:
+        super().__init__(f"position {wanted} is beyond the log's last position {head}")
+        self.wanted = wanted
+
+
 class ReadModelBehind(Exception):
     code = "read-model-behind"
 

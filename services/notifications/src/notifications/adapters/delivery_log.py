@@ -146,6 +146,8 @@ class ReadStoreNotifications(NotificationStore):
                 checkpoint_name=CONSUMER_CHECKPOINT,
                 position=position,
             )
+            if erase_customers:
+                await self._store.erase_replaced()
 
     async def _erased(self, customer_id: UUID, at: datetime) -> list[Document]:
         """The customer's recorded deliveries without addresses or bodies."""

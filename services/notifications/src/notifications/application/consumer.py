@@ -10,7 +10,7 @@ batch sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -28,7 +28,12 @@ from customerhub_shared.eventstore import RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from notifications.application.planning import DeliveryPlanner
-from notifications.application.ports import NotificationStore, StreamReader, Versioned
+from notifications.application.ports import (
+    HistoryCursor,
+    NotificationStore,
+    StreamReader,
+    Versioned,
+)
 from notifications.domain import audience as folds
 from notifications.domain import rules
 from notifications.domain.audience import Audience, EquipmentLabel
@@ -36,7 +41,9 @@ from notifications.domain.deliveries import Delivery
 
 log = structlog.get_logger(__name__)
 Clock = Callable[[], datetime]
+ForgetMessages = Callable[[Sequence[UUID]], Awaitable[None]]
 CUSTOMER_PREFIX = "customer-"
+_ERASE_PAGE = 500
 EQUIPMENT_PREFIX = "equipment-"
 
 
@@ -79,10 +86,13 @@ class NotificationConsumer:
         clock: Clock = lambda: datetime.now(UTC),
         on_deliveries: Callable[[], None] = lambda: None,
         items: StreamReader | None = None,
+        forget_messages: ForgetMessages | None = None,
     ) -> None:
         """`items`: where an item's own stream is read when a customer event names an item
-        this consumer has not seen yet (on Kafka, the equipment topic may lag the customers')."""
+        this consumer has not seen yet (on Kafka, the equipment topic may lag the customers').
+        `forget_messages`: erases the copies the senders kept of these deliveries' messages."""
         self.store = store
+        self.forget_messages = forget_messages
         self.items = items
         self.mapper = mapper
         self.keyring = keyring
@@ -114,6 +124,8 @@ class NotificationConsumer:
                 self._equipment_event(state, equipment_id, recorded)
         if stale:
             log.info("notifications.stale_events_ignored", count=stale)
+        # Before the erasure is recorded: a crash in between erases again on the next try.
+        await self._forget_messages(state.erase)
         await self.store.save_batch(
             audiences=[state.customers[c] for c in state.changed_customers],
             equipment=[state.equipment[e] for e in state.changed_equipment],
@@ -122,9 +134,24 @@ class NotificationConsumer:
             position=batch[-1].position if covered is None else covered,
             at=now,
         )
+        # Again once recorded: a message a dispatcher was handing over meanwhile is gone too
+        # (one it hands over from now on, it forgets itself).
+        await self._forget_messages(state.erase)
         self.planner.count_settled(state.deliveries)
         if state.deliveries:
             self.on_deliveries()
+
+    async def _forget_messages(self, customer_ids: set[UUID]) -> None:
+        if self.forget_messages is None:
+            return
+        for customer_id in customer_ids:
+            after: HistoryCursor | None = None
+            while True:
+                page = await self.store.history(customer_id, limit=_ERASE_PAGE, after=after)
+                await self.forget_messages([delivery.id for delivery in page])
+                if len(page) < _ERASE_PAGE:
+                    break
+                after = HistoryCursor(page[-1].created_at.timestamp(), str(page[-1].id))
 
     async def _customer_event(
         self,

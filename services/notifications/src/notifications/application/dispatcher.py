@@ -106,7 +106,16 @@ class Dispatcher:
             self._count(delivery, outcome[1])
 
         await asyncio.gather(*(attempt(delivery) for delivery in started))
+        await self._forget_erased_meanwhile([delivery.id for delivery in started])
         return len(started), page.next_due_at
+
+    async def _forget_erased_meanwhile(self, delivery_ids: list[UUID]) -> None:
+        """The customer was anonymised while its message was being handed over: the consumer
+        may have erased the sender's copies before this one was made."""
+        current = await self.store.deliveries(delivery_ids)
+        erased = [delivery.id for delivery in current if delivery.erased]
+        if erased:
+            await self.sender.forget(erased)
 
     async def _attempt(self, delivery: Delivery) -> tuple[UUID, Outcome]:
         if delivery.recipient is None or delivery.message is None:

@@ -70,6 +70,10 @@ class MessageSender(abc.ABC):
     async def send(self, message: OutgoingMessage) -> Sent:
         """Sent, or TransientFailure / PermanentFailure."""
 
+    async def forget(self, delivery_ids: Sequence[UUID]) -> None:  # noqa: B027
+        """Erase every copy this sender kept of these deliveries' messages (most keep none:
+        the message left the machine)."""
+
     async def close(self) -> None:  # noqa: B027 - most senders hold nothing to release
         """Release connections."""
 

@@ -195,7 +195,9 @@ def _merged_into(event: CustomerMergedInto, audience: Audience) -> Audience:
 
 @_when.register
 def _anonymised(event: CustomerAnonymised, audience: Audience) -> Audience:
-    return erase(audience).model_copy(update={"status": "anonymised"})
+    # A merged duplicate forgotten with its survivor stays a redirect.
+    status = "merged" if audience.status == "merged" else "anonymised"
+    return erase(audience).model_copy(update={"status": status})
 
 
 @_when.register

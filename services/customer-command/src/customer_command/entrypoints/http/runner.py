@@ -1,9 +1,9 @@
 """Runs one command for one HTTP request: If-Match, Idempotency-Key, problems, the answer."""
 
-import asyncio
 import hashlib
 import json
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from customerhub_shared.http.headers import (
     parse_if_match,
 )
 from customerhub_shared.http.idempotency import answer_once
+from customerhub_shared.http.key_locks import KeyLocks
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
 
@@ -38,10 +39,10 @@ class CommandService:
 
     ports: CustomerPorts
     idempotency: IdempotencyStore
-    _key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _key_locks: KeyLocks = field(default_factory=KeyLocks)
 
-    def key_lock(self, scope_key: str) -> asyncio.Lock:
-        return self._key_locks.setdefault(scope_key, asyncio.Lock())
+    def key_lock(self, scope_key: str) -> AbstractAsyncContextManager[None]:
+        return self._key_locks.hold(scope_key)
 
 
 def command_service(request: Request) -> CommandService:

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from customer_query.application import queries
-from customer_query.application.errors import QueryRefused
+from customer_query.application.errors import InstantOutOfRange, QueryRefused
 from customer_query.domain.duplicates import DuplicateProbe
+from customer_query.domain.instants import utc
 from customer_query.entrypoints.http import schemas
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers, problem_for
@@ -134,7 +135,10 @@ async def get_customer(
 ) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
     if as_of is not None:
-        found = queries.customer_as_of(service.streams, service.view, customer_id, as_of)
+        instant = utc(as_of)
+        if instant is None:
+            raise problem_for(InstantOutOfRange(), position)
+        found = queries.customer_as_of(service.streams, service.view, customer_id, instant)
         return await _answer(position, found)
     read_model = await service.read_model()
     customer = await _read(position, queries.customer_by_id(read_model, customer_id))

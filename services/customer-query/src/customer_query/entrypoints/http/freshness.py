@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query
 
-from customer_query.application.errors import ReadModelBehind
+from customer_query.application.errors import QueryRefused, ReadModelBehind
 from customer_query.application.freshness import wait_for_position
 from customer_query.entrypoints.http.problems import problem_for
 from customer_query.entrypoints.http.service import Service
@@ -42,10 +42,13 @@ async def read_model_position(
             service.position,
             wanted,
             timeout=service.freshness_timeout,
+            head=service.head,
             progressed=service.progressed,
         )
     except ReadModelBehind as behind:
         raise problem_for(behind, behind.reached) from behind
+    except QueryRefused as refused:
+        raise problem_for(refused, await service.position() or 0) from refused
 
 
 def _wanted(min_position: int | None, header: str | None) -> int | None:

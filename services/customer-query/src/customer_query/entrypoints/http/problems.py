@@ -6,7 +6,9 @@ from customer_query.application.errors import (
     CustomerDeleted,
     CustomerNotFound,
     EmptyDuplicateProbe,
+    InstantOutOfRange,
     InvalidCursor,
+    PositionBeyondLog,
     QueryRefused,
     ReadModelBehind,
 )
@@ -18,6 +20,8 @@ _ANSWERS: tuple[tuple[type[QueryRefused], int, str], ...] = (
     (CustomerDeleted, 410, "Customer deleted"),
     (InvalidCursor, 400, "Invalid cursor"),
     (EmptyDuplicateProbe, 422, "Nothing to compare"),
+    (PositionBeyondLog, 422, "Position beyond the log"),
+    (InstantOutOfRange, 422, "Instant out of range"),
     (ReadModelBehind, 503, "Read model behind"),
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,6 +24,8 @@ class QueryService:
     view: CustomerView
     projector: Projector
     freshness_timeout: float = 2.0
+    # The log's last position, to refuse at once a `min_position` no event has reached.
+    head: Callable[[], Awaitable[int | None]] | None = None
 
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""

@@ -42,6 +42,10 @@ async def read_model_position(
 ) -> int:
     """The position the answer reflects at least; waits up to the freshness timeout."""
     wanted = max((p for p in (min_position, x_min_position) if p is not None), default=None)
+    if wanted is not None and service.head is not None:
+        head = await service.head() or 0
+        if wanted > head:
+            raise _problem(queries.PositionBeyondLog(wanted, head))
     if wanted is not None and not await reached(
         service.position, wanted, timeout=service.freshness_timeout
     ):

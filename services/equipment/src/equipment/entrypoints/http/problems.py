@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from customerhub_shared.eventstore import ConcurrencyConflict
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from equipment.application.context import VersionMismatch
-from equipment.application.queries import InvalidCursor, ReadModelBehind
+from equipment.application.queries import InvalidCursor, PositionBeyondLog, ReadModelBehind
 from equipment.domain.errors import (
     CommandRefused,
     EquipmentNotFound,
@@ -51,6 +51,8 @@ def problem_for(error: Exception) -> Problem | None:
             )
         case InvalidCursor():
             return _problem(400, "Invalid cursor", error)
+        case PositionBeyondLog():
+            return _problem(422, "Position beyond the log", error)
         case ReadModelBehind():
             return _problem(503, "Read model behind", error, headers={"Retry-After": "1"})
     return None
@@ -59,7 +61,7 @@ def problem_for(error: Exception) -> Problem | None:
 def _problem(
     status: int,
     title: str,
-    error: CommandRefused | EquipmentNotFound | InvalidCursor | ReadModelBehind,
+    error: CommandRefused | EquipmentNotFound | InvalidCursor | PositionBeyondLog | ReadModelBehind,
     extensions: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Problem:

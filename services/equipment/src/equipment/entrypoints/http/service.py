@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from customerhub_shared.http.key_locks import KeyLocks
 from customerhub_shared.idempotency import IdempotencyStore
 from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
@@ -25,10 +27,12 @@ class EquipmentService:
     read_store: ReadStore
     projector: Projector
     freshness_timeout: float = 2.0
-    _key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # The log's last position, to refuse at once a `min_position` no event has reached.
+    head: Callable[[], Awaitable[int | None]] | None = None
+    _key_locks: KeyLocks = field(default_factory=KeyLocks)
 
-    def key_lock(self, scope_key: str) -> asyncio.Lock:
-        return self._key_locks.setdefault(scope_key, asyncio.Lock())
+    def key_lock(self, scope_key: str) -> AbstractAsyncContextManager[None]:
+        return self._key_locks.hold(scope_key)
 
     async def position(self) -> int | None:
         await self.projector.refresh_generation()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
+from customerhub_shared.http.key_locks import KeyLocks
 from customerhub_shared.idempotency import IdempotencyStore
 from notifications.application.metrics import NotificationMetrics
 from notifications.application.planning import DeliveryPlanner
@@ -26,10 +27,10 @@ class NotificationService:
     freshness_timeout: float = 2.0
     # Called once deliveries are recorded: the dispatchers look at once.
     on_deliveries: Callable[[], None] = lambda: None
-    _key_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _key_locks: KeyLocks = field(default_factory=KeyLocks)
 
-    def key_lock(self, scope_key: str) -> asyncio.Lock:
-        return self._key_locks.setdefault(scope_key, asyncio.Lock())
+    def key_lock(self, scope_key: str) -> AbstractAsyncContextManager[None]:
+        return self._key_locks.hold(scope_key)
 
 
 def notification_service(request: Request) -> NotificationService:
