@@ -99,6 +99,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = 1_048_576
+    import_max_bytes: int = 52_428_800
 
     def resolved_jwt_secret(self) -> str:
         """The configured HS256 secret, else one generated once and kept in the data directory.

@@ -40,7 +40,11 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_openapi(app)
     app.add_api_route("/health", health, include_in_schema=False)
     serve_root(app, docs_redirect)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/imports": settings.import_max_bytes},
+    )
     app.add_middleware(CorrelationMiddleware)
 
 
