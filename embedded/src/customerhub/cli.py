@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
+from customerhub import import_command
 from customerhub_shared.settings import JWT_SECRET_FILE, Settings, load_settings
 
 
@@ -235,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--customer", type=UUID, default=None, metavar="ID")
     verify.set_defaults(action=_audit)
+    import_command.add_parser(commands)
     return parser
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,12 +27,15 @@ from customer_command.application.imports.ports import (
     ImportStore,
     RowNote,
 )
-from customer_command.application.imports.row_import import RowImport
+from customer_command.application.imports.row_import import RowImport, RowResult
 from customer_command.application.imports.rows import column_fields
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[ImportRecord], None]
 BATCH_ROWS = 200
+# Rows of a batch run this many at a time; rows naming the same customer share a lane.
+LANES = 8
+_KEY_FIELDS = ("external_id", "customer_number", "name")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class ImportRunner:
     store: ImportStore
     rows: RowImport
     batch_rows: int = BATCH_ROWS
+    lanes: int = LANES
     _tasks: dict[UUID, asyncio.Task[ImportRecord]] = field(default_factory=dict)
 
     async def submit(
@@ -69,6 +74,19 @@ class ImportRunner:
         task = asyncio.create_task(self.run(import_id), name=f"import-{import_id}")
         self._tasks[import_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(import_id, None))
+
+    async def finish(self, import_id: UUID, progress: Progress) -> ImportRecord:
+        """Run the import (or join the run already going here), reporting as it goes."""
+        self.start(import_id)
+        task = self._tasks[import_id]
+        while not task.done():
+            record = await self.store.get(import_id)
+            if record is not None:
+                progress(record)
+            await asyncio.wait({task}, timeout=0.2)
+        record = task.result()
+        progress(record)
+        return record
 
     async def resume_unfinished(self) -> None:
         for record in await self.store.unfinished():
@@ -115,14 +133,36 @@ class ImportRunner:
         recovering: bool,
         progress: Progress | None,
     ) -> None:
+        async def lane(rows: list[Row]) -> list[tuple[int, RowResult]]:
+            return [
+                (number, await self.rows.run(record, number, cells, fields, recovering=recovering))
+                for number, cells in rows
+            ]
+
+        done = await asyncio.gather(*(lane(rows) for rows in _lanes(batch, fields, self.lanes)))
         notes: list[RowNote] = []
-        for number, cells in batch:
-            outcome, row_notes = await self.rows.run(
-                record, number, cells, fields, recovering=recovering
-            )
+        for _, (outcome, row_notes) in sorted(result for results in done for result in results):
             record.counts[outcome] += 1
             notes += row_notes
         record.next_row = batch[-1][0] + 1
         await self.store.save_progress(record, notes)
         if progress is not None:
             progress(record)
+
+
+def _lanes(batch: list[Row], fields: dict[str, str], count: int) -> list[list[Row]]:
+    """Rows that may name the same customer (same external id, number or name) in one lane,
+    so they run in file order; the others run side by side."""
+    columns = {field: column for column, field in fields.items()}
+    lanes: list[list[Row]] = [[] for _ in range(count)]
+    for number, cells in batch:
+        key = next(
+            (
+                cells[columns[f]].strip().casefold()
+                for f in _KEY_FIELDS
+                if cells.get(columns.get(f, ""))
+            ),
+            str(number),
+        )
+        lanes[zlib.crc32(key.encode()) % count].append((number, cells))
+    return [lane for lane in lanes if lane]
