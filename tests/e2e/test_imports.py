@@ -216,3 +216,30 @@ async def test_an_unreadable_file_or_mapping_is_refused_and_only_admins_import(
     assert (await client.post("/v1/imports", files=files, headers=USER)).status_code == 403
     unknown = await client.get("/v1/imports/6f1c0000-0000-4000-8000-000000000000", headers=ADMIN)
     assert unknown.status_code == 404
+
+
+async def test_an_import_stopped_with_the_service_resumes_when_it_starts_again(
+    settings: Settings,
+) -> None:
+    from customerhub.app import create_app
+
+    rows = [[f"r-{n}", f"Atelier {n:04d}x", "", "", "", "", "Lyon", "FR"] for n in range(300)]
+    first = create_app(settings)
+    async with first.router.lifespan_context(first):
+        transport = httpx.ASGITransport(app=first)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            files = {"file": ("many.csv", csv_bytes(rows))}
+            answer = await http.post("/v1/imports", files=files, headers=ADMIN)
+            import_id = answer.json()["import_id"]
+    second = create_app(settings)
+    async with second.router.lifespan_context(second):
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            for _ in range(800):
+                report = (await http.get(f"/v1/imports/{import_id}", headers=ADMIN)).json()
+                if report["status"] == "completed":
+                    break
+                await asyncio.sleep(0.025)
+    assert report["status"] == "completed", report
+    assert sum(report["counts"].values()) == 300
+    assert report["counts"]["failed"] == 0

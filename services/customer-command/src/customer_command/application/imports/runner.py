@@ -71,7 +71,7 @@ class ImportRunner:
         """Run the import in the background, unless this process runs it already."""
         if import_id in self._tasks:
             return
-        task = asyncio.create_task(self.run(import_id), name=f"import-{import_id}")
+        task = asyncio.create_task(self._run_recorded(import_id), name=f"import-{import_id}")
         self._tasks[import_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(import_id, None))
 
@@ -97,6 +97,20 @@ class ImportRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_recorded(self, import_id: UUID) -> ImportRecord:
+        """Run; a failure that is no row's (a bug, a store down) fails the import, logged,
+        instead of leaving it running for ever."""
+        try:
+            return await self.run(import_id)
+        except Exception as error:
+            log.exception("import_failed", import_id=str(import_id))
+            record = await self.store.get(import_id)
+            assert record is not None
+            record.status, record.finished_at = "failed", datetime.now(UTC)
+            record.failure = type(error).__name__
+            await self.store.save_progress(record, [])
+            return record
 
     async def run(self, import_id: UUID, progress: Progress | None = None) -> ImportRecord:
         record = await self.store.get(import_id)
