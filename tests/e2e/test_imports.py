@@ -25,8 +25,17 @@ ROWS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The embedded default, and the event store, keys and import state on PostgreSQL."""
+    if request.param == "postgres":
+        return Settings(
+            data_dir=tmp_path,
+            jwt_secret=SECRET,
+            log_level="WARNING",
+            event_store="postgres",
+            postgres_dsn=request.getfixturevalue("fresh_postgres_dsn"),
+        )
     return Settings(data_dir=tmp_path, jwt_secret=SECRET, log_level="WARNING")
 
 
