@@ -95,3 +95,14 @@ async def test_only_queued_and_running_imports_are_unfinished(reopen: Reopen) ->
     unfinished = {record.import_id for record in await store.unfinished()}
     assert {queued.import_id, running.import_id} <= unfinished
     assert done.import_id not in unfinished
+
+
+async def test_a_finished_import_keeps_its_report_but_not_its_file(reopen: Reopen) -> None:
+    store = await reopen()
+    record = a_record()
+    await store.add(record, b"name,email\nClaire Martin,claire@martin.example\n")
+    record.status, record.finished_at = "completed", datetime.now(UTC)
+    record.counts.update(created=1)
+    await store.save_progress(record, [])
+    assert await store.get(record.import_id) == record
+    assert await store.content(record.import_id) == b""

@@ -15,7 +15,12 @@ from customer_command.adapters.import_records import (
     record_from,
     record_row,
 )
-from customer_command.application.imports.ports import ImportRecord, ImportStore, RowNote
+from customer_command.application.imports.ports import (
+    FINISHED,
+    ImportRecord,
+    ImportStore,
+    RowNote,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_imports (
@@ -93,8 +98,9 @@ class PostgresImportStore(ImportStore):
         async with self._pool.connection() as db, db.transaction():
             await db.execute(
                 "UPDATE customer_imports SET status = %s, total_rows = %s, next_row = %s,"
-                " counts = %s, finished_at = %s, failure = %s WHERE import_id = %s",
-                (*row[6:], row[0]),
+                " counts = %s, finished_at = %s, failure = %s,"
+                " content = CASE WHEN %s THEN ''::bytea ELSE content END WHERE import_id = %s",
+                (*row[6:], record.status in FINISHED, row[0]),
             )
             async with db.cursor() as cursor:
                 await cursor.executemany(

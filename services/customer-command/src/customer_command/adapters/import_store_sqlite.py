@@ -17,7 +17,12 @@ from customer_command.adapters.import_records import (
     record_from,
     record_row,
 )
-from customer_command.application.imports.ports import ImportRecord, ImportStore, RowNote
+from customer_command.application.imports.ports import (
+    FINISHED,
+    ImportRecord,
+    ImportStore,
+    RowNote,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_imports (
@@ -119,8 +124,9 @@ class SQLiteImportStore(ImportStore):
             try:
                 self._db.execute(
                     "UPDATE customer_imports SET status = ?, total_rows = ?, next_row = ?,"
-                    " counts = ?, finished_at = ?, failure = ? WHERE import_id = ?",
-                    (*row[6:], row[0]),
+                    " counts = ?, finished_at = ?, failure = ?,"
+                    " content = CASE WHEN ? THEN x'' ELSE content END WHERE import_id = ?",
+                    (*row[6:], record.status in FINISHED, row[0]),
                 )
                 self._db.executemany(
                     "INSERT INTO customer_import_notes (import_id, row, kind, field, message,"

@@ -12,6 +12,7 @@ from uuid import UUID
 
 ImportStatus = Literal["queued", "running", "completed", "failed"]
 Outcome = Literal["created", "updated", "unchanged", "duplicates", "failed"]
+FINISHED: tuple[ImportStatus, ...] = ("completed", "failed")
 OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "duplicates", "failed")
 
 
@@ -69,8 +70,10 @@ class ImportStore(abc.ABC):
 
     @abc.abstractmethod
     async def save_progress(self, record: ImportRecord, notes: Sequence[RowNote]) -> None:
-        """Store the record's status, counts and next row with the batch's notes, atomically;
-        notes of rows already noted are kept as they are."""
+        """Store the record's status, counts and next row with the batch's notes, atomically.
+
+        A finished import's file is dropped: it holds personal data that anonymising a
+        customer could not reach, and only an unfinished import needs it again."""
 
     @abc.abstractmethod
     async def unfinished(self) -> list[ImportRecord]:
