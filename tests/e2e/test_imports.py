@@ -252,3 +252,21 @@ async def test_an_import_stopped_with_the_service_resumes_when_it_starts_again(
     assert report["status"] == "completed", report
     assert sum(report["counts"].values()) == 300
     assert report["counts"]["failed"] == 0
+
+
+async def test_a_row_with_contact_columns_creates_the_main_contact(
+    client: httpx.AsyncClient,
+) -> None:
+    header = ["external_id", "name", "city", "contact_name", "contact_email", "contact_phone"]
+    row = ["c-1", "Ferme Dubois", "Tours", "Claire Dubois", "claire@dubois.example", ""]
+    report = await run_import(client, csv_bytes([row], header=header))
+    assert report["counts"]["created"] == 1, report
+    [customer] = await settle(client, 1)
+    [contact] = customer["contacts"]
+    assert (contact["name"], contact["email"], contact["main"]) == (
+        "Claire Dubois",
+        "claire@dubois.example",
+        True,
+    )
+    again = await run_import(client, csv_bytes([row], header=header))
+    assert again["counts"]["unchanged"] == 1

@@ -87,15 +87,15 @@ class RowImport:
         if record.options.dry_run:
             return "created", []
         customer_id = imported_customer_id(row, record.file_hash, number)
+        contact = None
+        if row.contact is not None:
+            contact = (contact_id_for(customer_id, row.contact.name), row.contact)
+        command = c.CreateCustomer(customer_id, row.customer, main_contact=contact)
         try:
-            await handle(c.CreateCustomer(customer_id, row.customer), step("create"), self.ports)
+            await handle(command, step("create"), self.ports)
         except NameTaken as taken:
             note = RowNote(number, "duplicate", "name", _SAME, ((str(taken.holder_id), 1.0),))
             return "duplicates", [note]
-        if row.contact is not None:
-            contact_id = contact_id_for(customer_id, row.contact.name)
-            command = c.AddContact(customer_id, contact_id, row.contact)
-            await handle(command, step("contact"), self.ports)
         return "created", []
 
     async def _update(
