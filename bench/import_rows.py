@@ -8,6 +8,7 @@ Then imports the same file again (every row unchanged).
 
     uv run python bench/import_rows.py               # 2,000 rows
     uv run python bench/import_rows.py --rows 100000 # the issue's figure (takes a while)
+    uv run python bench/import_rows.py --create-duplicates  # without the duplicate scoring
 
 Figures, not a test.
 """
@@ -65,9 +66,11 @@ def customer_list(rows: int, seed: int) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def timed_import(settings: Settings, content: bytes, label: str) -> float:
+async def timed_import(
+    settings: Settings, content: bytes, label: str, options: ImportOptions
+) -> float:
     started = time.perf_counter()
-    record = await import_file(settings, content, "bench.csv", ImportOptions(), actor="bench")
+    record = await import_file(settings, content, "bench.csv", options, actor="bench")
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{name} {count}" for name, count in record.counts.items() if count)
     rows = sum(record.counts.values())
@@ -79,14 +82,20 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--create-duplicates",
+        action="store_true",
+        help="skip the duplicate scoring (rows are created even when they look alike)",
+    )
     args = parser.parse_args()
+    options = ImportOptions(create_duplicates=args.create_duplicates)
     content = customer_list(args.rows, args.seed)
     print(machine_line())
     print(f"CSV: {args.rows} rows, {len(content) / 1e6:.1f} MB")
     with tempfile.TemporaryDirectory(prefix="customerhub-import-bench-") as data_dir:
         settings = Settings(data_dir=Path(data_dir), log_level="WARNING", jwt_secret="bench")
-        await timed_import(settings, content, "first import (creates)")
-        await timed_import(settings, content, "same file again (unchanged)")
+        await timed_import(settings, content, "first import (creates)", options)
+        await timed_import(settings, content, "same file again (unchanged)", options)
 
 
 if __name__ == "__main__":
