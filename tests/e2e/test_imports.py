@@ -270,3 +270,22 @@ async def test_a_row_with_contact_columns_creates_the_main_contact(
     )
     again = await run_import(client, csv_bytes([row], header=header))
     assert again["counts"]["unchanged"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [
+        ("Boulangerie Martin SARL", ""),  # every word of the existing name, one more
+        ("Martin Boulangerie", ""),  # the same words in another order
+        ("Atelier Rivière", "contact@martin.example"),  # another name, the same email
+    ],
+)
+async def test_rows_alike_an_existing_customer_are_held_back(
+    client: httpx.AsyncClient, create: Any, name: str, email: str
+) -> None:
+    existing = await create("Boulangerie Martin", phone=None)
+    await settle(client, 1)
+    header = ["name", "email", "city"]
+    report = await run_import(client, csv_bytes([[name, email, "Paris"]], header=header))
+    assert report["counts"]["duplicates"] == 1, report
+    assert report["duplicates"][0]["matches"][0]["customer_id"] == existing["id"]
