@@ -70,7 +70,7 @@ async def timed_import(
     settings: Settings, content: bytes, label: str, options: ImportOptions
 ) -> float:
     started = time.perf_counter()
-    record = await import_file(settings, content, "bench.csv", options, actor="bench")
+    record, _ = await import_file(settings, content, "bench.csv", options, actor="bench")
     elapsed = time.perf_counter() - started
     counts = ", ".join(f"{name} {count}" for name, count in record.counts.items() if count)
     rows = sum(record.counts.values())

@@ -15,13 +15,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 from customer_command.adapters.spreadsheets import UnreadableSheet
-from customer_command.application.imports.ports import ImportOptions, ImportRecord
+from customer_command.application.imports.ports import ImportOptions, ImportRecord, RowNote
 from customer_command.application.imports.rows import InvalidMapping
 from customerhub.directory import ReadModelDirectory
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
 from customerhub_shared.logging import configure_logging
 from customerhub_shared.projection import projectors_following
 from customerhub_shared.settings import Settings, load_settings
+
+NOTES_SHOWN = 20
 
 
 def add_parser(commands: Any) -> None:
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
             mapping=json.loads(args.mapping) if args.mapping else {},
         )
         content = args.file.read_bytes()
-        record = asyncio.run(
+        record, notes = asyncio.run(
             import_file(load_settings(), content, args.file.name, options, actor=args.actor)
         )
     except (OSError, ValueError, UnreadableSheet, InvalidMapping) as refused:
@@ -54,12 +56,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     counts = ", ".join(f"{name} {count}" for name, count in record.counts.items())
     sys.stderr.write(f"customerhub import: {record.import_id} {record.status}: {counts}\n")
+    for note in notes:
+        where = f"row {note.row}" + (f", {note.field}" if note.field else "")
+        matches = ", ".join(f"{customer_id} ({score})" for customer_id, score in note.matches)
+        sys.stderr.write(f"  {where}: {note.message}{' — ' + matches if matches else ''}\n")
     return 0 if record.status == "completed" else 1
 
 
 async def import_file(
     settings: Settings, content: bytes, file_name: str, options: ImportOptions, *, actor: str
-) -> ImportRecord:
+) -> tuple[ImportRecord, list[RowNote]]:
     """Import beside (or without) a running server: same stores, same commands; the customers
     projector follows along so that rows are matched against fresh customers."""
     configure_logging(settings.log_level, settings.log_format)
@@ -86,7 +92,8 @@ async def import_file(
                     done = sum(current.counts.values())
                     bar.update(task, completed=done, total=current.total_rows)
 
-                return await runner.finish(record.import_id, show)
+                finished = await runner.finish(record.import_id, show)
+        return finished, await store.notes(record.import_id, limit=NOTES_SHOWN)
     finally:
         await store.close()
         await read_store.close()
