@@ -289,3 +289,27 @@ async def test_rows_alike_an_existing_customer_are_held_back(
     report = await run_import(client, csv_bytes([[name, email, "Paris"]], header=header))
     assert report["counts"]["duplicates"] == 1, report
     assert report["duplicates"][0]["matches"][0]["customer_id"] == existing["id"]
+
+
+async def test_an_upload_may_exceed_a_json_body_up_to_its_own_limit(tmp_path: Path) -> None:
+    from customerhub.app import create_app
+
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SECRET, log_level="WARNING", import_max_bytes=3_000_000
+    )
+    padding = "x" * 120_000
+    header = ["name", "city", "ignored"]
+    rows = [[f"Atelier {n}", "Lyon", padding] for n in ("bcdf", "ghjk", "lmnp", "qrst")] * 3
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            content = csv_bytes(rows, header=header)
+            assert len(content) > settings.max_body_bytes
+            report = await run_import(http, content)
+            assert (report["counts"]["created"], report["counts"]["duplicates"]) == (4, 8)
+            too_big = csv_bytes(rows * 3, header=header)
+            answer = await http.post(
+                "/v1/imports", files={"file": ("big.csv", too_big)}, headers=ADMIN
+            )
+            assert answer.status_code == 413

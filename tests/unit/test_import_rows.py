@@ -40,6 +40,12 @@ def test_a_file_without_a_readable_header_is_refused(content: bytes) -> None:
         read_sheet(content)
 
 
+def test_a_row_that_is_not_csv_further_down_is_named() -> None:
+    sheet = read_sheet(b"name,note\nA,short\nB," + b"x" * 200_000 + b"\n")
+    with pytest.raises(UnreadableSheet, match="row 3"):
+        sheet.count()
+
+
 def test_columns_named_like_fields_need_no_mapping_and_a_mapping_names_the_others() -> None:
     columns = ("Raison sociale", "Email", "Postal code", "Commentaire")
     fields = column_fields(columns, {"Raison sociale": "name"})

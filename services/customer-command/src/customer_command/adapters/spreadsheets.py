@@ -85,8 +85,12 @@ def _csv_cells(content: bytes) -> Iterator[tuple[int, list[str]]]:
     if "\x00" in text:
         raise UnreadableSheet("the file is binary, not a CSV")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
-    for number, cells in enumerate(reader, start=1):
-        yield number, [cell.strip() for cell in cells]
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            yield number, [cell.strip() for cell in cells]
+    except csv.Error as error:
+        raise UnreadableSheet(f"row {number + 1} cannot be read as CSV: {error}") from None
 
 
 def _xlsx_cells(content: bytes) -> Iterator[tuple[int, list[str]]]:

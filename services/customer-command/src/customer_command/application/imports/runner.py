@@ -52,6 +52,8 @@ class ImportRunner:
         """Store a new import (or find the unfinished one of the same file and options)."""
         sheet = read_sheet(content)
         column_fields(sheet.columns, options.mapping)
+        # Read to the end now, so that a file broken further down is refused, not half-imported.
+        total_rows = await asyncio.to_thread(sheet.count)
         file_hash = hashlib.sha256(content).hexdigest()
         for record in await self.store.unfinished():
             if record.file_hash == file_hash and record.options == options:
@@ -63,6 +65,7 @@ class ImportRunner:
             actor=actor,
             options=options,
             created_at=datetime.now(UTC),
+            total_rows=total_rows,
         )
         await self.store.add(record, content)
         return record
