@@ -39,7 +39,9 @@ APPS: dict[str, Callable[[Settings], FastAPI]] = {
 
 def document(service: str, data_dir: Path) -> dict[str, Any]:
     """The service's document as a client downloads it (no lifespan needed to build it)."""
-    app = APPS[service](Settings(data_dir=data_dir, jwt_secret="unused-for-documents-0123456789abcdef"))
+    app = APPS[service](
+        Settings(data_dir=data_dir, jwt_secret="unused-for-documents-0123456789abcdef")
+    )
     built: dict[str, Any] = json.loads(json.dumps(app.openapi()))
     return built
 

@@ -12,6 +12,7 @@ import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customerhub import write_side
+from customerhub.directory import ReadModelDirectory
 from customerhub.followers import embedded_followers
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.http.health import observe
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     projectors_following([customers, items], events, batch_size=batch_size),
                     equipment.reconciling(reconciler, events, batch_size=batch_size),
                     notifier.running(),
+                    customer_command.importing(
+                        app, settings, ReadModelDirectory(app.state.customer_query)
+                    ),
                 ):
                     yield
             finally:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
+from customerhub import import_command
 from customerhub_shared.settings import JWT_SECRET_FILE, Settings, load_settings
 
 
@@ -237,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("--customer", type=UUID, default=None, metavar="ID")
     verify.set_defaults(action=_audit)
+    import_command.add_parser(commands)
     return parser
 
 

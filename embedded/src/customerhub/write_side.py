@@ -15,7 +15,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
+import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+from customerhub.directory import ReadModelDirectory
 from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
 from customerhub_shared.http.health import observe
@@ -69,6 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checkpoints=checkpoints,
                 followers=followers,
             )
+            # Imports match rows against customer-query's read model (its projector runs there).
+            customers = customer_query.build_query_service(infra, read_store, settings)
+            directory = ReadModelDirectory(customers)
+            await stack.enter_async_context(customer_command.importing(app, settings, directory))
             if settings.ownership_reconciler == "in-process":
                 batch_size = settings.projector_batch_size
                 await stack.enter_async_context(

@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     # How long a request body may take to arrive (between two of its chunks) before a 408.
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
 
+    import_max_bytes: int = 52_428_800
+
     @field_validator("jwt_secret")
     @classmethod
     def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:

@@ -8,8 +8,12 @@ from functools import partial
 
 from fastapi import APIRouter, FastAPI
 
+from customer_command.adapters.import_store_sqlite import SQLiteImportStore
 from customer_command.adapters.repository import CustomerRepository, EventWriter
 from customer_command.application.handlers import CustomerPorts, holds_name
+from customer_command.application.imports.ports import CustomerDirectory, ImportStore
+from customer_command.application.imports.row_import import RowImport
+from customer_command.application.imports.runner import ImportRunner
 from customer_command.application.names import NameReservations
 from customer_command.application.numbers import CustomerNumberRange
 from customer_command.application.unsealing import UnsealPorts
@@ -18,6 +22,7 @@ from customer_command.entrypoints.http import (
     contacts,
     customers,
     events,
+    imports,
     lifecycle,
     locations,
     relations,
@@ -56,6 +61,7 @@ def routers() -> list[APIRouter]:
         relations.router,
         events.router,
         unsealing.router,
+        imports.router,
     ]
 
 
@@ -79,6 +85,41 @@ def standalone_equipment_ledger(infra: Infrastructure, settings: Settings) -> Eq
     return EquipmentLedger(build_command_service(infra, settings).ports)
 
 
+async def open_import_store(settings: Settings) -> ImportStore:
+    """Beside the keys: PostgreSQL where they are, else a file in the data directory."""
+    if settings.event_store == "postgres" or (
+        settings.event_store == "kurrentdb" and settings.postgres_dsn
+    ):
+        from customer_command.adapters.import_store_postgres import PostgresImportStore
+
+        if not settings.postgres_dsn:
+            raise RuntimeError("this deployment mode needs CUSTOMERHUB_POSTGRES_DSN to be set")
+        return await PostgresImportStore.open(settings.postgres_dsn)
+    return SQLiteImportStore(settings.data_dir / "imports.db")
+
+
+def import_runner(
+    service: CommandService, store: ImportStore, directory: CustomerDirectory | None
+) -> ImportRunner:
+    return ImportRunner(store, RowImport(service.ports, directory))
+
+
+@asynccontextmanager
+async def importing(
+    app: FastAPI, settings: Settings, directory: CustomerDirectory | None = None
+) -> AsyncIterator[ImportRunner]:
+    """Imports run as background tasks of the app (after `attach`); unfinished ones resume."""
+    store = await open_import_store(settings)
+    runner = import_runner(app.state.customer_command, store, directory)
+    app.state.customer_imports = runner
+    try:
+        await runner.resume_unfinished()
+        yield runner
+    finally:
+        await runner.stop()
+        await store.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
 
@@ -87,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with serve_infrastructure(app, settings) as infra:
             attach(app, infra, settings)
             observe(app, infra, settings)
-            yield
+            async with importing(app, settings):
+                yield
 
     app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from customer_query.adapters.customer_streams import CustomerStreams
 from customer_query.domain.view import CustomerView
-from customer_query.entrypoints.http import customers
+from customer_query.entrypoints.http import customers, export
 from customer_query.entrypoints.http.service import QueryService
 from customerhub_shared.events import default_registry
 from customerhub_shared.followers import projection_follower
@@ -44,7 +44,7 @@ def build_query_service(
 
 
 def routers() -> list[APIRouter]:
-    return [customers.router]
+    return [export.router, customers.router]
 
 
 def attach(

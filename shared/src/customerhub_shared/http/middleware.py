@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
@@ -66,21 +67,28 @@ class CorrelationMiddleware:
 class BodySizeLimitMiddleware:
     """Answers 413 to a body over `max_bytes`, judged by Content-Length and by bytes received."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Uploads (an imported customer list) may be larger than a JSON body.
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, receive, send, limit)
             return
-        await self._stream_within_limit(scope, receive, send)
+        await self._stream_within_limit(scope, receive, send, limit)
 
-    async def _stream_within_limit(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _stream_within_limit(
+        self, scope: Scope, receive: Receive, send: Send, limit: int
+    ) -> None:
         received = 0
         answered = False
 
@@ -89,8 +97,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -103,12 +111,12 @@ class BodySizeLimitMiddleware:
         except BodyTooLarge:
             if answered:
                 raise
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         state = scope.get("state") or {}
         response = problem_response(
-            status_problem(413, _too_large_detail(self.max_bytes)),
+            status_problem(413, _too_large_detail(limit)),
             instance=scope.get("path"),
             correlation_id=state.get("correlation_id"),
         )

@@ -43,7 +43,11 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     install_openapi(app)
     install_health(app)
     serve_root(app, docs_redirect)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/imports": settings.import_max_bytes},
+    )
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     install_metrics(app)
     app.add_middleware(CorrelationMiddleware)

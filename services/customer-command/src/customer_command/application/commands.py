@@ -25,6 +25,8 @@ class CustomerCommand:
 @dataclass(frozen=True)
 class CreateCustomer(CustomerCommand):
     details: NewCustomer
+    # An import creates the customer with its main contact in one append.
+    main_contact: tuple[UUID, NewContact] | None = None
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,8 @@ async def create_customer(
         customer_number=number,
         main_location_id=uuid.uuid5(cmd.customer_id, "main-location"),
     )
+    if cmd.main_contact is not None:
+        customer.add_contact(*cmd.main_contact)
     result = await ports.customers.save(customer, ctx)
     assert result is not None
     extra: dict[str, Any] = {"customer_number": customer.customer_number}

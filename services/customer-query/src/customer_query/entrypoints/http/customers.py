@@ -8,11 +8,12 @@ Each route parses, calls one query handler and shapes the answer; every answer c
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
@@ -53,6 +54,23 @@ def _read_answers(*problems: int, **descriptions: str) -> Responses:
     }
 
 
+def list_filters(
+    q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
+    label: Text = None,
+    role: schemas.CustomerRoleName | None = None,
+    region: Text = None,
+    status: schemas.CustomerStatus | None = None,
+    sort: schemas.SortKey = "name",
+) -> queries.CustomerSearch:
+    """The list's filters and order, shared by the list and the export."""
+    return queries.CustomerSearch(
+        q=q, label=label, role=role, region=region, status=status, sort=sort
+    )
+
+
+ListFilters = Annotated[queries.CustomerSearch, Depends(list_filters)]
+
+
 @router.get(
     "",
     summary="List and search customers",
@@ -63,25 +81,11 @@ async def list_customers(
     service: Service,
     position: ReadPosition,
     _user: CurrentUser,
-    q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
-    label: Text = None,
-    role: schemas.CustomerRoleName | None = None,
-    region: Text = None,
-    status: schemas.CustomerStatus | None = None,
-    sort: schemas.SortKey = "name",
+    filters: ListFilters,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Limit = 50,
 ) -> JSONResponse:
-    search = queries.CustomerSearch(
-        q=q,
-        label=label,
-        role=role,
-        region=region,
-        status=status,
-        sort=sort,
-        cursor=cursor,
-        limit=limit,
-    )
+    search = replace(filters, cursor=cursor, limit=limit)
     return await _answer(position, queries.search_customers(await service.read_model(), search))
 
 

@@ -1,0 +1,109 @@
+"""What an import needs outside itself: a durable record of its progress, and a directory
+of the customers already known (to match rows by customer number and to spot duplicates)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+ImportStatus = Literal["queued", "running", "completed", "failed"]
+Outcome = Literal["created", "updated", "unchanged", "duplicates", "failed"]
+FINISHED: tuple[ImportStatus, ...] = ("completed", "failed")
+OUTCOMES: tuple[Outcome, ...] = ("created", "updated", "unchanged", "duplicates", "failed")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    dry_run: bool = False
+    create_duplicates: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowNote:
+    """A row that failed (`field`, `message`) or was held back as a likely duplicate
+    (`matches`: customer ids and scores)."""
+
+    row: int
+    kind: Literal["error", "duplicate"]
+    field: str | None = None
+    message: str = ""
+    matches: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass
+class ImportRecord:
+    import_id: UUID
+    file_name: str
+    file_hash: str
+    actor: str
+    options: ImportOptions
+    created_at: datetime
+    status: ImportStatus = "queued"
+    total_rows: int | None = None
+    # Every row below this spreadsheet row number has its outcome counted.
+    next_row: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    finished_at: datetime | None = None
+    failure: str | None = None
+
+
+class ImportStore(abc.ABC):
+    """Imports and their progress, kept apart from the event store (like idempotency answers):
+    a batch's outcomes and the row to resume from are written in one step."""
+
+    @abc.abstractmethod
+    async def add(self, record: ImportRecord, content: bytes) -> None: ...
+
+    @abc.abstractmethod
+    async def get(self, import_id: UUID) -> ImportRecord | None: ...
+
+    @abc.abstractmethod
+    async def content(self, import_id: UUID) -> bytes: ...
+
+    @abc.abstractmethod
+    async def notes(self, import_id: UUID, *, limit: int) -> list[RowNote]: ...
+
+    @abc.abstractmethod
+    async def save_progress(self, record: ImportRecord, notes: Sequence[RowNote]) -> None:
+        """Store the record's status, counts and next row with the batch's notes, atomically.
+
+        A finished import's file is dropped: it holds personal data that anonymising a
+        customer could not reach, and only an unfinished import needs it again."""
+
+    @abc.abstractmethod
+    async def unfinished(self) -> list[ImportRecord]:
+        """Imports queued or running, oldest first: a restart resumes them."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class CustomerDirectory(Protocol):
+    """The customers known to the read model (it may lag the event store a little)."""
+
+    async def numbered(self, customer_number: str) -> UUID | None: ...
+
+    async def likely_duplicates(
+        self, *, name: str, email: str | None, phone: str | None
+    ) -> list[tuple[str, float]]: ...
+
+
+def options_json(options: ImportOptions) -> dict[str, Any]:
+    return {
+        "dry_run": options.dry_run,
+        "create_duplicates": options.create_duplicates,
+        "mapping": options.mapping,
+    }
+
+
+def options_from(data: dict[str, Any]) -> ImportOptions:
+    return ImportOptions(
+        dry_run=bool(data.get("dry_run")),
+        create_duplicates=bool(data.get("create_duplicates")),
+        mapping=dict(data.get("mapping") or {}),
+    )
