@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.accesslog.port import AccessLog, AccessPage, AccessRecord
 
 _SCHEMA = """
@@ -29,12 +29,7 @@ CREATE TABLE IF NOT EXISTS access_log (
 
 class SQLiteAccessLog(AccessLog):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from customer_command.application.imports.ports import (
     ImportStore,
     RowNote,
 )
+from customerhub_shared import sqlite_files
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_imports (
@@ -54,11 +54,8 @@ CREATE INDEX IF NOT EXISTS customer_import_notes_by_row ON customer_import_notes
 
 class SQLiteImportStore(ImportStore):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        # secure_delete: an uploaded list is personal data, dropped once the import ends.
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
