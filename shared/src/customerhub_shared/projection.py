@@ -7,22 +7,18 @@ changed together with the batch's last position as its checkpoint.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 from uuid import UUID
 
-import structlog
-
+from customerhub_shared.consumers.runner import Progress as Progress
+from customerhub_shared.consumers.runner import Runner, following
 from customerhub_shared.events import Envelope
 from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
-
-log = structlog.get_logger(__name__)
-Progress = Callable[[int, int | None], Awaitable[None] | None]
 
 
 class Projection(Protocol):
@@ -82,8 +78,14 @@ class Projector:
     async def position(self) -> int | None:
         return await self.store.checkpoint(checkpoint_name(self.projection.name, self.generation))
 
-    async def process(self, batch: Sequence[RecordedEvent]) -> None:
-        if not batch:
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        """Apply `batch` and store `covered` (default: its last position) as the checkpoint,
+        in one write; an empty batch with `covered` moves the checkpoint only."""
+        if not batch and covered is None:
             return
         mine = [event for event in batch if self.projection.handles(event.stream)]
         documents = await self._apply(mine) if mine else {}
@@ -91,7 +93,7 @@ class Projector:
             self.collection,
             list(documents.values()),
             checkpoint_name=checkpoint_name(self.projection.name, self.generation),
-            position=batch[-1].position,
+            position=batch[-1].position if covered is None else covered,
         )
 
     async def _apply(self, events: Sequence[RecordedEvent]) -> dict[str, Document]:
@@ -129,50 +131,8 @@ class Projector:
         progress: Progress | None = None,
     ) -> int:
         """Process the log from the checkpoint up to `until` (default: the head now)."""
-        until = until if until is not None else await events.head_position()
-        processed = 0
-        position = await self.position()
-        while until is not None and (position is None or position < until):
-            batch = await events.read_all(after=position, limit=batch_size)
-            if not batch:
-                break
-            await self.process(batch)
-            processed += len(batch)
-            position = batch[-1].position
-            if progress is not None:
-                maybe = progress(position, until)
-                if maybe is not None:
-                    await maybe
-        return processed
-
-    async def follow(
-        self, events: EventStore, *, stop: asyncio.Event, batch_size: int = 500
-    ) -> None:
-        """Keep up with the log live until `stop` is set.
-
-        A failing batch (a read store or event store that is briefly away) is logged and
-        retried with growing pauses; nothing is skipped, since the checkpoint did not move.
-        """
-        failures = 0
-        while not stop.is_set():
-            try:
-                caught_up = await self._step(events, batch_size)
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("projector.batch_failed", projection=self.projection.name)
-                caught_up = True
-            if caught_up:
-                pause = 0.05 if failures == 0 else min(0.1 * 2**failures, 5.0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
-
-    async def _step(self, events: EventStore, batch_size: int) -> bool:
-        """Apply the next batch; True when there was nothing left to apply."""
-        await self.refresh_generation()
-        batch = await events.read_all(after=await self.position(), limit=batch_size)
-        await self.process(batch)
-        return not batch
+        runner = Runner(self, events=events, batch_size=batch_size)
+        return await runner.catch_up(until=until, progress=progress)
 
 
 @contextlib.asynccontextmanager
@@ -180,12 +140,6 @@ async def projectors_following(
     projectors: Sequence[Projector], events: EventStore, *, batch_size: int = 500
 ) -> AsyncIterator[None]:
     """Run projectors live in the background for the duration of the block (a service's life)."""
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(p.follow(events, stop=stop, batch_size=batch_size)) for p in projectors
-    ]
-    try:
+    runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
+    async with following(runners):
         yield
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)

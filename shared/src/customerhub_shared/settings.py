@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     freshness_timeout_seconds: float = 2.0
     # Events a projector applies per read-store write (and checkpoint).
     projector_batch_size: int = Field(default=500, ge=1, le=10_000)
+    # Attempts before a consumer parks an event that keeps failing and moves on.
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
 
     # The bus (distributed modes): Kafka's own tooling uses KAFKA_BOOTSTRAP_SERVERS; the
     # prefixed name works too. Unset in the embedded default, which needs no broker.

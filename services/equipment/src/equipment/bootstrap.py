@@ -29,9 +29,16 @@ from equipment.domain.view import EquipmentView
 from equipment.entrypoints.http import customer_equipment
 from equipment.entrypoints.http import equipment as registry
 from equipment.entrypoints.http.service import EquipmentService
-from equipment.entrypoints.reconciling import reconciling
+from equipment.entrypoints.reconciling import reconciler_runner, reconciling
 
-__all__ = ["attach", "create_app", "ownership_reconciler", "reconciling", "routers"]
+__all__ = [
+    "attach",
+    "create_app",
+    "ownership_reconciler",
+    "reconciler_runner",
+    "reconciling",
+    "routers",
+]
 # The consumer group of the equipment projector (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka).
 CONSUMER = "equipment.items"
 

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from customerhub_shared.consumers import ParkedStore, Runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
@@ -35,7 +37,6 @@ from notifications.application.metrics import NotificationMetrics
 from notifications.application.planning import DeliveryPlanner
 from notifications.application.ports import MessageSender
 from notifications.domain.deliveries import RetryPolicy
-from notifications.entrypoints.follow import follow_event_log
 from notifications.entrypoints.http import notifications
 from notifications.entrypoints.http.service import NotificationService
 from notifications.settings import NotificationSettings, load_notification_settings
@@ -89,6 +90,18 @@ class NotificationRuntime:
     dispatchers: list[Dispatcher]
     events: EventStore
     settings: Settings
+    parked: ParkedStore | None = None
+
+    @cached_property
+    def runner(self) -> Runner:
+        """The consumer as the runtime runs it: from the log, or fed by a Kafka agent."""
+        return Runner(
+            self.consumer,
+            events=self.events,
+            batch_size=self.settings.projector_batch_size,
+            parked=self.parked,
+            max_attempts=self.settings.consumer_max_attempts,
+        )
 
     def wake(self) -> None:
         for dispatcher in self.dispatchers:
@@ -113,19 +126,23 @@ class NotificationRuntime:
                 await dispatcher.sender.close()
 
     def _consuming(self, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
-        settings, batch_size = self.settings, self.settings.projector_batch_size
+        settings, runner = self.settings, self.runner
         if settings.consumer_transport == "log":
-            return follow_event_log(self.consumer, self.events, stop=stop, batch_size=batch_size)
+            return runner.follow(stop=stop)
         from customerhub_shared.bus.agents import NEEDS_KAFKA, run_agent
-        from customerhub_shared.bus.handlers import LogConsumerHandler
+        from customerhub_shared.bus.handlers import ConsumerFeed
         from customerhub_shared.bus.kafka_consumer import ConsumerNotConfigured
 
         if not settings.kafka_bootstrap_servers:
             raise ConsumerNotConfigured(NEEDS_KAFKA)
-        handler = LogConsumerHandler(self.consumer, events=self.events, batch_size=batch_size)
         topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
         return run_agent(
-            settings, consumer=CONSUMER, topics=topics, handler=handler, stop=stop, keep_trying=True
+            settings,
+            consumer=CONSUMER,
+            topics=topics,
+            handler=ConsumerFeed(runner),
+            stop=stop,
+            keep_trying=True,
         )
 
 
@@ -215,6 +232,8 @@ def attach(
     read_store: ReadStore,
     settings: Settings,
     notification_settings: NotificationSettings | None = None,
+    *,
+    parked: ParkedStore | None = None,
 ) -> NotificationRuntime:
     """Give an app (this service's own, or the embedded one) what the routes need.
 
@@ -225,6 +244,7 @@ def attach(
         data_dir=settings.data_dir
     )
     runtime = build_runtime(infra, read_store, settings, notification_settings)
+    runtime.parked = parked
     app.state.notifications = runtime.service
     return runtime
 

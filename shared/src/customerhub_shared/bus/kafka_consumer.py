@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,8 @@ from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from customerhub_shared.bus.handlers import Delivery, DeliveryHandler, highest
 from customerhub_shared.cloudevents import InvalidCloudEvent, from_message, is_cloudevent
+from customerhub_shared.consumers.backoff import backoff
+from customerhub_shared.consumers.runner import ProgressLog
 from customerhub_shared.eventstore import RecordedEvent
 
 log = structlog.get_logger(__name__)
@@ -178,7 +179,7 @@ class KafkaAgent:
         self._watermark = LogWatermark()
         self._busy = asyncio.Lock()
         self.delivered = 0
-        self._progress = _Progress()
+        self._progress = ProgressLog(name)
 
     @classmethod
     async def open(
@@ -268,15 +269,14 @@ class KafkaAgent:
             except Exception:
                 failures += 1
                 log.exception("kafka_agent.handler_failed", agent=self.name, failures=failures)
-                pause = min(0.1 * 2**failures, 5.0)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                    await asyncio.wait_for(stop.wait(), timeout=backoff(failures))
                 if stop.is_set():
                     return False
         self._watermark.advance(highest, lagging=lagging, relayed=relayed)
         self.delivered += len(events)
         await self._commit(records)
-        self._progress.tick(self.name, self.delivered, self._watermark.reached)
+        self._progress.tick(self.delivered, self._watermark.reached)
         return True
 
     async def _lagging(self, *, fresh: bool) -> list[Any] | None:
@@ -326,30 +326,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Collection[Any]) -> None:
         log.info("kafka_agent.assigned", agent=self._agent.name, partitions=_names(assigned))
-
-
-class _Progress:
-    """An info line at most every few seconds while events flow: count, watermark, rate."""
-
-    EVERY_SECONDS = 10.0
-
-    def __init__(self) -> None:
-        self._since = time.monotonic()
-        self._count = 0
-
-    def tick(self, agent: str, delivered: int, watermark: int | None) -> None:
-        now = time.monotonic()
-        if now - self._since < self.EVERY_SECONDS:
-            return
-        rate = (delivered - self._count) / (now - self._since)
-        log.info(
-            "kafka_agent.progress",
-            agent=agent,
-            delivered=delivered,
-            watermark=watermark,
-            events_per_s=round(rate),
-        )
-        self._since, self._count = now, delivered
 
 
 def _names(partitions: Collection[Any]) -> list[str]:

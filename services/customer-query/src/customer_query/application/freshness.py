@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 from customer_query.application.errors import ReadModelBehind
-
-PositionSource = Callable[[], Awaitable[int | None]]
-POLL_INTERVAL_SECONDS = 0.02
-
-
-async def current_position(position: PositionSource) -> int:
-    """The read model's checkpoint; 0 while it has projected nothing."""
-    return await position() or 0
+from customerhub_shared.consumers.waiting import POLL_INTERVAL_SECONDS, PositionSource
+from customerhub_shared.consumers.waiting import wait_for_position as wait_until
 
 
 async def wait_for_position(
@@ -24,13 +15,7 @@ async def wait_for_position(
     interval: float = POLL_INTERVAL_SECONDS,
 ) -> int:
     """The checkpoint once it is at `wanted` or beyond; ReadModelBehind after `timeout`."""
-    reached = await current_position(position)
-    if wanted is None:
-        return reached
-    deadline = asyncio.get_running_loop().time() + timeout
-    while reached < wanted:
-        if asyncio.get_running_loop().time() >= deadline:
-            raise ReadModelBehind(wanted, reached)
-        await asyncio.sleep(interval)
-        reached = await current_position(position)
+    reached = await wait_until(position, wanted, timeout=timeout, interval=interval)
+    if wanted is not None and reached < wanted:
+        raise ReadModelBehind(wanted, reached)
     return reached
