@@ -13,18 +13,10 @@ import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customerhub import write_side
 from customerhub_shared.checkpoints import open_checkpoint_store
-from customerhub_shared.consumers import (
-    Consumers,
-    ParkedStore,
-    Runner,
-    following,
-    open_parked_store,
-)
-from customerhub_shared.eventstore import EventStore
+from customerhub_shared.consumers import following, runner
 from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
-from customerhub_shared.projection import Projector
 from customerhub_shared.settings import Settings, load_settings
 
 
@@ -36,28 +28,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with serve_infrastructure(app, settings) as infra:
             read_store = await open_read_store(settings)
             checkpoints = await open_checkpoint_store(settings)
-            parked = await open_parked_store(settings)
             try:
-                items, reconciler = write_side.attach(app, infra, read_store, checkpoints, settings)
-                customers = customer_query.attach(app, infra, read_store, settings)
-                notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
-                runners = _runners(settings, infra.event_store, parked, customers, items)
-                runners.append(
-                    equipment.reconciler_runner(
-                        reconciler,
-                        infra.event_store,
-                        batch_size=settings.projector_batch_size,
-                        parked=parked,
-                        max_attempts=settings.consumer_max_attempts,
+                async with parked_events.serving(app, settings) as consumers:
+                    parked = consumers.parked
+                    items, reconciler = write_side.attach(
+                        app, infra, read_store, checkpoints, settings
                     )
-                )
-                app.state.parked_store = parked
-                app.state.consumers = Consumers(parked)
-                app.state.consumers.add(*runners, notifier.runner)
-                async with following(runners, on_stop=reconciler.wake), notifier.running():
-                    yield
+                    customers = customer_query.attach(app, infra, read_store, settings)
+                    notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
+                    events = infra.event_store
+                    runners = [
+                        runner(customers, settings, events=events, parked=parked),
+                        runner(items, settings, events=events, parked=parked),
+                        equipment.reconciler_runner(
+                            reconciler,
+                            events,
+                            batch_size=settings.projector_batch_size,
+                            parked=parked,
+                            max_attempts=settings.consumer_max_attempts,
+                        ),
+                    ]
+                    consumers.add(*runners, notifier.runner)
+                    async with following(runners, on_stop=reconciler.wake), notifier.running():
+                        yield
             finally:
-                await parked.close()
                 await checkpoints.close()
                 await read_store.close()
 
@@ -73,18 +67,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.include_router(router)
     app.include_router(parked_events.router)
     return app
-
-
-def _runners(
-    settings: Settings, events: EventStore, parked: ParkedStore, *projectors: Projector
-) -> list[Runner]:
-    return [
-        Runner(
-            projector,
-            events=events,
-            batch_size=settings.projector_batch_size,
-            parked=parked,
-            max_attempts=settings.consumer_max_attempts,
-        )
-        for projector in projectors
-    ]

@@ -20,7 +20,7 @@ from customer_query.entrypoints.kafka_projector import CONSUMER as CUSTOMERS_CON
 from customerhub_shared.bus.agents import group_id
 from customerhub_shared.bus.lag import group_lags
 from customerhub_shared.checkpoints import open_checkpoint_store
-from customerhub_shared.consumers import Runner, open_parked_store
+from customerhub_shared.consumers import following, open_parked_store, runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.infrastructure import open_infrastructure, open_read_store
@@ -160,16 +160,15 @@ async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
     parked = await open_parked_store(settings)
     try:
         runners = [
-            Runner(
+            runner(
                 Projector(projection(), store, mapper, infra.keyring),
+                settings,
                 events=infra.event_store,
-                batch_size=settings.projector_batch_size,
                 parked=parked,
-                max_attempts=settings.consumer_max_attempts,
             )
             for projection in PROJECTIONS.values()
         ]
-        await asyncio.gather(*(runner.follow(stop=stop) for runner in runners))
+        await asyncio.gather(*(each.follow(stop=stop) for each in runners))
     finally:
         await parked.close()
         await store.close()
@@ -190,14 +189,15 @@ async def run_ownership_reconciler(settings: Settings, stop: asyncio.Event) -> i
         reconciler = equipment.ownership_reconciler(infra, settings, customers, checkpoints)
         await _reconciler_status(reconciler, infra.event_store, "reconciler.started")
         batch_size = settings.projector_batch_size
-        async with equipment.reconciling(
+        reconciling = equipment.reconciler_runner(
             reconciler,
             infra.event_store,
             batch_size=batch_size,
             report=True,
             parked=parked,
             max_attempts=settings.consumer_max_attempts,
-        ):
+        )
+        async with following([reconciling], on_stop=reconciler.wake):
             while not await _stopped(stop, STATUS_SECONDS):
                 await _reconciler_status(reconciler, infra.event_store, "reconciler.status")
         await _reconciler_status(reconciler, infra.event_store, "reconciler.stopped")

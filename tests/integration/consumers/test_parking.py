@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from customerhub_shared.bus.handlers import ConsumerFeed, Delivery
 from customerhub_shared.consumers import ParkedStore, Runner
 from customerhub_shared.consumers.parked_sqlite import SQLiteParkedStore
 from customerhub_shared.eventstore import EventStore, NewEvent, RecordedEvent
@@ -174,3 +176,44 @@ async def _empty(parked: ParkedStore) -> bool:
 async def _failed_again(parked: ParkedStore, parked_id: int) -> bool:
     row = await parked.get(parked_id)
     return row is not None and row.status == "parked" and row.attempts == ATTEMPTS + 1
+
+
+def recorded(stream: str, revision: int, position: int) -> RecordedEvent:
+    return RecordedEvent(
+        id=uuid.uuid4(),
+        stream=stream,
+        revision=revision,
+        position=position,
+        type="test.happened.v1",
+        data=b"{}",
+        metadata=b"{}",
+        recorded_at=datetime.now(UTC),
+    )
+
+
+async def test_a_kafka_delivery_that_keeps_failing_is_parked_after_n_attempts(
+    parked: ParkedStore,
+) -> None:
+    ledger = Ledger()
+    ledger.poisoned.add(("customer-a", 0))
+    batch = [
+        recorded("customer-a", 0, 3),
+        recorded("customer-b", 0, 5),
+        recorded("customer-a", 1, 8),
+    ]
+    feed = ConsumerFeed(Runner(ledger, events=None, parked=parked, max_attempts=ATTEMPTS))
+    delivery = Delivery(batch, watermark=9)
+    for _ in range(ATTEMPTS - 1):  # the agent hands a failed delivery over again
+        with pytest.raises(Poisoned):
+            await feed(delivery)
+    await feed(delivery)
+    assert ledger.applied == [("customer-b", 0)]
+    assert ledger.stored == 9, "the watermark is stored past the parked events"
+    rows = await parked.parked("ledger")
+    assert [(row.event.position, row.attempts) for row in rows] == [(3, ATTEMPTS), (8, 0)]
+
+    ledger.poisoned.clear()
+    await parked.mark(rows[0].id, "retry")
+    await feed.runner.apply_marked(now=10**9)
+    assert ledger.applied[-2:] == [("customer-a", 0), ("customer-a", 1)]
+    assert await parked.parked("ledger") == [] and ledger.stored == 9

@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI
 from customerhub_shared.consumers import ParkedStore, Runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
@@ -257,10 +258,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with serve_infrastructure(app, settings) as infra:
+        async with (
+            serve_infrastructure(app, settings) as infra,
+            parked_events.serving(app, settings) as consumers,
+        ):
             read_store = await open_read_store(settings)
             try:
-                runtime = attach(app, infra, read_store, settings, notification_settings)
+                runtime = attach(
+                    app, infra, read_store, settings, notification_settings, parked=consumers.parked
+                )
+                consumers.add(runtime.runner)
                 async with runtime.running():
                     yield
             finally:
@@ -268,6 +275,6 @@ def create_app(
 
     app = FastAPI(title="customerhub notifications", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)
-    for router in routers():
+    for router in [*routers(), parked_events.router]:
         app.include_router(router)
     return app

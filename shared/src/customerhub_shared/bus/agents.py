@@ -108,6 +108,7 @@ async def _consume(
             handler=handler,
             batch_size=settings.projector_batch_size,
             relayed=relayed,
+            on_idle=handler.idle,
         )
         try:
             await agent.run(stop)

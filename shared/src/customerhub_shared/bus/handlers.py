@@ -79,6 +79,14 @@ class ConsumerFeed:
         )
         return processed
 
+    async def idle(self) -> None:
+        if not self._prepared:
+            return
+        try:
+            await self.runner.apply_marked()
+        except Exception:  # the parked store briefly away: the marks wait for the next turn
+            log.exception("consumer_feed.marks_failed", consumer=self.runner.name)
+
     async def _stale(self) -> bool:
         consumer = self.runner.consumer
         return isinstance(consumer, Refreshing) and await consumer.refresh_generation()
@@ -95,35 +103,11 @@ class ConsumerFeed:
         self._checkpoint = checkpoint
 
 
-class ProjectorConsumer(ConsumerFeed):
-    """A feed for a projector over `store`."""
-
-    def __init__(
-        self,
-        projection: Projection,
-        store: ReadStore,
-        mapper: EventMapper,
-        keyring: KeyRing,
-        *,
-        events: EventStore | None,
-        batch_size: int = 500,
-        parked: ParkedStore | None = None,
-        max_attempts: int = 5,
-    ) -> None:
-        self.projector = Projector(projection, store, mapper, keyring)
-        super().__init__(
-            Runner(
-                self.projector,
-                events=events,
-                batch_size=batch_size,
-                parked=parked,
-                max_attempts=max_attempts,
-            )
-        )
-
-
 class PreparedHandler(Protocol):
     async def prepare(self) -> int: ...
+
+    async def idle(self) -> None:
+        """Between polls: apply what an operator marked among the parked events."""
 
     async def __call__(self, delivery: Delivery) -> None: ...
 
@@ -153,4 +137,29 @@ class LogConsumerHandler(ConsumerFeed):
                 parked=parked,
                 max_attempts=max_attempts,
             )
+        )
+
+
+class ProjectorConsumer(LogConsumerHandler):
+    """A feed for a projector over `store`."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        store: ReadStore,
+        mapper: EventMapper,
+        keyring: KeyRing,
+        *,
+        events: EventStore | None,
+        batch_size: int = 500,
+        parked: ParkedStore | None = None,
+        max_attempts: int = 5,
+    ) -> None:
+        self.projector = Projector(projection, store, mapper, keyring)
+        super().__init__(
+            self.projector,
+            events=events,
+            batch_size=batch_size,
+            parked=parked,
+            max_attempts=max_attempts,
         )

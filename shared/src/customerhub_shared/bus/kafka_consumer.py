@@ -168,8 +168,10 @@ class KafkaAgent:
         batch_size: int = 500,
         poll_timeout: float = 0.05,
         relayed: RelayedPosition | None = None,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._consumer = consumer
+        self._on_idle = on_idle
         self._relayed = relayed
         self._handler = handler
         self.name = name
@@ -191,6 +193,7 @@ class KafkaAgent:
         handler: DeliveryHandler,
         batch_size: int = 500,
         relayed: RelayedPosition | None = None,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> KafkaAgent:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -204,7 +207,13 @@ class KafkaAgent:
             auto_offset_reset="earliest",
         )
         agent = cls(
-            consumer, handler, name=group_id, topics=topics, batch_size=batch_size, relayed=relayed
+            consumer,
+            handler,
+            name=group_id,
+            topics=topics,
+            batch_size=batch_size,
+            relayed=relayed,
+            on_idle=on_idle,
         )
         consumer.subscribe(list(topics), listener=_Rebalance(agent))
         try:
@@ -230,6 +239,8 @@ class KafkaAgent:
                     if not await self._deliver(records, stop):
                         break
             await self._claim_relayed()
+            if self._on_idle is not None:
+                await self._on_idle()
 
     async def _claim_relayed(self) -> None:
         """The relay saves its checkpoint after Kafka acknowledged, so a delivery is often read

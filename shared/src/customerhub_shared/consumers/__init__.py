@@ -10,6 +10,7 @@ from customerhub_shared.consumers.parked import ParkedEvent, ParkedStore
 from customerhub_shared.consumers.port import Consumer, Refreshing
 from customerhub_shared.consumers.runner import Runner, following
 from customerhub_shared.consumers.waiting import Progressed, wait_for_position
+from customerhub_shared.eventstore import EventStore
 from customerhub_shared.settings import Settings
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "backoff",
     "following",
     "open_parked_store",
+    "runner",
     "wait_for_position",
 ]
 
@@ -63,3 +65,20 @@ async def open_parked_store(settings: Settings) -> ParkedStore:
     from customerhub_shared.consumers.parked_sqlite import SQLiteParkedStore
 
     return SQLiteParkedStore(settings.data_dir / "parked.db")
+
+
+def runner(
+    consumer: Consumer,
+    settings: Settings,
+    *,
+    events: EventStore | None,
+    parked: ParkedStore | None,
+) -> Runner:
+    """A runner with the deployment's batch size and attempts before parking."""
+    return Runner(
+        consumer,
+        events=events,
+        batch_size=settings.projector_batch_size,
+        parked=parked,
+        max_attempts=settings.consumer_max_attempts,
+    )

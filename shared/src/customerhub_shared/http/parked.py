@@ -4,20 +4,23 @@ what is marked, in stream order, wherever it runs."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from itertools import groupby
 from typing import Annotated, Literal
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel, Field
 
-from customerhub_shared.consumers import ParkedEvent, ParkedStore
+from customerhub_shared.consumers import Consumers, ParkedEvent, ParkedStore, open_parked_store
 from customerhub_shared.consumers.parked import Status
 from customerhub_shared.http.auth import AdminUser
 from customerhub_shared.http.openapi import problem_responses
 from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
+from customerhub_shared.settings import Settings
 
 router = APIRouter(prefix="/v1/admin/parked", tags=["operations"])
 log = structlog.get_logger(__name__)
@@ -53,6 +56,19 @@ class MarkedEvents(BaseModel):
     marked: list[ParkedEventView] = Field(
         description="The event and those parked behind it, as marked for the consumer"
     )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, settings: Settings) -> AsyncIterator[Consumers]:
+    """For an app's life: its parked store, and the registry of the consumers it runs
+    (`app.state.consumers`: each one's name, position and parked count)."""
+    parked = await open_parked_store(settings)
+    app.state.parked_store = parked
+    app.state.consumers = Consumers(parked)
+    try:
+        yield app.state.consumers
+    finally:
+        await parked.close()
 
 
 def _store(request: Request) -> ParkedStore:

@@ -3,12 +3,11 @@ the runtime follows the log and hands each batch over, with its backoff and park
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import structlog
 
-from customerhub_shared.consumers import ParkedStore, Runner, following
+from customerhub_shared.consumers import ParkedStore, Runner
 from customerhub_shared.eventstore import EventStore, RecordedEvent
 from equipment.application.reconciler import OwnershipReconciler
 
@@ -64,26 +63,3 @@ def reconciler_runner(
         idle_pause=IDLE_PAUSE_SECONDS,
         idle=reconciler.woken,
     )
-
-
-@asynccontextmanager
-async def reconciling(
-    reconciler: OwnershipReconciler,
-    events: EventStore,
-    *,
-    batch_size: int,
-    report: bool = False,
-    parked: ParkedStore | None = None,
-    max_attempts: int = 5,
-) -> AsyncIterator[None]:
-    """Run the reconciler in the background for the duration of the block (a service's life)."""
-    runner = reconciler_runner(
-        reconciler,
-        events,
-        batch_size=batch_size,
-        report=report,
-        parked=parked,
-        max_attempts=max_attempts,
-    )
-    async with following([runner], on_stop=reconciler.wake):
-        yield
