@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from customerhub_shared.bus.handlers import ConsumerFeed, Delivery
-from customerhub_shared.consumers import ParkedStore, Runner
+from customerhub_shared.consumers import Consumers, ConsumerStatus, ParkedStore, Runner
 from customerhub_shared.consumers.parked_sqlite import SQLiteParkedStore
 from customerhub_shared.eventstore import EventStore, NewEvent, RecordedEvent
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
@@ -107,7 +107,9 @@ async def test_a_failing_event_is_parked_after_n_attempts_and_the_rest_flows(
         head = await append(events, "customer-b")
         await eventually(lambda: ledger.stored == head)
         assert ledger.applied[-1] == ("customer-b", 1)
-        assert len(await parked.parked("ledger")) == 3
+        listed = Consumers(parked)
+        listed.add(runner)
+        assert await listed.statuses() == [ConsumerStatus("ledger", head, 3)]
 
         # Fixed: a retry applies the parked customer's events in their order.
         ledger.poisoned.clear()
