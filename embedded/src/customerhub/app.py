@@ -15,10 +15,11 @@ from customerhub import write_side
 from customerhub.directory import ReadModelDirectory
 from customerhub.followers import embedded_followers
 from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.consumers import following, runner
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
-from customerhub_shared.projection import projectors_following
 from customerhub_shared.settings import Settings, load_settings
 
 
@@ -31,27 +32,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             read_store = await open_read_store(settings)
             checkpoints = await open_checkpoint_store(settings)
             try:
-                items, reconciler = write_side.attach(app, infra, read_store, checkpoints, settings)
-                customers = customer_query.attach(app, infra, read_store, settings)
-                notifier = notifications.attach(app, infra, read_store, settings)
-                observe(
-                    app,
-                    infra,
-                    settings,
-                    read_store=read_store,
-                    checkpoints=checkpoints,
-                    followers=embedded_followers(read_store, checkpoints, settings),
-                )
-                events, batch_size = infra.event_store, settings.projector_batch_size
-                async with (
-                    projectors_following([customers, items], events, batch_size=batch_size),
-                    equipment.reconciling(reconciler, events, batch_size=batch_size),
-                    notifier.running(),
-                    customer_command.importing(
-                        app, settings, ReadModelDirectory(app.state.customer_query)
-                    ),
-                ):
-                    yield
+                async with parked_events.serving(app, settings) as consumers:
+                    parked = consumers.parked
+                    items, reconciler = write_side.attach(
+                        app, infra, read_store, checkpoints, settings
+                    )
+                    customers = customer_query.attach(app, infra, read_store, settings)
+                    notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
+                    observe(
+                        app,
+                        infra,
+                        settings,
+                        read_store=read_store,
+                        checkpoints=checkpoints,
+                        followers=embedded_followers(read_store, checkpoints, settings),
+                    )
+                    events = infra.event_store
+                    runners = [
+                        runner(customers, settings, events=events, parked=parked),
+                        runner(items, settings, events=events, parked=parked),
+                        equipment.reconciler_runner(
+                            reconciler,
+                            events,
+                            batch_size=settings.projector_batch_size,
+                            parked=parked,
+                            max_attempts=settings.consumer_max_attempts,
+                        ),
+                    ]
+                    consumers.add(*runners, notifier.runner)
+                    directory = ReadModelDirectory(app.state.customer_query)
+                    async with (
+                        following(runners, on_stop=reconciler.wake),
+                        notifier.running(),
+                        customer_command.importing(app, settings, directory),
+                    ):
+                        yield
             finally:
                 await checkpoints.close()
                 await read_store.close()
@@ -66,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for service in (customer_command, customer_query, equipment, notifications):
         for router in service.routers():
             app.include_router(router)
+    app.include_router(parked_events.router)
     return app

@@ -185,6 +185,16 @@ def _consume(args: argparse.Namespace) -> int:
     )
 
 
+def _parked(args: argparse.Namespace) -> int:
+    from customerhub.parked import list_parked, mark_parked
+
+    settings = load_settings()
+    if args.parked_command == "list":
+        return asyncio.run(list_parked(settings))
+    retry = args.parked_command == "retry"
+    return asyncio.run(mark_parked(settings, args.id, "retry" if retry else "skipped"))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="customerhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -239,6 +249,13 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--customer", type=UUID, default=None, metavar="ID")
     verify.set_defaults(action=_audit)
     import_command.add_parser(commands)
+    parked = commands.add_parser("parked", help="events consumers gave up on (list, retry, skip)")
+    parked_commands = parked.add_subparsers(dest="parked_command", required=True)
+    parked_commands.add_parser("list", help="every consumer's parked events")
+    for name, says in (("retry", "apply again, with those behind it"), ("skip", "drop for good")):
+        marking = parked_commands.add_parser(name, help=f"a parked event: {says}")
+        marking.add_argument("id", type=int)
+    parked.set_defaults(action=_parked)
     return parser
 
 

@@ -21,6 +21,7 @@ from customerhub.followers import embedded_followers, relay_follower
 from customerhub_shared.bus.agents import group_id
 from customerhub_shared.bus.lag import group_lags
 from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.consumers import following, open_parked_store, runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.followers import follower_lags
@@ -152,16 +153,20 @@ async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:
     infra = await open_infrastructure(settings)
     store = await open_read_store(settings)
     mapper = EventMapper(default_registry())
+    parked = await open_parked_store(settings)
     try:
-        await asyncio.gather(
-            *(
-                Projector(projection(), store, mapper, infra.keyring).follow(
-                    infra.event_store, stop=stop, batch_size=settings.projector_batch_size
-                )
-                for projection in PROJECTIONS.values()
+        runners = [
+            runner(
+                Projector(projection(), store, mapper, infra.keyring),
+                settings,
+                events=infra.event_store,
+                parked=parked,
             )
-        )
+            for projection in PROJECTIONS.values()
+        ]
+        await asyncio.gather(*(each.follow(stop=stop) for each in runners))
     finally:
+        await parked.close()
         await store.close()
         await infra.close()
     return 0
@@ -174,18 +179,26 @@ async def run_ownership_reconciler(settings: Settings, stop: asyncio.Event) -> i
     configure_logging(settings.log_level, settings.log_format)
     infra = await open_infrastructure(settings)
     checkpoints = await open_checkpoint_store(settings)
+    parked = await open_parked_store(settings)
     try:
         customers = customer_command.standalone_equipment_ledger(infra, settings)
         reconciler = equipment.ownership_reconciler(infra, settings, customers, checkpoints)
         await _reconciler_status(reconciler, infra.event_store, "reconciler.started")
         batch_size = settings.projector_batch_size
-        async with equipment.reconciling(
-            reconciler, infra.event_store, batch_size=batch_size, report=True
-        ):
+        reconciling = equipment.reconciler_runner(
+            reconciler,
+            infra.event_store,
+            batch_size=batch_size,
+            report=True,
+            parked=parked,
+            max_attempts=settings.consumer_max_attempts,
+        )
+        async with following([reconciling], on_stop=reconciler.wake):
             while not await _stopped(stop, STATUS_SECONDS):
                 await _reconciler_status(reconciler, infra.event_store, "reconciler.status")
         await _reconciler_status(reconciler, infra.event_store, "reconciler.stopped")
     finally:
+        await parked.close()
         await checkpoints.close()
         await infra.close()
     return 0

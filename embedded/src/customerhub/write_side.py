@@ -20,6 +20,8 @@ import equipment.bootstrap as equipment
 from customerhub.directory import ReadModelDirectory
 from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
+from customerhub_shared.consumers import following
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(read_store.close)
             checkpoints = await open_checkpoint_store(settings)
             stack.push_async_callback(checkpoints.close)
+            consumers = await stack.enter_async_context(parked_events.serving(app, settings))
             _, reconciler = attach(app, infra, read_store, checkpoints, settings)
             followers = write_side_followers(checkpoints, settings)
             observe(
@@ -76,14 +79,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             directory = ReadModelDirectory(customers)
             await stack.enter_async_context(customer_command.importing(app, settings, directory))
             if settings.ownership_reconciler == "in-process":
-                batch_size = settings.projector_batch_size
-                await stack.enter_async_context(
-                    equipment.reconciling(reconciler, infra.event_store, batch_size=batch_size)
+                reconciling = equipment.reconciler_runner(
+                    reconciler,
+                    infra.event_store,
+                    batch_size=settings.projector_batch_size,
+                    parked=consumers.parked,
+                    max_attempts=settings.consumer_max_attempts,
                 )
+                consumers.add(reconciling)
+                await stack.enter_async_context(following([reconciling], on_stop=reconciler.wake))
             yield
 
     app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)
-    for router in customer_command.routers() + equipment.routers(registry_routes=False):
+    routers = customer_command.routers() + equipment.routers(registry_routes=False)
+    for router in [*routers, parked_events.router]:
         app.include_router(router)
     return app

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 from uuid import UUID
 
 import structlog
 
+from customerhub_shared.consumers.runner import Progress as Progress
+from customerhub_shared.consumers.runner import Runner, following
 from customerhub_shared.events import Envelope
 from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
@@ -22,9 +24,6 @@ from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
 
 log = structlog.get_logger(__name__)
-Progress = Callable[[int, int | None], Awaitable[None] | None]
-# Events read from the log at a time while catching up.
-PAGE_SIZE = 5000
 
 
 class Projection(Protocol):
@@ -91,10 +90,17 @@ class Projector:
     async def position(self) -> int | None:
         return await self.store.checkpoint(checkpoint_name(self.projection.name, self.generation))
 
-    async def process(self, batch: Sequence[RecordedEvent]) -> None:
-        if not batch:
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        """Apply `batch` and store `covered` (default: its last position) as the checkpoint,
+        in one write; an empty batch with `covered` moves the checkpoint only."""
+        if not batch and covered is None:
             return
-        await self._write(await self._changes(batch), batch[-1].position)
+        position = batch[-1].position if covered is None else covered
+        await self._write(await self._changes(batch) if batch else {}, position)
 
     async def _changes(
         self,
@@ -206,159 +212,9 @@ class Projector:
         batch_size: int = 1000,
         progress: Progress | None = None,
     ) -> int:
-        """Process the log from the checkpoint up to `until` (default: the head now).
-
-        The log is read in pages, the next one while a batch is applied; a batch (one write
-        with its checkpoint) is `batch_size` events, or what is left. A batch's write runs
-        while the next batch is folded (on top of the documents being written), and each
-        write starts only once the one before succeeded, so checkpoints never skip a batch.
-        """
-        until = until if until is not None else await events.head_position()
-        position = await self.position()
-        if until is None or (position is not None and position >= until):
-            return 0
-        processed = 0
-        batch: list[RecordedEvent] = []
-        writes = _Writes(self._write)
-        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
-        try:
-            async with contextlib.aclosing(pages):
-                async for page in pages:
-                    batch.extend(page)
-                    if len(batch) < batch_size and page[-1].position < until:
-                        continue
-                    documents = await self._changes(
-                        batch, writes.documents, from_log_start=position is None
-                    )
-                    await writes.start(documents, batch[-1].position)
-                    processed, position, batch = processed + len(batch), batch[-1].position, []
-                    if progress is not None:
-                        maybe = progress(position, until)
-                        if maybe is not None:
-                            await maybe
-            if batch:  # the log ended short of `until`
-                documents = await self._changes(
-                    batch, writes.documents, from_log_start=position is None
-                )
-                await writes.start(documents, batch[-1].position)
-                processed += len(batch)
-            await writes.finish()
-        finally:
-            await writes.settle()
-        return processed
-
-    async def follow(
-        self, events: EventStore, *, stop: asyncio.Event, batch_size: int = 500
-    ) -> None:
-        """Keep up with the log live until `stop` is set.
-
-        Events come from the store's subscription, which wakes at once on an append in this
-        process (on PostgreSQL, in any process) and polls otherwise, so a command's event is
-        applied without waiting for a poll. A failing batch (a read store or event store that
-        is briefly away) is logged and retried from the checkpoint with growing pauses;
-        nothing is skipped, since the checkpoint did not move.
-        """
-        failures = 0
-        feed: _Feed | None = None
-        try:
-            while not stop.is_set():
-                try:
-                    if feed is None:
-                        await self.refresh_generation()
-                        feed = _Feed(events, after=await self.position(), size=batch_size)
-                    batch = await feed.next(stop)
-                    if await self.refresh_generation():
-                        # A replay switched generations: go on from the new one's checkpoint.
-                        await feed.close()
-                        feed = None
-                        continue
-                    await self.process(batch)
-                    failures = 0
-                except Exception:
-                    failures += 1
-                    log.exception("projector.batch_failed", projection=self.projection.name)
-                    if feed is not None:
-                        await feed.close()
-                        feed = None
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=min(0.1 * 2**failures, 5.0))
-        finally:
-            if feed is not None:
-                await feed.close()
-
-
-class _Writes:
-    """A projector's writes, one in flight at a time, so the next batch is folded meanwhile
-    (on top of `documents`, the ones being written); each starts once the last succeeded."""
-
-    def __init__(self, write: Callable[[Mapping[str, Document], int], Awaitable[None]]) -> None:
-        self._write = write
-        self._pending: asyncio.Future[None] | None = None
-        self.documents: Mapping[str, Document] = {}
-
-    async def start(self, documents: Mapping[str, Document], position: int) -> None:
-        await self.finish()
-        self._pending = asyncio.ensure_future(self._write(documents, position))
-        self.documents = documents
-
-    async def finish(self) -> None:
-        """Wait for the write in flight; raises what made it fail."""
-        if self._pending is not None:
-            await self._pending
-
-    async def settle(self) -> None:
-        """On the way out after a failure: let a write in flight end, its outcome unasked."""
-        if self._pending is None:
-            return
-        if not self._pending.done():
-            await asyncio.wait({self._pending})
-        if not self._pending.cancelled():
-            self._pending.exception()  # retrieved: what failed first is what is raised
-
-
-class _Feed:
-    """A store's subscription as batches: a task moves its events into a bounded queue, and
-    a batch is what the queue holds (at least one event, at most `size`)."""
-
-    def __init__(self, events: EventStore, *, after: int | None, size: int) -> None:
-        self._size = size
-        self._queue: asyncio.Queue[RecordedEvent] = asyncio.Queue(maxsize=2 * size)
-        self._pump = asyncio.create_task(self._fill(events.subscribe(after=after)))
-
-    async def _fill(self, subscription: AsyncIterator[RecordedEvent]) -> None:
-        async for event in subscription:
-            await self._queue.put(event)
-
-    async def next(self, stop: asyncio.Event) -> list[RecordedEvent]:
-        """The next batch; [] once `stop` is set. Raises what made the subscription fail."""
-        if self._queue.empty():
-            getter = asyncio.ensure_future(self._queue.get())
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait(
-                    {getter, stopper, self._pump}, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                stopper.cancel()
-                if not getter.done():
-                    getter.cancel()
-            if getter.cancelled() or not getter.done():
-                if self._pump.done():
-                    self._pump.result()
-                return []
-            batch = [getter.result()]
-        else:
-            batch = []
-        while len(batch) < self._size and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-        return batch
-
-    async def close(self) -> None:
-        """Stop the subscription; a failure of it was already raised by `next`."""
-        self._pump.cancel()
-        await asyncio.wait({self._pump})
-        if not self._pump.cancelled():
-            self._pump.exception()
+        """Process the log from the checkpoint up to `until` (default: the head now)."""
+        runner = Runner(self, events=events, batch_size=batch_size)
+        return await runner.catch_up(until=until, progress=progress)
 
 
 @contextlib.asynccontextmanager
@@ -366,33 +222,9 @@ async def projectors_following(
     projectors: Sequence[Projector], events: EventStore, *, batch_size: int = 500
 ) -> AsyncIterator[None]:
     """Run projectors live in the background for the duration of the block (a service's life)."""
-    stop = asyncio.Event()
-    tasks = [
-        asyncio.create_task(p.follow(events, stop=stop, batch_size=batch_size)) for p in projectors
-    ]
-    try:
+    runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
+    async with following(runners):
         yield
-    finally:
-        stop.set()
-        await asyncio.gather(*tasks)
-
-
-async def _pages(
-    events: EventStore, *, after: int | None, until: int, size: int
-) -> AsyncGenerator[list[RecordedEvent]]:
-    """The log after `after` in pages until one reaches `until`; the next page is read while
-    the caller works on this one."""
-    ahead = asyncio.ensure_future(events.read_all(after=after, limit=size))
-    try:
-        while page := await ahead:
-            more = page[-1].position < until
-            if more:
-                ahead = asyncio.ensure_future(events.read_all(after=page[-1].position, limit=size))
-            yield page
-            if not more:
-                return
-    finally:
-        ahead.cancel()
 
 
 def _not_applied(document: Document | None, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # Events a replay folds per read-store write: each document is written about once per
     # batch; memory grows with the batch, not with the history.
     replay_batch_size: int = Field(default=100_000, ge=1, le=1_000_000)
+    # Attempts before a consumer parks an event that keeps failing and moves on.
+    consumer_max_attempts: int = Field(default=5, ge=1, le=100)
 
     # The bus (distributed modes): Kafka's own tooling uses KAFKA_BOOTSTRAP_SERVERS; the
     # prefixed name works too. Unset in the embedded default, which needs no broker.

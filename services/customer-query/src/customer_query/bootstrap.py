@@ -17,13 +17,15 @@ from customer_query.adapters.customer_streams import CustomerStreams
 from customer_query.domain.view import CustomerView
 from customer_query.entrypoints.http import customers, export
 from customer_query.entrypoints.http.service import QueryService
+from customerhub_shared.consumers import following, runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.followers import projection_follower
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
-from customerhub_shared.projection import Projector, projectors_following
+from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
 
@@ -64,22 +66,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with serve_infrastructure(app, settings) as infra:
+        async with (
+            serve_infrastructure(app, settings) as infra,
+            parked_events.serving(app, settings) as consumers,
+        ):
             read_store = await open_read_store(settings)
             try:
                 projector = attach(app, infra, read_store, settings)
                 followers = [projection_follower(CustomerView.name, read_store)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
-                following = [projector] if settings.consumer_transport == "log" else []
-                async with projectors_following(
-                    following, infra.event_store, batch_size=settings.projector_batch_size
-                ):
+                runners = []
+                if settings.consumer_transport == "log":
+                    events, parked = infra.event_store, consumers.parked
+                    runners = [runner(projector, settings, events=events, parked=parked)]
+                consumers.add(*runners)
+                async with following(runners):
                     yield
             finally:
                 await read_store.close()
 
     app = FastAPI(title="customerhub customer-query", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)
-    for router in routers():
+    for router in [*routers(), parked_events.router]:
         app.include_router(router)
     return app

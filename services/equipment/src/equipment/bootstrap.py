@@ -14,13 +14,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from customerhub_shared.consumers import Consumers, following, runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.followers import projection_follower
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
-from customerhub_shared.projection import Projector, projectors_following
+from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
 from equipment.adapters.repository import EquipmentRepository
@@ -31,9 +33,15 @@ from equipment.domain.view import EquipmentView
 from equipment.entrypoints.http import customer_equipment
 from equipment.entrypoints.http import equipment as registry
 from equipment.entrypoints.http.service import EquipmentService
-from equipment.entrypoints.reconciling import reconciling
+from equipment.entrypoints.reconciling import reconciler_runner
 
-__all__ = ["attach", "create_app", "ownership_reconciler", "reconciling", "routers"]
+__all__ = [
+    "attach",
+    "create_app",
+    "ownership_reconciler",
+    "reconciler_runner",
+    "routers",
+]
 # The consumer group of the equipment projector (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka).
 CONSUMER = "equipment.items"
 
@@ -91,26 +99,22 @@ def attach(
 
 
 def _keeping_fresh(
-    projector: Projector, infra: Infrastructure, read_store: ReadStore, settings: Settings
+    projector: Projector, infra: Infrastructure, settings: Settings, consumers: Consumers
 ) -> AbstractAsyncContextManager[None]:
     """The equipment read model's projector: following the log, or consuming the equipment
     topic as a consumer-group agent (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka)."""
-    batch_size = settings.projector_batch_size
-    if settings.consumer_transport == "log":
-        return projectors_following([projector], infra.event_store, batch_size=batch_size)
-    from customerhub_shared.bus.agents import consuming
-    from customerhub_shared.bus.handlers import ProjectorConsumer
-
-    handler = ProjectorConsumer(
-        projector.projection,
-        read_store,
-        EventMapper(default_registry()),
-        infra.keyring,
-        events=infra.event_store,
-        batch_size=batch_size,
+    projector_runner = runner(
+        projector, settings, events=infra.event_store, parked=consumers.parked
     )
+    consumers.add(projector_runner)
+    if settings.consumer_transport == "log":
+        return following([projector_runner])
+    from customerhub_shared.bus.agents import consuming
+    from customerhub_shared.bus.handlers import ConsumerFeed
+
     topics = [settings.kafka_equipment_topic]
-    return consuming(settings, consumer=CONSUMER, topics=topics, handler=handler)
+    feed = ConsumerFeed(projector_runner)
+    return consuming(settings, consumer=CONSUMER, topics=topics, handler=feed)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -118,19 +122,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with serve_infrastructure(app, settings) as infra:
+        async with (
+            serve_infrastructure(app, settings) as infra,
+            parked_events.serving(app, settings) as consumers,
+        ):
             read_store = await open_read_store(settings)
             try:
                 projector, _ = attach(app, infra, read_store, settings)
                 followers = [projection_follower(EquipmentView.name, read_store)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
-                async with _keeping_fresh(projector, infra, read_store, settings):
+                async with _keeping_fresh(projector, infra, settings, consumers):
                     yield
             finally:
                 await read_store.close()
 
     app = FastAPI(title="customerhub equipment", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)
-    for router in routers(assignment=False):
+    for router in [*routers(assignment=False), parked_events.router]:
         app.include_router(router)
     return app

@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from customerhub_shared.consumers import ParkedStore, Runner
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.followers import read_store_follower
+from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
@@ -38,7 +41,6 @@ from notifications.application.metrics import NotificationMetrics
 from notifications.application.planning import DeliveryPlanner
 from notifications.application.ports import MessageSender
 from notifications.domain.deliveries import RetryPolicy
-from notifications.entrypoints.follow import follow_event_log
 from notifications.entrypoints.http import notifications
 from notifications.entrypoints.http.metrics import DeliveryCollector
 from notifications.entrypoints.http.service import NotificationService
@@ -93,6 +95,18 @@ class NotificationRuntime:
     dispatchers: list[Dispatcher]
     events: EventStore
     settings: Settings
+    parked: ParkedStore | None = None
+
+    @cached_property
+    def runner(self) -> Runner:
+        """The consumer as the runtime runs it: from the log, or fed by a Kafka agent."""
+        return Runner(
+            self.consumer,
+            events=self.events,
+            batch_size=self.settings.projector_batch_size,
+            parked=self.parked,
+            max_attempts=self.settings.consumer_max_attempts,
+        )
 
     def wake(self) -> None:
         for dispatcher in self.dispatchers:
@@ -117,19 +131,23 @@ class NotificationRuntime:
                 await dispatcher.sender.close()
 
     def _consuming(self, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
-        settings, batch_size = self.settings, self.settings.projector_batch_size
+        settings, runner = self.settings, self.runner
         if settings.consumer_transport == "log":
-            return follow_event_log(self.consumer, self.events, stop=stop, batch_size=batch_size)
+            return runner.follow(stop=stop)
         from customerhub_shared.bus.agents import NEEDS_KAFKA, run_agent
-        from customerhub_shared.bus.handlers import LogConsumerHandler
+        from customerhub_shared.bus.handlers import ConsumerFeed
         from customerhub_shared.bus.kafka_consumer import ConsumerNotConfigured
 
         if not settings.kafka_bootstrap_servers:
             raise ConsumerNotConfigured(NEEDS_KAFKA)
-        handler = LogConsumerHandler(self.consumer, events=self.events, batch_size=batch_size)
         topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
         return run_agent(
-            settings, consumer=CONSUMER, topics=topics, handler=handler, stop=stop, keep_trying=True
+            settings,
+            consumer=CONSUMER,
+            topics=topics,
+            handler=ConsumerFeed(runner),
+            stop=stop,
+            keep_trying=True,
         )
 
 
@@ -228,6 +246,8 @@ def attach(
     read_store: ReadStore,
     settings: Settings,
     notification_settings: NotificationSettings | None = None,
+    *,
+    parked: ParkedStore | None = None,
 ) -> NotificationRuntime:
     """Give an app (this service's own, or the embedded one) what the routes need.
 
@@ -238,6 +258,7 @@ def attach(
         data_dir=settings.data_dir
     )
     runtime = build_runtime(infra, read_store, settings, notification_settings)
+    runtime.parked = parked
     app.state.notifications = runtime.service
     app.state.metrics.collect_from("deliveries", DeliveryCollector(runtime.service.metrics))
     return runtime
@@ -251,10 +272,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with serve_infrastructure(app, settings) as infra:
+        async with (
+            serve_infrastructure(app, settings) as infra,
+            parked_events.serving(app, settings) as consumers,
+        ):
             read_store = await open_read_store(settings)
             try:
-                runtime = attach(app, infra, read_store, settings, notification_settings)
+                runtime = attach(
+                    app, infra, read_store, settings, notification_settings, parked=consumers.parked
+                )
+                consumers.add(runtime.runner)
                 followers = [read_store_follower("notifications", read_store, CONSUMER_CHECKPOINT)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
                 async with runtime.running():
@@ -264,6 +291,6 @@ def create_app(
 
     app = FastAPI(title="customerhub notifications", version="1", lifespan=lifespan)
     prepare_service_app(app, settings)
-    for router in routers():
+    for router in [*routers(), parked_events.router]:
         app.include_router(router)
     return app

@@ -17,6 +17,7 @@ from customerhub_shared.bus.kafka import ensure_topics
 from customerhub_shared.bus.kafka_consumer import ConsumeFailed, ConsumerNotConfigured, KafkaAgent
 from customerhub_shared.bus.port import PublishFailed
 from customerhub_shared.checkpoints import open_checkpoint_store
+from customerhub_shared.consumers.backoff import backoff
 from customerhub_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ async def run_agent(
             failures += 1
             log.error("kafka_agent.unreachable", consumer=consumer, error=str(error)[:300])
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=min(0.5 * 2**failures, 30.0))
+                await asyncio.wait_for(stop.wait(), timeout=backoff(failures + 2, longest=30.0))
 
 
 @asynccontextmanager
@@ -107,6 +108,7 @@ async def _consume(
             handler=handler,
             batch_size=settings.projector_batch_size,
             relayed=relayed,
+            on_idle=handler.idle,
         )
         try:
             await agent.run(stop)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +26,8 @@ from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from customerhub_shared.bus.handlers import Delivery, DeliveryHandler, highest
 from customerhub_shared.cloudevents import InvalidCloudEvent, from_message, is_cloudevent
+from customerhub_shared.consumers.backoff import backoff
+from customerhub_shared.consumers.runner import ProgressLog
 from customerhub_shared.eventstore import RecordedEvent
 
 log = structlog.get_logger(__name__)
@@ -167,8 +168,10 @@ class KafkaAgent:
         batch_size: int = 500,
         poll_timeout: float = 0.05,
         relayed: RelayedPosition | None = None,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._consumer = consumer
+        self._on_idle = on_idle
         self._relayed = relayed
         self._handler = handler
         self.name = name
@@ -178,7 +181,7 @@ class KafkaAgent:
         self._watermark = LogWatermark()
         self._busy = asyncio.Lock()
         self.delivered = 0
-        self._progress = _Progress()
+        self._progress = ProgressLog(name)
 
     @classmethod
     async def open(
@@ -190,6 +193,7 @@ class KafkaAgent:
         handler: DeliveryHandler,
         batch_size: int = 500,
         relayed: RelayedPosition | None = None,
+        on_idle: Callable[[], Awaitable[None]] | None = None,
     ) -> KafkaAgent:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
@@ -203,7 +207,13 @@ class KafkaAgent:
             auto_offset_reset="earliest",
         )
         agent = cls(
-            consumer, handler, name=group_id, topics=topics, batch_size=batch_size, relayed=relayed
+            consumer,
+            handler,
+            name=group_id,
+            topics=topics,
+            batch_size=batch_size,
+            relayed=relayed,
+            on_idle=on_idle,
         )
         consumer.subscribe(list(topics), listener=_Rebalance(agent))
         try:
@@ -229,6 +239,8 @@ class KafkaAgent:
                     if not await self._deliver(records, stop):
                         break
             await self._claim_relayed()
+            if self._on_idle is not None:
+                await self._on_idle()
 
     async def _claim_relayed(self) -> None:
         """The relay saves its checkpoint after Kafka acknowledged, so a delivery is often read
@@ -268,15 +280,14 @@ class KafkaAgent:
             except Exception:
                 failures += 1
                 log.exception("kafka_agent.handler_failed", agent=self.name, failures=failures)
-                pause = min(0.1 * 2**failures, 5.0)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                    await asyncio.wait_for(stop.wait(), timeout=backoff(failures))
                 if stop.is_set():
                     return False
         self._watermark.advance(highest, lagging=lagging, relayed=relayed)
         self.delivered += len(events)
         await self._commit(records)
-        self._progress.tick(self.name, self.delivered, self._watermark.reached)
+        self._progress.tick(self.delivered, self._watermark.reached)
         return True
 
     async def _lagging(self, *, fresh: bool) -> list[Any] | None:
@@ -326,30 +337,6 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Collection[Any]) -> None:
         log.info("kafka_agent.assigned", agent=self._agent.name, partitions=_names(assigned))
-
-
-class _Progress:
-    """An info line at most every few seconds while events flow: count, watermark, rate."""
-
-    EVERY_SECONDS = 10.0
-
-    def __init__(self) -> None:
-        self._since = time.monotonic()
-        self._count = 0
-
-    def tick(self, agent: str, delivered: int, watermark: int | None) -> None:
-        now = time.monotonic()
-        if now - self._since < self.EVERY_SECONDS:
-            return
-        rate = (delivered - self._count) / (now - self._since)
-        log.info(
-            "kafka_agent.progress",
-            agent=agent,
-            delivered=delivered,
-            watermark=watermark,
-            events_per_s=round(rate),
-        )
-        self._since, self._count = now, delivered
 
 
 def _names(partitions: Collection[Any]) -> list[str]:

@@ -10,23 +10,19 @@ nothing. Log order is kept per key: a batch is sent in log order, the next only 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
 from collections.abc import Sequence
-
-import structlog
 
 from customerhub_shared.bus import EventPublisher
 from customerhub_shared.checkpoints import CheckpointStore
 from customerhub_shared.cloudevents import Topics, to_message
+from customerhub_shared.consumers import Runner
 from customerhub_shared.eventstore import EventStore, RecordedEvent
-
-log = structlog.get_logger(__name__)
-
-PROGRESS_EVERY_SECONDS = 10.0
 
 
 class Relay:
+    """The relay as a consumer of the runtime (`customerhub_shared.consumers`): it parks
+    nothing, since an event it cannot publish is a bus away, not a poison event."""
+
     def __init__(
         self,
         events: EventStore,
@@ -44,11 +40,14 @@ class Relay:
         self.name = name
         self.batch_size = batch_size
         self.published = 0
-        self._progress = _Progress()
+        self.runner = Runner(self, events=events, batch_size=batch_size)
 
     async def position(self) -> int | None:
         """The last log position whose batch the bus acknowledged."""
         return await self.checkpoints.get(self.name)
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        await self.relay_batch(batch)
 
     async def relay_batch(self, batch: Sequence[RecordedEvent]) -> int:
         """Publish one batch of the log, then checkpoint it; the number of messages sent."""
@@ -59,63 +58,17 @@ class Relay:
             await self.publisher.publish(messages)
         await self.checkpoints.save(self.name, batch[-1].position)
         self.published += len(messages)
-        self._progress.tick(self.published, batch[-1].position)
         return len(messages)
 
     async def catch_up(self, *, until: int | None = None, stop: asyncio.Event | None = None) -> int:
         """Relay the log from the checkpoint up to `until` (default: the head now), or until
         `stop` is set; the number of messages sent."""
-        until = until if until is not None else await self.events.head_position()
-        sent = 0
-        position = await self.position()
-        while until is not None and (position is None or position < until):
-            if stop is not None and stop.is_set():
-                break
-            batch = await self.events.read_all(after=position, limit=self.batch_size)
-            if not batch:
-                break
-            sent += await self.relay_batch(batch)
-            position = batch[-1].position
-        return sent
+        before = self.published
+        await self.runner.catch_up(until=until, stop=stop)
+        return self.published - before
 
     async def follow(self, *, stop: asyncio.Event, idle_pause: float = 0.05) -> None:
-        """Relay live until `stop` is set (a batch under way is finished first).
-
-        A failing batch (Kafka or the store briefly away) is logged and retried from the
-        checkpoint with growing pauses; since the checkpoint did not move, nothing is skipped.
-        """
-        failures = 0
-        while not stop.is_set():
-            try:
-                caught_up = await self._step()
-                failures = 0
-            except Exception:
-                failures += 1
-                log.exception("relay.batch_failed", relay=self.name, failures=failures)
-                caught_up = True
-            if caught_up:
-                pause = idle_pause if failures == 0 else min(0.1 * 2**failures, 5.0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
-
-    async def _step(self) -> bool:
-        """Relay the next batch; True when the log had no full batch left."""
-        batch = await self.events.read_all(after=await self.position(), limit=self.batch_size)
-        await self.relay_batch(batch)
-        return len(batch) < self.batch_size
-
-
-class _Progress:
-    """An info line at most every few seconds while events flow: count, position, rate."""
-
-    def __init__(self) -> None:
-        self._since = time.monotonic()
-        self._count = 0
-
-    def tick(self, published: int, position: int) -> None:
-        now = time.monotonic()
-        if now - self._since < PROGRESS_EVERY_SECONDS:
-            return
-        rate = (published - self._count) / (now - self._since)
-        log.info("relay.progress", published=published, position=position, events_per_s=round(rate))
-        self._since, self._count = now, published
+        """Relay live until `stop` is set (a batch under way is finished first); a failing
+        batch is retried from the checkpoint with growing pauses, nothing skipped."""
+        self.runner.idle_pause = idle_pause
+        await self.runner.follow(stop=stop)

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from customer_query.application.errors import PositionBeyondLog, ReadModelBehind
-
-PositionSource = Callable[[], Awaitable[int | None]]
-# Returns when the read model may have moved, or after the given seconds at the latest.
-Progress = Callable[[float], Awaitable[None]]
-POLL_INTERVAL_SECONDS = 0.02
-
-
-async def current_position(position: PositionSource) -> int:
-    """The read model's checkpoint; 0 while it has projected nothing."""
-    return await position() or 0
+from customerhub_shared.consumers.waiting import POLL_INTERVAL_SECONDS, PositionSource, Progress
+from customerhub_shared.consumers.waiting import wait_for_position as wait_until
 
 
 async def wait_for_position(
@@ -33,16 +24,15 @@ async def wait_for_position(
     Between looks it waits `interval`, or less where `progressed` hears of the projector's
     writes (a projector in this process), so an answer does not wait for the next look.
     """
-    reached = await current_position(position)
+    reached = await position() or 0
     if wanted is None or reached >= wanted:
         return reached
-    last = None if head is None else await head()
-    if head is not None and wanted > (last or 0):
-        raise PositionBeyondLog(wanted, last or 0)
-    deadline = asyncio.get_running_loop().time() + timeout
-    while reached < wanted:
-        if asyncio.get_running_loop().time() >= deadline:
-            raise ReadModelBehind(wanted, reached)
-        await progressed(interval)
-        reached = await current_position(position)
+    last = None if head is None else await head() or 0
+    if last is not None and wanted > last:
+        raise PositionBeyondLog(wanted, last)
+    reached = await wait_until(
+        position, wanted, timeout=timeout, interval=interval, progressed=progressed
+    )
+    if reached < wanted:
+        raise ReadModelBehind(wanted, reached)
     return reached

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import cast
 from uuid import UUID
 
+from customerhub_shared.consumers import Progressed, wait_for_position
 from customerhub_shared.events import Envelope
 from customerhub_shared.events.customer import DuplicatesMerged
 from customerhub_shared.events.equipment import EquipmentOwnerChanged
@@ -39,7 +40,6 @@ from equipment.domain.ownership import (
 CHECKPOINT = "equipment.ownership-reconciler"
 ACTOR = "customerhub:ownership-reconciler"
 HANDOVER_ATTEMPTS = 20
-POLL_SECONDS = 0.05
 
 
 class OwnershipReconciler:
@@ -56,28 +56,19 @@ class OwnershipReconciler:
         self.checkpoints = checkpoints
         self.wait_timeout = wait_timeout
         self._woken = asyncio.Event()
-        self._progressed = asyncio.Event()
+        self._progressed = Progressed()
 
     async def position(self) -> int | None:
         return await self.checkpoints.get(CHECKPOINT)
 
     async def wait_past(self, position: int) -> bool:
         """True once the owner changes up to `position` are recorded on the customers; False
-        if that took longer than the wait timeout (they will be, later).
-
-        The checkpoint says; in this process each batch done also wakes the waiters at once,
-        while a reconciler elsewhere is only polled for.
-        """
+        if that took longer than the wait timeout (they will be, later)."""
         self.wake()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.wait_timeout
-        while (await self.position() or 0) < position:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._progressed.wait(), min(remaining, POLL_SECONDS))
-        return True
+        reached = await wait_for_position(
+            self.position, position, timeout=self.wait_timeout, progressed=self._progressed.wait
+        )
+        return reached >= position
 
     def wake(self) -> None:
         """Something was appended: look at the log now rather than at the next poll."""
@@ -88,7 +79,9 @@ class OwnershipReconciler:
             await asyncio.wait_for(self._woken.wait(), timeout)
         self._woken.clear()
 
-    async def process(self, batch: Sequence[RecordedEvent]) -> None:
+    name = CHECKPOINT
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
         changes: list[OwnerChange] = []
         for recorded in batch:
             if recorded.type == EquipmentOwnerChanged.type_name:
@@ -98,10 +91,11 @@ class OwnershipReconciler:
                 changes = []
                 await self._merged(self._decoded(recorded))
         await self._record(changes)
-        if batch:
-            await self.checkpoints.save(CHECKPOINT, batch[-1].position)
-            self._progressed.set()
-            self._progressed = asyncio.Event()
+        if batch or covered is not None:
+            await self.checkpoints.save(
+                CHECKPOINT, batch[-1].position if covered is None else covered
+            )
+            self._progressed.signal()
 
     def _decoded(self, recorded: RecordedEvent) -> Envelope:
         # No key: the fields used here (ids, reasons) are never personal data.

@@ -1,18 +1,14 @@
-"""The ownership reconciler's agent: follow the global log, hand each batch to the reconciler.
-
-A failing batch (a store briefly away, a conflict that outlived the retries) is logged and
-retried with growing pauses; nothing is skipped, since the checkpoint did not move.
-"""
+"""The ownership reconciler as a consumer of the runtime (`customerhub_shared.consumers`):
+the runtime follows the log and hands each batch over, with its backoff and parking."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 import structlog
 
-from customerhub_shared.eventstore import EventStore
+from customerhub_shared.consumers import ParkedStore, Runner
+from customerhub_shared.eventstore import EventStore, RecordedEvent
 from equipment.application.reconciler import OwnershipReconciler
 
 log = structlog.get_logger(__name__)
@@ -22,50 +18,48 @@ log = structlog.get_logger(__name__)
 IDLE_PAUSE_SECONDS = 0.2
 
 
-async def follow(
+class _Reporting:
+    """The reconciler, saying what each batch did (a reconciler process of its own)."""
+
+    def __init__(self, reconciler: OwnershipReconciler, events: EventStore) -> None:
+        self.reconciler = reconciler
+        self.events = events
+        self.name = reconciler.name
+
+    async def position(self) -> int | None:
+        return await self.reconciler.position()
+
+    async def process(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
+        await self.reconciler.process(batch, covered=covered)
+        if batch:
+            last = batch[-1].position
+            head = await self.events.head_position() or last
+            log.info(
+                "reconciler.batch",
+                events=len(batch),
+                first=batch[0].position,
+                position=last,
+                lag=head - last,
+            )
+
+
+def reconciler_runner(
     reconciler: OwnershipReconciler,
     events: EventStore,
     *,
-    stop: asyncio.Event,
     batch_size: int,
     report: bool = False,
-) -> None:
-    """`report`: log each batch (a reconciler process of its own says what it does)."""
-    failures = 0
-    while not stop.is_set():
-        try:
-            batch = await events.read_all(after=await reconciler.position(), limit=batch_size)
-            await reconciler.process(batch)
-            if report and batch:
-                await _report(batch[0].position, batch[-1].position, len(batch), events)
-            # Caught up: rest until woken (a request waits) or the pause ends, rather than
-            # chase a bulk request append by append, one customer write per few items.
-            failures, idle = 0, len(batch) < batch_size
-        except Exception:
-            failures += 1
-            log.exception("reconciler.batch_failed", failures=failures)
-            idle = True
-        if idle and not stop.is_set():
-            await reconciler.woken(min(0.1 * 2**failures, 5.0) if failures else IDLE_PAUSE_SECONDS)
-
-
-async def _report(first: int, last: int, count: int, events: EventStore) -> None:
-    head = await events.head_position() or last
-    log.info("reconciler.batch", events=count, first=first, position=last, lag=head - last)
-
-
-@asynccontextmanager
-async def reconciling(
-    reconciler: OwnershipReconciler, events: EventStore, *, batch_size: int, report: bool = False
-) -> AsyncIterator[None]:
-    """Run the reconciler in the background for the duration of the block (a service's life)."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(
-        follow(reconciler, events, stop=stop, batch_size=batch_size, report=report)
+    parked: ParkedStore | None = None,
+    max_attempts: int = 5,
+) -> Runner:
+    """Caught up, the runner rests until woken (a request waits) or the pause ends, rather
+    than chase a bulk request append by append, one customer write per few items."""
+    return Runner(
+        _Reporting(reconciler, events) if report else reconciler,
+        events=events,
+        batch_size=batch_size,
+        parked=parked,
+        max_attempts=max_attempts,
+        idle_pause=IDLE_PAUSE_SECONDS,
+        idle=reconciler.woken,
     )
-    try:
-        yield
-    finally:
-        stop.set()
-        reconciler.wake()
-        await task

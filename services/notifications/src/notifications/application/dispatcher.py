@@ -27,6 +27,7 @@ from uuid import UUID
 
 import structlog
 
+from customerhub_shared.consumers.backoff import backoff
 from notifications.application.metrics import NotificationMetrics
 from notifications.application.ports import (
     MessageSender,
@@ -85,7 +86,7 @@ class Dispatcher:
                 sent, next_due = 0, None
             if sent:
                 continue
-            pause = self.idle_seconds if failures == 0 else min(0.1 * 2**failures, 5.0)
+            pause = self.idle_seconds if failures == 0 else backoff(failures)
             if next_due is not None:
                 pause = min(pause, max((next_due - self.clock()).total_seconds(), 0.0))
             await _first_of(stop, self._wakeup, timeout=pause)

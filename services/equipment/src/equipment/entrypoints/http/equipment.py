@@ -12,12 +12,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse, Response
 
+from customerhub_shared.consumers import wait_for_position
 from customerhub_shared.http.auth import CurrentUser
 from customerhub_shared.http.headers import entity_tag
 from customerhub_shared.http.openapi import answer_headers, problem_responses
 from equipment.application import commands as c
 from equipment.application import queries
-from equipment.application.freshness import reached
 from equipment.domain.errors import EquipmentNotFound
 from equipment.domain.values import EquipmentPatch, NewEquipment
 from equipment.entrypoints.http import schemas
@@ -46,11 +46,10 @@ async def read_model_position(
         head = await service.head() or 0
         if wanted > head:
             raise _problem(queries.PositionBeyondLog(wanted, head))
-    if wanted is not None and not await reached(
-        service.position, wanted, timeout=service.freshness_timeout
-    ):
+    reached = await wait_for_position(service.position, wanted, timeout=service.freshness_timeout)
+    if wanted is not None and reached < wanted:
         raise _problem(queries.ReadModelBehind(wanted))
-    return await service.position() or 0
+    return reached
 
 
 ReadPosition = Annotated[int, Depends(read_model_position)]
