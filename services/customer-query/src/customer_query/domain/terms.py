@@ -65,13 +65,18 @@ def _phone_forms(phone: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     parsed = _parsed_phone(phone)
     if parsed is None:
         digits = "".join(_DIGITS.findall(phone))
-        keys = (digits,) if digits else ()
+        keys: tuple[str, ...] = (digits,) if digits else ()
         return keys, keys
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
     national_digits = "".join(_DIGITS.findall(national))
     significant = phonenumbers.national_significant_number(parsed)
     keys = tuple(_unique([f"{parsed.country_code}{significant}", national_digits]))
     return keys, tuple(_unique([*keys, significant]))
+
+
+def forget_cached_phones() -> None:
+    """Drop every phone number the cache holds: an erasure leaves no copy in memory either."""
+    _phone_forms.cache_clear()
 
 
 def _phone_keys(phone: str) -> tuple[str, ...]:

@@ -268,6 +268,7 @@ def _discard(customer: Document, field: str, value: str) -> None:
 
 
 def _erase_personal_data(customer: Document) -> None:
+    terms.forget_cached_phones()
     for name in _PERSONAL_DETAILS:
         customer[name] = None
     customer["custom_fields"] = {}
