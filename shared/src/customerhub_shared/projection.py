@@ -100,7 +100,10 @@ class Projector:
         if not batch and covered is None:
             return
         position = batch[-1].position if covered is None else covered
-        await self._write(await self._changes(batch) if batch else {}, position)
+        # Before the generation's first checkpoint no document can be newer than the batch.
+        from_log_start = await self.position() is None
+        changes = await self._changes(batch, from_log_start=from_log_start) if batch else {}
+        await self._write(changes, position)
 
     async def _changes(
         self,

@@ -56,7 +56,7 @@ class Ledger:
 
 @pytest.fixture
 async def infra(tmp_path: Path, kafka_topics: Topics) -> AsyncIterator[Infrastructure]:
-    settings = Settings(data_dir=tmp_path, jwt_secret="parking-test", log_level="WARNING")
+    settings = Settings(data_dir=tmp_path, jwt_secret="parking-test-0123456789abcdef0123456789", log_level="WARNING")
     opened = await open_infrastructure(settings)
     yield opened
     await opened.close()
@@ -65,7 +65,7 @@ async def infra(tmp_path: Path, kafka_topics: Topics) -> AsyncIterator[Infrastru
 async def relayed_customers(
     infra: Infrastructure, tmp_path: Path, bootstrap: str, topics: Topics
 ) -> list[str]:
-    settings = Settings(data_dir=tmp_path, jwt_secret="parking-test")
+    settings = Settings(data_dir=tmp_path, jwt_secret="parking-test-0123456789abcdef0123456789")
     service = customer_command.build_command_service(infra, settings)
     ctx = CommandContext(actor="tester", correlation_id="kafka-parking-test")
     streams = []

@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from itertools import groupby
+from typing import Any
 
 import structlog
 
@@ -120,8 +121,15 @@ class Runner:
         if self._idle is not None:
             await self._idle(pause)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=pause)
+        stopped = asyncio.ensure_future(stop.wait())
+        rest: list[asyncio.Future[Any]] = [stopped]
+        if self.events is not None:  # an append ends the rest at once
+            rest.append(asyncio.ensure_future(self.events.appended(pause)))
+        try:
+            await asyncio.wait(rest, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in rest:
+                waiting.cancel()
 
     async def handle(self, batch: Sequence[RecordedEvent], *, covered: int | None = None) -> None:
         """Process one batch (storing `covered`, default its last position). A failure is

@@ -59,6 +59,9 @@ class CountingEventStore(EventStore):
     async def stream_version(self, stream: str) -> int:
         return await self.inner.stream_version(stream)
 
+    async def appended(self, timeout: float) -> None:
+        await self.inner.appended(timeout)
+
     async def close(self) -> None:
         await self.inner.close()
 

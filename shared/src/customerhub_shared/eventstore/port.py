@@ -10,6 +10,7 @@ in the same atomic append.
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,3 +103,8 @@ class EventStore(abc.ABC):
 
     async def stream_version(self, stream: str) -> int:
         return len(await self.read_stream(stream))
+
+    async def appended(self, timeout: float) -> None:
+        """Return once an event may have been appended (where the store hears of appends), or
+        after `timeout` seconds: how a caught-up follower rests without a poll's delay."""
+        await asyncio.sleep(timeout)

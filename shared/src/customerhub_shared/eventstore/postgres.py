@@ -272,6 +272,11 @@ class PostgresEventStore(EventStore):
 
         return follow_log(read_all, wait_for_more, after=after)
 
+    async def appended(self, timeout: float) -> None:
+        self._ensure_listener()  # NOTIFYs from every process wake it
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), timeout)
+
     def _wake(self) -> None:
         self._wakeups += 1
         self._woken.set()

@@ -102,6 +102,10 @@ class SQLiteEventStore(EventStore):
     def subscribe(self, *, after: int | None = None) -> AsyncIterator[RecordedEvent]:
         return follow_log(self.read_all, self._wait_for_append, after=after)
 
+    async def appended(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._appended.wait(), timeout)
+
     async def _wait_for_append(self) -> None:
         # Appends from this process wake followers at once; other processes' appends are
         # seen at the next poll.

@@ -24,15 +24,13 @@ async def wait_for_position(
     Between looks it waits `interval`, or less where `progressed` hears of the projector's
     writes (a projector in this process), so an answer does not wait for the next look.
     """
-    reached = await position() or 0
-    if wanted is None or reached >= wanted:
-        return reached
-    last = None if head is None else await head() or 0
-    if last is not None and wanted > last:
-        raise PositionBeyondLog(wanted, last)
+    if wanted is not None and head is not None:
+        last = await head() or 0
+        if wanted > last:
+            raise PositionBeyondLog(wanted, last)
     reached = await wait_until(
         position, wanted, timeout=timeout, interval=interval, progressed=progressed
     )
-    if reached < wanted:
+    if wanted is not None and reached < wanted:
         raise ReadModelBehind(wanted, reached)
     return reached
