@@ -56,7 +56,9 @@ class Ledger:
 
 @pytest.fixture
 async def infra(tmp_path: Path, kafka_topics: Topics) -> AsyncIterator[Infrastructure]:
-    settings = Settings(data_dir=tmp_path, jwt_secret="parking-test-0123456789abcdef0123456789", log_level="WARNING")
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret="parking-test-0123456789abcdef0123456789", log_level="WARNING"
+    )
     opened = await open_infrastructure(settings)
     yield opened
     await opened.close()
