@@ -15,7 +15,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 import customer_command.bootstrap as customer_command
+import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+from customerhub.duplicates import ReadModelDuplicates
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
@@ -34,7 +36,9 @@ def attach(
 ) -> tuple[Projector, OwnershipReconciler]:
     """Customer-command, and equipment with the customers' side: the equipment projector and
     the ownership reconciler, for the caller to run."""
-    customer_command.attach(app, infra, settings)
+    query = customer_query.build_query_service(infra, read_store, settings)
+    duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
+    customer_command.attach(app, infra, settings, duplicates=duplicates)
     items, reconciler = equipment.attach(
         app,
         infra,

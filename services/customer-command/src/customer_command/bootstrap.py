@@ -9,6 +9,7 @@ from functools import partial
 from fastapi import APIRouter, FastAPI
 
 from customer_command.adapters.repository import CustomerRepository, EventWriter
+from customer_command.application.duplicates import DuplicateFinder
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.names import NameReservations
 from customer_command.application.numbers import CustomerNumberRange
@@ -31,7 +32,9 @@ from customerhub_shared.mapper import EventMapper
 from customerhub_shared.settings import Settings, load_settings
 
 
-def build_command_service(infra: Infrastructure, settings: Settings) -> CommandService:
+def build_command_service(
+    infra: Infrastructure, settings: Settings, duplicates: DuplicateFinder | None = None
+) -> CommandService:
     writer = EventWriter(infra.event_store, EventMapper(default_registry()), infra.keyring)
     customers_repo = CustomerRepository(writer)
     ports = CustomerPorts(
@@ -42,6 +45,7 @@ def build_command_service(infra: Infrastructure, settings: Settings) -> CommandS
         ),
         keyring=infra.keyring,
         name_uniqueness=settings.name_uniqueness,
+        duplicates=duplicates,
     )
     return CommandService(ports=ports, idempotency=infra.idempotency)
 
@@ -58,9 +62,15 @@ def routers() -> list[APIRouter]:
     ]
 
 
-def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
-    """Give an app (this service's own, or the embedded one) what the routes need."""
-    app.state.customer_command = build_command_service(infra, settings)
+def attach(
+    app: FastAPI,
+    infra: Infrastructure,
+    settings: Settings,
+    duplicates: DuplicateFinder | None = None,
+) -> None:
+    """Give an app (this service's own, or the embedded one) what the routes need; with a
+    duplicate finder, a create answers the customers it may duplicate."""
+    app.state.customer_command = build_command_service(infra, settings, duplicates)
     app.state.unseal_ports = UnsealPorts(
         EventMapper(default_registry()), infra.keyring, infra.access_log
     )

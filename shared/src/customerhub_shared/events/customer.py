@@ -256,6 +256,7 @@ class DuplicatesMerged(CustomerEvent):
     relations: tuple[tuple[UUID, RelationKind], ...] = ()
     equipment_ids: tuple[UUID, ...] = ()
     document_ids: tuple[tuple[str, str], ...] = ()
+    employee_ids: tuple[str, ...] = ()
 
 
 class CustomerMergedInto(CustomerEvent):

@@ -14,7 +14,7 @@ from customer_command.domain.values import (
     NewLocation,
     NewRelation,
 )
-from customerhub_shared.events.customer import CustomerRole
+from customerhub_shared.events.customer import CustomerRole, RelationKind
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,19 @@ class AddRelation(CustomerCommand):
 
 @dataclass(frozen=True)
 class RemoveRelation(CustomerCommand):
+    other_customer_id: UUID
+
+
+@dataclass(frozen=True)
+class RelateBack(CustomerCommand):
+    """Record the other side of a relation `other_customer_id` recorded."""
+
+    other_customer_id: UUID
+    relation: RelationKind
+
+
+@dataclass(frozen=True)
+class UnrelateBack(CustomerCommand):
     other_customer_id: UUID
 
 

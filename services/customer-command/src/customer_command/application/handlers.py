@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from uuid import UUID
 
@@ -20,10 +20,11 @@ from customer_command.application.context import (
     CustomerNotFound,
     VersionMismatch,
 )
+from customer_command.application.duplicates import DuplicateFinder, PossibleDuplicate
 from customer_command.application.names import NameReservations, NameTaken
 from customer_command.application.numbers import CustomerNumberRange
 from customer_command.domain.customer import Customer
-from customer_command.domain.errors import CustomerWasMerged
+from customer_command.domain.errors import CustomerWasMerged, RelatedCustomerUnknown
 from customer_command.domain.names import name_key
 from customerhub_shared.eventstore import ConcurrencyConflict
 from customerhub_shared.keyring import KeyRing
@@ -38,6 +39,7 @@ class CustomerPorts:
     numbers: CustomerNumberRange
     keyring: KeyRing
     name_uniqueness: NameUniqueness = "reject"
+    duplicates: DuplicateFinder | None = None
 
 
 Change = Callable[[Customer, Any], None]
@@ -60,6 +62,8 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.ReactivateCustomer: lambda customer, cmd: customer.reactivate(),
     c.AddRelation: lambda customer, cmd: customer.add_relation(cmd.relation),
     c.RemoveRelation: lambda customer, cmd: customer.remove_relation(cmd.other_customer_id),
+    c.RelateBack: lambda customer, cmd: customer.relate_back(cmd.other_customer_id, cmd.relation),
+    c.UnrelateBack: lambda customer, cmd: customer.unrelate_back(cmd.other_customer_id),
     c.AssignEmployee: lambda customer, cmd: customer.assign_employee(cmd.employee_id),
     c.UnassignEmployee: lambda customer, cmd: customer.unassign_employee(cmd.employee_id),
     c.LinkDocument: lambda customer, cmd: customer.link_document(
@@ -135,6 +139,7 @@ async def create_customer(
 ) -> CommandResult:
     details = cmd.details
     warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
+    possible = await _possible_duplicates(cmd, ports)
     number = details.customer_number or await ports.numbers.allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,
@@ -145,9 +150,22 @@ async def create_customer(
     result = await ports.customers.save(customer, ctx)
     assert result is not None
     extra: dict[str, Any] = {"customer_number": customer.customer_number}
+    if possible is not None:
+        extra["possible_duplicates"] = [duplicate.answer() for duplicate in possible]
     if warnings:
         extra["warnings"] = warnings
     return CommandResult(customer.id, result.version, result.position, extra)
+
+
+async def _possible_duplicates(
+    cmd: c.CreateCustomer, ports: CustomerPorts
+) -> list[PossibleDuplicate] | None:
+    if ports.duplicates is None:
+        return None
+    details = cmd.details
+    return await ports.duplicates.similar(
+        name=details.name, email=details.email, phone=details.phone, exclude_id=cmd.customer_id
+    )
 
 
 async def merge_customers(
@@ -173,6 +191,36 @@ async def merge_customers(
     result = await ports.customers.save(survivor.customer, ctx)
     assert result is not None
     return CommandResult(survivor.customer.id, result.version, result.position)
+
+
+async def relate_customers(
+    cmd: c.AddRelation, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    """Both sides record a relation; the other customer must exist and be in use.
+
+    The other side is written second: a crash in between is completed by repeating the
+    request (each side records nothing when it already holds the relation).
+    """
+    other_id = cmd.relation.other_customer_id
+    if other_id != cmd.customer_id:
+        other = await ports.customers.find(other_id)
+        if other is None or not other.customer.accepts_relations:
+            raise RelatedCustomerUnknown(other_id)
+    result = await change_customer(cmd, ctx, ports)
+    back = c.RelateBack(other_id, cmd.customer_id, cmd.relation.relation)
+    await change_customer(back, replace(ctx, expected_version=None), ports)
+    return result
+
+
+async def unrelate_customers(
+    cmd: c.RemoveRelation, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    result = await change_customer(cmd, ctx, ports)
+    other = await ports.customers.find(cmd.other_customer_id)
+    if other is not None and other.customer.accepts_relations:
+        back = c.UnrelateBack(cmd.other_customer_id, cmd.customer_id)
+        await change_customer(back, replace(ctx, expected_version=None), ports)
+    return result
 
 
 async def anonymise_customer(
@@ -227,6 +275,8 @@ HANDLERS: dict[type[c.CustomerCommand], Handler] = {
     c.AnonymiseCustomer: anonymise_customer,
     c.DeleteCustomer: delete_customer,
     **dict.fromkeys(CHANGES, change_customer),
+    c.AddRelation: relate_customers,
+    c.RemoveRelation: unrelate_customers,
 }
 
 

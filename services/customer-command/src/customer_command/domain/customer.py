@@ -61,9 +61,15 @@ from customerhub_shared.events.customer import (
     MainLocationChosen,
     ProspectConvertedToCustomer,
     RelationAdded,
+    RelationKind,
     RelationRemoved,
 )
 
+INVERSE_RELATION: dict[RelationKind, RelationKind] = {
+    "parent": "child",
+    "child": "parent",
+    "related": "related",
+}
 _CONTACT_PATCH_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")
 _MAX_LABEL_LENGTH = 50
 
@@ -112,6 +118,11 @@ class Customer(CustomerState):
     def holds_name(self) -> bool:
         """Names are unique among active customers only."""
         return self.status == "active" and self.name is not None
+
+    @property
+    def accepts_relations(self) -> bool:
+        """Only a customer in use (active or archived) can be the other side of a relation."""
+        return self.merged_into is None and self.status in ("active", "archived")
 
     @property
     def name_key(self) -> str | None:
@@ -288,6 +299,16 @@ class Customer(CustomerState):
                     relation=new.relation,
                 )
             )
+
+    def relate_back(self, other_customer_id: UUID, relation: RelationKind) -> None:
+        """The other side of a relation another customer recorded: A parent of S, S child of A."""
+        self.add_relation(
+            NewRelation(other_customer_id=other_customer_id, relation=INVERSE_RELATION[relation])
+        )
+
+    def unrelate_back(self, other_customer_id: UUID) -> None:
+        if other_customer_id in self.relations:
+            self.remove_relation(other_customer_id)
 
     def remove_relation(self, other_customer_id: UUID) -> None:
         self._ensure_usable()

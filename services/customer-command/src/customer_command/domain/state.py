@@ -320,6 +320,7 @@ class CustomerState:
         self.relations.update(dict(event.relations))
         self.equipment_ids.update(event.equipment_ids)
         self.documents.update(dict(event.document_ids))
+        self.employees.update(event.employee_ids)
 
     @_when.register
     def _merged_into(self, event: CustomerMergedInto) -> None:

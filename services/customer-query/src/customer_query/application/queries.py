@@ -30,6 +30,8 @@ from customerhub_shared.readstore import Document, Query, ReadStore
 
 # Merged and deleted customers are redirects and tombstones: listed only when asked for.
 LISTED_BY_DEFAULT = ("active", "archived", "anonymised")
+# The list shows customers in use; archived and anonymised ones when asked (`include`).
+SHOWN_IN_LIST = ("active",)
 SORTS: dict[str, tuple[str, bool]] = {
     "name": ("sort_name", False),
     "-name": ("sort_name", True),
@@ -78,10 +80,15 @@ class ReadModel:
 @dataclass(frozen=True)
 class CustomerSearch:
     q: str | None = None
-    label: str | None = None
+    labels: tuple[str, ...] = ()
     role: str | None = None
     region: str | None = None
     status: str | None = None
+    include: tuple[str, ...] = ()
+    segment: str | None = None
+    kind: str | None = None
+    employee: str | None = None
+    language: str | None = None
     sort: str = "name"
     cursor: str | None = None
     limit: int = 50
@@ -104,13 +111,22 @@ async def search_customers(read_model: ReadModel, search: CustomerSearch) -> JSO
 
 def _search_query(search: CustomerSearch) -> Query:
     sort_field, descending = SORTS[search.sort]
-    equals = {"region": search.region, "status": search.status}
-    contains = {"labels": search.label, "roles": search.role}
+    equals = {
+        "region": search.region,
+        "status": search.status,
+        "segment": search.segment,
+        "kind": search.kind,
+        "language": search.language,
+    }
+    contains = {"roles": search.role, "employees": search.employee}
+    any_of: dict[str, tuple[str, ...]] = {"labels": search.labels} if search.labels else {}
+    if not search.status:
+        any_of["status"] = (*SHOWN_IN_LIST, *search.include)
     return Query(
         prefixes=query_prefixes(search.q),
         equals={name: value for name, value in equals.items() if value is not None},
         contains={name: value for name, value in contains.items() if value is not None},
-        any_of={} if search.status else {"status": LISTED_BY_DEFAULT},
+        any_of=any_of,
         sort=sort_field,
         descending=descending,
         after=decode_cursor(search.cursor, search.sort) if search.cursor else None,

@@ -451,6 +451,7 @@ def _duplicates_merged(event: DuplicatesMerged, customer: Document) -> None:
         if _find(customer["relations"], "customer_id", str(other_id)) is None:
             customer["relations"].append({"customer_id": str(other_id), "relation": relation})
     _add_sorted(customer, "equipment_ids", event.equipment_ids)
+    _add_sorted(customer, "employees", event.employee_ids)
     for document_id, document_type in event.document_ids:
         if _find(customer["documents"], "document_id", document_id) is None:
             customer["documents"].append(

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
@@ -31,6 +32,26 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+LIST_PARAMETERS = frozenset(
+    {"q", "label", "role", "region", "status", "include", "segment", "kind", "employee"}
+    | {"language", "sort", "cursor", "limit", "min_position"}
+)
+
+
+def known_parameters(names: frozenset[str]) -> Any:
+    """A dependency refusing query parameters the route does not know (a typo filters nothing)."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - names)
+        if unknown:
+            raise RequestValidationError(
+                [
+                    {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra"}
+                    for name in unknown
+                ]
+            )
+
+    return check
 
 
 async def _read(position: int, outcome: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -57,26 +78,46 @@ def _read_answers(*problems: int, **descriptions: str) -> Responses:
     summary="List and search customers",
     response_model=schemas.CustomerPage,
     responses=_read_answers(400, s400="An invalid cursor or X-Min-Position"),
+    dependencies=[Depends(known_parameters(LIST_PARAMETERS))],
 )
 async def list_customers(
     service: Service,
     position: ReadPosition,
     _user: CurrentUser,
     q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
-    label: Text = None,
+    label: Annotated[
+        list[Annotated[str, Query(min_length=1, max_length=50)]],
+        Query(max_length=50, description="Customers with any of these labels"),
+    ] = [],  # noqa: B006 - FastAPI copies the default
     role: schemas.CustomerRoleName | None = None,
     region: Text = None,
-    status: schemas.CustomerStatus | None = None,
+    status: Annotated[
+        schemas.CustomerStatus | None,
+        Query(description="Only this status; without it, active customers (and `include`)"),
+    ] = None,
+    include: Annotated[
+        list[schemas.HiddenStatus],
+        Query(max_length=2, description="Also list archived or anonymised customers"),
+    ] = [],  # noqa: B006
+    segment: schemas.SegmentName | None = None,
+    kind: schemas.CustomerKindName | None = None,
+    employee: Text = None,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1")] = None,
     sort: schemas.SortKey = "name",
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Limit = 50,
 ) -> JSONResponse:
     search = queries.CustomerSearch(
         q=q,
-        label=label,
+        labels=tuple(label),
         role=role,
         region=region,
         status=status,
+        include=tuple(include),
+        segment=segment,
+        kind=kind,
+        employee=employee,
+        language=language,
         sort=sort,
         cursor=cursor,
         limit=limit,

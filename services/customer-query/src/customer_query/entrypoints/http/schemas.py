@@ -11,6 +11,9 @@ SortKey = Literal[
     "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "customer_number"
 ]
 CustomerRoleName = Literal["prospect", "customer", "supplier"]
+HiddenStatus = Literal["archived", "anonymised"]
+SegmentName = Literal["dealer", "service_provider", "rental", "end_user", "other"]
+CustomerKindName = Literal["person", "company"]
 
 
 class NotifyOut(BaseModel):
