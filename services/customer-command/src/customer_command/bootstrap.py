@@ -16,6 +16,7 @@ from customer_command.application.numbers import CustomerNumberRange
 from customer_command.application.unsealing import UnsealPorts
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
+    bulk,
     contacts,
     customers,
     events,
@@ -52,6 +53,7 @@ def build_command_service(
 
 def routers() -> list[APIRouter]:
     return [
+        bulk.router,
         customers.router,
         contacts.router,
         locations.router,
