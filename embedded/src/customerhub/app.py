@@ -12,6 +12,7 @@ import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customerhub import write_side
+from customerhub.timeline import SentDeliveries
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 items, reconciler = write_side.attach(app, infra, read_store, checkpoints, settings)
                 customers = customer_query.attach(app, infra, read_store, settings)
                 notifier = notifications.attach(app, infra, read_store, settings)
+                app.state.customer_query.notifications = SentDeliveries(notifier.service.store)
                 events, batch_size = infra.event_store, settings.projector_batch_size
                 async with (
                     projectors_following([customers, items], events, batch_size=batch_size),

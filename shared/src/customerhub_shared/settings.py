@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001
+    # Suppliers (created with the supplier role alone) number from a range of their own.
+    supplier_number_prefix: str = "S"
+    supplier_number_start: int = 70001
+    # A new customer's language when neither the body nor the creator's `locale` claim gives one.
+    default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -12,10 +12,11 @@ from customer_command.adapters.repository import CustomerRepository, EventWriter
 from customer_command.application.duplicates import DuplicateFinder
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.names import NameReservations
-from customer_command.application.numbers import CustomerNumberRange
+from customer_command.application.numbers import SUPPLIER_RANGE_STREAM, CustomerNumberRange
 from customer_command.application.unsealing import UnsealPorts
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
+    activities,
     bulk,
     contacts,
     customers,
@@ -47,6 +48,13 @@ def build_command_service(
         keyring=infra.keyring,
         name_uniqueness=settings.name_uniqueness,
         duplicates=duplicates,
+        supplier_numbers=CustomerNumberRange(
+            writer,
+            prefix=settings.supplier_number_prefix,
+            start=settings.supplier_number_start,
+            stream=SUPPLIER_RANGE_STREAM,
+        ),
+        default_language=settings.default_language,
     )
     return CommandService(ports=ports, idempotency=infra.idempotency)
 
@@ -59,6 +67,7 @@ def routers() -> list[APIRouter]:
         locations.router,
         lifecycle.router,
         relations.router,
+        activities.router,
         events.router,
         unsealing.router,
     ]

@@ -20,9 +20,17 @@ from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.application.names import NameTaken
 from customer_command.domain.errors import DomainError
 from customerhub_shared.eventstore import ConcurrencyConflict
+from customerhub_shared.mapper import PersonalDataKeyMissing
 
 # What refuses one customer's command; anything else is a bug and stops the batch.
-REFUSALS = (DomainError, CustomerNotFound, VersionMismatch, NameTaken, ConcurrencyConflict)
+REFUSALS = (
+    DomainError,
+    CustomerNotFound,
+    VersionMismatch,
+    NameTaken,
+    ConcurrencyConflict,
+    PersonalDataKeyMissing,
+)
 
 CommandFor = Callable[[UUID], c.CustomerCommand]
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from customer_command.domain.values import (
     ContactPatch,
     CustomerPatch,
     LocationPatch,
+    NewActivity,
     NewContact,
     NewCustomer,
     NewLocation,
@@ -25,6 +27,8 @@ class CustomerCommand:
 @dataclass(frozen=True)
 class CreateCustomer(CustomerCommand):
     details: NewCustomer
+    # The creating user's language (token `locale`), when the details give none.
+    creator_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,12 +50,14 @@ class RemoveLabel(CustomerCommand):
 class AddContact(CustomerCommand):
     contact_id: UUID
     contact: NewContact
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ChangeContact(CustomerCommand):
     contact_id: UUID
     patch: ContactPatch
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,14 @@ class ReactivateCustomer(CustomerCommand):
 @dataclass(frozen=True)
 class AddRelation(CustomerCommand):
     relation: NewRelation
+
+
+@dataclass(frozen=True)
+class RecordActivity(CustomerCommand):
+    activity_id: UUID
+    activity: NewActivity
+    recorded_at: datetime
+    author: str
 
 
 @dataclass(frozen=True)

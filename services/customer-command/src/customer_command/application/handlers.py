@@ -40,6 +40,15 @@ class CustomerPorts:
     keyring: KeyRing
     name_uniqueness: NameUniqueness = "reject"
     duplicates: DuplicateFinder | None = None
+    supplier_numbers: CustomerNumberRange | None = None
+    default_language: str = "en"
+
+    def number_range(self, roles: tuple[str, ...]) -> CustomerNumberRange:
+        """Suppliers alone number from their range when there is one; everyone else the
+        customer range."""
+        if self.supplier_numbers is not None and set(roles) == {"supplier"}:
+            return self.supplier_numbers
+        return self.numbers
 
 
 Change = Callable[[Customer, Any], None]
@@ -48,8 +57,12 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.ChangeCustomerDetails: lambda customer, cmd: customer.change_details(cmd.patch),
     c.AddLabel: lambda customer, cmd: customer.add_label(cmd.label),
     c.RemoveLabel: lambda customer, cmd: customer.remove_label(cmd.label),
-    c.AddContact: lambda customer, cmd: customer.add_contact(cmd.contact_id, cmd.contact),
-    c.ChangeContact: lambda customer, cmd: customer.change_contact(cmd.contact_id, cmd.patch),
+    c.AddContact: lambda customer, cmd: customer.add_contact(
+        cmd.contact_id, cmd.contact, at=cmd.at
+    ),
+    c.ChangeContact: lambda customer, cmd: customer.change_contact(
+        cmd.contact_id, cmd.patch, at=cmd.at
+    ),
     c.RemoveContact: lambda customer, cmd: customer.remove_contact(cmd.contact_id),
     c.AddLocation: lambda customer, cmd: customer.add_location(cmd.location_id, cmd.location),
     c.ChangeLocation: lambda customer, cmd: customer.change_location(cmd.location_id, cmd.patch),
@@ -65,6 +78,9 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.RelateBack: lambda customer, cmd: customer.relate_back(cmd.other_customer_id, cmd.relation),
     c.UnrelateBack: lambda customer, cmd: customer.unrelate_back(cmd.other_customer_id),
     c.AssignEmployee: lambda customer, cmd: customer.assign_employee(cmd.employee_id),
+    c.RecordActivity: lambda customer, cmd: customer.record_activity(
+        cmd.activity_id, cmd.activity, occurred_at=cmd.recorded_at, author=cmd.author
+    ),
     c.UnassignEmployee: lambda customer, cmd: customer.unassign_employee(cmd.employee_id),
     c.LinkDocument: lambda customer, cmd: customer.link_document(
         cmd.document_id, cmd.document_type
@@ -137,10 +153,11 @@ async def _change_once(
 async def create_customer(
     cmd: c.CreateCustomer, ctx: CommandContext, ports: CustomerPorts
 ) -> CommandResult:
-    details = cmd.details
+    language = cmd.details.language or cmd.creator_language or ports.default_language
+    details = cmd.details.model_copy(update={"language": language})
     warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
     possible = await _possible_duplicates(cmd, ports)
-    number = details.customer_number or await ports.numbers.allocate(ctx)
+    number = details.customer_number or await ports.number_range(details.roles).allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,
         details,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from customer_command.domain.values import (
     ContactPatch,
     CustomerPatch,
     LocationPatch,
+    NewActivity,
     NewContact,
     NewCustomer,
     NewLocation,
@@ -32,6 +34,7 @@ from customer_command.domain.values import (
     opted_in_without_address,
 )
 from customerhub_shared.events.customer import (
+    ActivityRecorded,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -70,7 +73,15 @@ INVERSE_RELATION: dict[RelationKind, RelationKind] = {
     "child": "parent",
     "related": "related",
 }
-_CONTACT_PATCH_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")
+_CONTACT_PATCH_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "position",
+    "notify",
+    "equipment_alerts",
+    "portal_access",
+)
 _MAX_LABEL_LENGTH = 50
 
 
@@ -204,20 +215,35 @@ class Customer(CustomerState):
 
     # -- contacts ------------------------------------------------------------------------------
 
-    def add_contact(self, contact_id: UUID, new: NewContact) -> None:
-        """The first contact becomes the main one, as does any contact added as main."""
+    def add_contact(self, contact_id: UUID, new: NewContact, *, at: datetime | None = None) -> None:
+        """The first contact becomes the main one, as does any contact added as main.
+
+        `at` is now: a contact given portal access is invited at that time.
+        """
         self._ensure_usable()
         if contact_id in self.contacts:
             raise errors.ContactAlreadyExists(contact_id)
         details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS}
-        self._record(ContactAdded(customer_id=self.id, contact_id=contact_id, **details))
+        invited_at = at if new.portal_access else None
+        self._record(
+            ContactAdded(
+                customer_id=self.id,
+                contact_id=contact_id,
+                portal_invited_at=invited_at,
+                **details,
+            )
+        )
         if new.main or self.main_contact_id is None:
             self._record(MainContactChosen(customer_id=self.id, contact_id=contact_id))
 
-    def change_contact(self, contact_id: UUID, patch: ContactPatch) -> None:
+    def change_contact(
+        self, contact_id: UUID, patch: ContactPatch, *, at: datetime | None = None
+    ) -> None:
         self._ensure_usable()
         contact = self._contact(contact_id)
         changes = _changed(contact, patch, _CONTACT_PATCH_FIELDS)
+        if "portal_access" in changes:
+            changes["portal_invited_at"] = at if changes["portal_access"] else None
         changed = replace(contact, **changes)
         channel = opted_in_without_address(changed.notify, changed.email, changed.phone)
         if channel is not None:
@@ -315,6 +341,22 @@ class Customer(CustomerState):
         if other_customer_id not in self.relations:
             raise errors.RelationNotFound(other_customer_id)
         self._record(RelationRemoved(customer_id=self.id, other_customer_id=other_customer_id))
+
+    def record_activity(
+        self, activity_id: UUID, new: NewActivity, *, occurred_at: datetime, author: str
+    ) -> None:
+        """A note on the timeline; archived customers still get them (a last call, a visit)."""
+        self._ensure_usable()
+        self._record(
+            ActivityRecorded(
+                customer_id=self.id,
+                activity_id=activity_id,
+                kind=new.kind,
+                text=new.text,
+                occurred_at=new.occurred_at or occurred_at,
+                author=author,
+            )
+        )
 
     def assign_employee(self, employee_id: str) -> None:
         self._ensure_usable()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any, Literal, Self
@@ -85,6 +86,8 @@ class Contact:
     position: str | None = None
     notify: NotifyChannels = NotifyChannels()
     equipment_alerts: bool = False
+    portal_access: bool = False
+    portal_invited_at: datetime | None = None
 
     def erased(self) -> Contact:
         return replace(self, name=None, email=None, phone=None, position=None)
@@ -238,6 +241,8 @@ class CustomerState:
             for name, value in _changes(event, CONTACT_FIELDS).items()
             if value is not None or name in _PERSONAL_CONTACT_FIELDS
         }
+        if "portal_access" in event.changed:  # revoking clears the invitation's time
+            changes["portal_invited_at"] = event.portal_invited_at
         self.contacts[event.contact_id] = replace(contact, **changes)
 
     @_when.register

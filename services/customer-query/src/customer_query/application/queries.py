@@ -63,6 +63,14 @@ class CustomerStreamReader(Protocol):
         ...
 
 
+class SentNotifications(Protocol):
+    """The notifications sent to a customer's contacts, as entries of its timeline."""
+
+    async def sent(self, customer_id: UUID, *, limit: int) -> list[JSON]:
+        """Newest first: `activity_id`, `kind` "notification", `text`, `occurred_at`, `by`."""
+        ...
+
+
 @dataclass(frozen=True)
 class ReadModel:
     """The customers collection of the generation that serves now."""
@@ -193,6 +201,43 @@ async def _survivor(customer: Document, load: Loader) -> Document:
             break
         customer = survivor
     return customer
+
+
+# -- timeline ----------------------------------------------------------------------------------
+
+TIMELINE_NOTIFICATIONS = 200
+
+
+async def customer_timeline(
+    read_model: ReadModel,
+    customer_id: UUID,
+    *,
+    limit: int,
+    before: str | None,
+    notifications: SentNotifications | None,
+) -> JSON:
+    """Activities and sent notifications, newest first; `before` an instant as stored."""
+    customer = await read_model.get(str(customer_id))
+    if customer is None:
+        raise CustomerNotFound(str(customer_id))
+    if customer["status"] == "deleted":
+        raise CustomerDeleted(customer["id"])
+    entries: list[JSON] = [
+        {**activity, "channel": None, "template": None}
+        for activity in customer.get("activities", ())
+    ]
+    if notifications is not None:
+        entries += await notifications.sent(customer_id, limit=TIMELINE_NOTIFICATIONS)
+    if before is not None:
+        entries = [entry for entry in entries if entry["occurred_at"] < before]
+    entries.sort(key=lambda entry: (entry["occurred_at"], entry["activity_id"]), reverse=True)
+    page = entries[:limit]
+    more = len(entries) > limit
+    return {
+        "customer_id": str(customer_id),
+        "items": page,
+        "next_before": page[-1]["occurred_at"] if more else None,
+    }
 
 
 # -- history ---------------------------------------------------------------------------------------

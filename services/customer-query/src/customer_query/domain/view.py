@@ -8,6 +8,7 @@ email and phone keys) are recomputed after every event, from the document alone.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any
@@ -17,6 +18,7 @@ from customer_query.domain import terms
 from customer_query.domain.instants import instant_text
 from customerhub_shared.events import Envelope
 from customerhub_shared.events.customer import (
+    ActivityRecorded,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -81,6 +83,7 @@ _PERSONAL_LOCATION_FIELDS = ("label", "street", "postal_code", "city", "geo")
 # Fields only the read store and the queries use; never part of an answer.
 INTERNAL_FIELDS = frozenset(
     {"_id", "_version", "search_terms", "sort_name", "emails", "phones", "name_key"}
+    | {"activities"}  # the timeline has its own route
 )
 
 
@@ -138,6 +141,7 @@ def blank_customer(customer_id: UUID) -> Document:
         "employees": [],
         "documents": [],
         "equipment_ids": [],
+        "activities": [],
         "merged_into": None,
         "merged_ids": [],
         "created_at": None,
@@ -225,8 +229,14 @@ def _contact_document(contact: ContactAdded | ContactSnapshot) -> Document:
         "position": contact.position,
         "notify": _notify(contact.notify),
         "equipment_alerts": contact.equipment_alerts,
+        "portal_access": contact.portal_access,
+        "portal_invited_at": _instant(contact.portal_invited_at),
         "main": False,
     }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return instant_text(moment) if moment is not None else None
 
 
 def _location_document(
@@ -263,6 +273,8 @@ def _erase_personal_data(customer: Document) -> None:
         contact.update(dict.fromkeys(_PERSONAL_CONTACT_FIELDS))
     for location in customer["locations"]:
         location.update(dict.fromkeys(_PERSONAL_LOCATION_FIELDS))
+    for activity in customer.get("activities", ()):
+        activity["text"] = None
 
 
 # -- one mutator per event -----------------------------------------------------------------------
@@ -339,6 +351,9 @@ def _contact_changed(event: ContactChanged, customer: Document) -> None:
             contact["notify"] = _notify(value)
         elif name == "equipment_alerts" and value is not None:
             contact["equipment_alerts"] = value
+        elif name == "portal_access":
+            contact["portal_access"] = bool(event.portal_access)
+            contact["portal_invited_at"] = _instant(event.portal_invited_at)
 
 
 @_when.register
@@ -426,6 +441,19 @@ def _equipment_assigned(event: EquipmentAssigned, customer: Document) -> None:
 @_when.register
 def _equipment_unassigned(event: EquipmentUnassigned, customer: Document) -> None:
     _discard(customer, "equipment_ids", str(event.equipment_id))
+
+
+@_when.register
+def _activity_recorded(event: ActivityRecorded, customer: Document) -> None:
+    customer.setdefault("activities", []).append(
+        {
+            "activity_id": str(event.activity_id),
+            "kind": event.kind,
+            "text": event.text,
+            "occurred_at": instant_text(event.occurred_at),
+            "by": event.author,
+        }
+    )
 
 
 @_when.register

@@ -50,6 +50,10 @@ class LocationAdded(CommandAnswer):
     location_id: str
 
 
+class ActivityRecorded(CommandAnswer):
+    activity_id: str
+
+
 def command_route(
     status_code: int = 200,
     *,

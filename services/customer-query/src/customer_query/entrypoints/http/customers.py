@@ -20,6 +20,7 @@ from pydantic import AwareDatetime
 from customer_query.application import queries
 from customer_query.application.errors import QueryRefused
 from customer_query.domain.duplicates import DuplicateProbe
+from customer_query.domain.instants import instant_text
 from customer_query.entrypoints.http import schemas
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers, problem_for
@@ -183,6 +184,33 @@ async def get_customer(
     if none_match(if_none_match, customer["version"]):
         return Response(status_code=304, headers=headers)
     return JSONResponse(customer, headers=headers)
+
+
+@router.get(
+    "/{customer_id}/activities",
+    summary="The customer's timeline: comments, calls, visits, emails, notifications sent",
+    response_model=schemas.TimelinePage,
+    responses=_read_answers(404, 410),
+)
+async def list_customer_activities(
+    customer_id: UUID,
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    before: Annotated[
+        AwareDatetime | None, Query(description="Older than this instant (next_before)")
+    ] = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    timeline = queries.customer_timeline(
+        await service.read_model(),
+        customer_id,
+        limit=limit,
+        before=instant_text(before) if before else None,
+        notifications=service.notifications,
+    )
+    return await _answer(position, timeline)
 
 
 @router.get(

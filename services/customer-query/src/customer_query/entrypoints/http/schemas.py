@@ -29,6 +29,10 @@ class ContactOut(BaseModel):
     position: str | None
     notify: NotifyOut
     equipment_alerts: bool
+    portal_access: bool = False
+    portal_invited_at: str | None = Field(
+        default=None, description="When portal access was granted; null without access"
+    )
     main: bool
 
 
@@ -161,3 +165,19 @@ class DuplicateCandidate(BaseModel):
 
 class DuplicateCandidates(BaseModel):
     items: list[DuplicateCandidate] = Field(description="Best first, at most 10")
+
+
+class TimelineEntry(BaseModel):
+    activity_id: str = Field(description="The activity's id, or the delivery's")
+    kind: Literal["comment", "call", "visit", "email", "notification"]
+    text: str | None = Field(description="Null once the customer was anonymised")
+    occurred_at: str
+    by: str | None = Field(description="Who recorded it, or who requested the notification")
+    channel: Literal["email", "sms"] | None = None
+    template: str | None = None
+
+
+class TimelinePage(BaseModel):
+    customer_id: str
+    items: list[TimelineEntry] = Field(description="Newest first")
+    next_before: str | None = Field(description="Pass as ?before= for older entries")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from customer_query.application.queries import CustomerStreamReader, ReadModel
+from customer_query.application.queries import CustomerStreamReader, ReadModel, SentNotifications
 from customer_query.domain.view import CustomerView
 from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
@@ -23,6 +23,8 @@ class QueryService:
     view: CustomerView
     projector: Projector
     freshness_timeout: float = 2.0
+    # Where the timeline finds sent notifications; None leaves them out of it.
+    notifications: SentNotifications | None = None
 
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""

@@ -62,6 +62,7 @@ class EquipmentOut(BaseModel):
     serial_number: str | None
     image_url: str | None
     business_unit: str | None
+    description: str | None = None
     owner_id: str | None = Field(description="The customer that owns the item now")
     ownership: list[OwnershipPeriodOut] = Field(description="Every owner, oldest first")
     created_at: str
