@@ -245,6 +245,14 @@ class EquipmentUnassigned(CustomerEvent):
     equipment_id: UUID
 
 
+class EquipmentPlaced(CustomerEvent):
+    """An item the customer owns stands at one of its locations (None: at none said)."""
+
+    type_name: ClassVar[str] = "customerhub.customer.equipment_placed.v1"
+    equipment_id: UUID
+    location_id: UUID | None
+
+
 class ActivityRecorded(CustomerEvent):
     """Office staff noted a comment, call, visit or email with the customer (its timeline)."""
 
@@ -342,6 +350,7 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     DocumentUnlinked,
     EquipmentAssigned,
     EquipmentUnassigned,
+    EquipmentPlaced,
     ActivityRecorded,
     CustomerArchived,
     CustomerReactivated,

@@ -74,8 +74,20 @@ class EquipmentOwnerChanged(EquipmentEvent):
     reason: OwnerChangeReason
 
 
+class EquipmentLocated(EquipmentEvent):
+    """The item now stands at `location_id`, one of its owner's locations (None: not said).
+
+    A change of owner leaves it nowhere: the new owner's locations are others.
+    """
+
+    type_name: ClassVar[str] = "customerhub.equipment.located.v1"
+    owner_id: UUID
+    location_id: UUID | None
+
+
 EQUIPMENT_EVENTS: tuple[type[DomainEvent], ...] = (
     EquipmentRegistered,
     EquipmentDetailsChanged,
     EquipmentOwnerChanged,
+    EquipmentLocated,
 )

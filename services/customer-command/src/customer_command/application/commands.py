@@ -118,6 +118,12 @@ class AddRelation(CustomerCommand):
 
 
 @dataclass(frozen=True)
+class PlaceEquipment(CustomerCommand):
+    equipment_id: UUID
+    location_id: UUID | None
+
+
+@dataclass(frozen=True)
 class RecordActivity(CustomerCommand):
     activity_id: UUID
     activity: NewActivity

@@ -88,6 +88,9 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.UnlinkDocument: lambda customer, cmd: customer.unlink_document(cmd.document_id),
     c.ReceiveEquipment: lambda customer, cmd: customer.receive_equipment(cmd.equipment_ids),
     c.ReleaseEquipment: lambda customer, cmd: customer.release_equipment(cmd.equipment_ids),
+    c.PlaceEquipment: lambda customer, cmd: customer.place_equipment(
+        cmd.equipment_id, cmd.location_id
+    ),
 }
 
 

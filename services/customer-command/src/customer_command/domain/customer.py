@@ -55,6 +55,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     LocationAdded,
     LocationChanged,
@@ -425,6 +426,25 @@ class Customer(CustomerState):
         for equipment_id in equipment_ids:
             if equipment_id in self.equipment_ids:
                 self.unassign_equipment(equipment_id)
+
+    def place_equipment(self, equipment_id: UUID, location_id: UUID | None) -> None:
+        """Record where an item it lists stands, as the item's stream says.
+
+        No change for an item it does not list, a closed customer, or a location it no longer
+        has (removed meanwhile: the item stands at none said).
+        """
+        if self.merged_into is not None or self.status in ("deleted", "anonymised"):
+            return
+        if equipment_id not in self.equipment_ids:
+            return
+        if location_id is not None and location_id not in self.locations:
+            location_id = None
+        if self.equipment_locations.get(equipment_id) != location_id:
+            self._record(
+                EquipmentPlaced(
+                    customer_id=self.id, equipment_id=equipment_id, location_id=location_id
+                )
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     GeoPoint,
     LocationAdded,
@@ -157,6 +158,8 @@ class CustomerState:
         self.employees: set[str] = set()
         self.documents: dict[str, str] = {}
         self.equipment_ids: set[UUID] = set()
+        # Where listed items stand (an item at none said is not a key).
+        self.equipment_locations: dict[UUID, UUID] = {}
         self.absorbed_ids: set[UUID] = set()
         self.merged_into: UUID | None = None
 
@@ -273,6 +276,9 @@ class CustomerState:
     @_when.register
     def _location_removed(self, event: LocationRemoved) -> None:
         self.locations.pop(event.location_id, None)
+        for equipment_id, location_id in list(self.equipment_locations.items()):
+            if location_id == event.location_id:
+                del self.equipment_locations[equipment_id]
 
     @_when.register
     def _relation_added(self, event: RelationAdded) -> None:
@@ -305,6 +311,14 @@ class CustomerState:
     @_when.register
     def _equipment_unassigned(self, event: EquipmentUnassigned) -> None:
         self.equipment_ids.discard(event.equipment_id)
+        self.equipment_locations.pop(event.equipment_id, None)
+
+    @_when.register
+    def _equipment_placed(self, event: EquipmentPlaced) -> None:
+        if event.location_id is None:
+            self.equipment_locations.pop(event.equipment_id, None)
+        else:
+            self.equipment_locations[event.equipment_id] = event.location_id
 
     @_when.register
     def _archived(self, event: CustomerArchived) -> None:

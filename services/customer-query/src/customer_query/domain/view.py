@@ -41,6 +41,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     GeoPoint,
     LocationAdded,
@@ -245,7 +246,7 @@ def _location_document(
     """A None location is a main location whose address was erased with the customer's key."""
     values = {name: getattr(location, name, None) for name in LOCATION_FIELDS}
     values["geo"] = _geo(values["geo"])
-    return {"location_id": str(location_id), **values, "main": False}
+    return {"location_id": str(location_id), **values, "main": False, "equipment_ids": []}
 
 
 def _find(entries: list[Document], key: str, entry_id: str) -> Document | None:
@@ -441,6 +442,25 @@ def _equipment_assigned(event: EquipmentAssigned, customer: Document) -> None:
 @_when.register
 def _equipment_unassigned(event: EquipmentUnassigned, customer: Document) -> None:
     _discard(customer, "equipment_ids", str(event.equipment_id))
+    _unplace(customer, str(event.equipment_id))
+
+
+@_when.register
+def _equipment_placed(event: EquipmentPlaced, customer: Document) -> None:
+    equipment_id = str(event.equipment_id)
+    _unplace(customer, equipment_id)
+    if event.location_id is None:
+        return
+    location = _find(customer["locations"], "location_id", str(event.location_id))
+    if location is not None:
+        location["equipment_ids"] = sorted({*location["equipment_ids"], equipment_id})
+
+
+def _unplace(customer: Document, equipment_id: str) -> None:
+    for location in customer["locations"]:
+        placed = location.setdefault("equipment_ids", [])
+        if equipment_id in placed:
+            placed.remove(equipment_id)
 
 
 @_when.register

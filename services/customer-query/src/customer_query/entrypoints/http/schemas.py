@@ -43,6 +43,9 @@ class GeoOut(BaseModel):
 
 class LocationOut(BaseModel):
     location_id: str
+    equipment_ids: list[str] = Field(
+        default_factory=list, description="The customer's items that stand here"
+    )
     label: str | None
     street: str | None
     postal_code: str | None

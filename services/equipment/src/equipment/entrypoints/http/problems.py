@@ -11,6 +11,7 @@ from equipment.application.queries import InvalidCursor, ReadModelBehind
 from equipment.domain.errors import (
     CommandRefused,
     EquipmentNotFound,
+    LocationNotTheOwners,
     OwnedByAnotherCustomer,
     ReturnedByCustomer,
 )
@@ -34,6 +35,8 @@ def problem_for(error: Exception) -> Problem | None:
             return _problem(409, "Command refused", error, extensions)
         case CommandRefused():
             return _problem(409, "Command refused", error)
+        case LocationNotTheOwners():
+            return _problem(422, "Invalid command", error)
         case VersionMismatch():
             return Problem(
                 412,
@@ -59,7 +62,11 @@ def problem_for(error: Exception) -> Problem | None:
 def _problem(
     status: int,
     title: str,
-    error: CommandRefused | EquipmentNotFound | InvalidCursor | ReadModelBehind,
+    error: CommandRefused
+    | EquipmentNotFound
+    | LocationNotTheOwners
+    | InvalidCursor
+    | ReadModelBehind,
     extensions: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Problem:
