@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from customerhub.app import create_app
 from customerhub_shared.http.auth import mint_token
+from customerhub_shared.settings import Settings
 from tests.e2e.conftest import ADMIN, SECRET, USER, new_customer
 
 
@@ -76,3 +79,21 @@ async def test_a_customer_speaks_the_creators_language_unless_the_body_says(
         for answer in (by_marie, told, by_alice)
     ]
     assert languages == ["fr", "de", "en"]
+
+
+async def test_without_a_locale_claim_the_default_language_setting_applies(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SECRET, log_level="WARNING", default_language="de"
+    )
+    application = create_app(settings)
+    body = new_customer("Bäckerei Müller")
+    del body["language"]
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            created = await client.post("/v1/customers", json=body, headers=ADMIN)
+            assert created.status_code == 201, created.text
+            answer = await read(client, created.json()["id"], created.json()["position"])
+    assert answer["language"] == "de"
