@@ -97,3 +97,19 @@ async def test_without_a_locale_claim_the_default_language_setting_applies(
             assert created.status_code == 201, created.text
             answer = await read(client, created.json()["id"], created.json()["position"])
     assert answer["language"] == "de"
+
+
+async def test_duplicate_warnings_switched_off_leave_the_create_answer_without_them(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, jwt_secret=SECRET, log_level="WARNING", duplicate_warnings=False
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            first = await client.post("/v1/customers", json=new_customer("A"), headers=ADMIN)
+            second = await client.post("/v1/customers", json=new_customer("B"), headers=ADMIN)
+    assert first.status_code == second.status_code == 201, second.text
+    assert "possible_duplicates" not in second.json()

@@ -39,7 +39,7 @@ class ReadModelDuplicates:
                 self.service.position, await self.log_head(), timeout=CATCH_UP_SECONDS
             )
         read_model = await self.service.read_model()
-        found = await possible_duplicates(read_model, probe, exclude_id=str(exclude_id))
+        found = await possible_duplicates(read_model, probe, exclude_id=str(exclude_id), quick=True)
         return [
             PossibleDuplicate(UUID(item["customer_id"]), item["score"], tuple(item["reasons"]))
             for item in found["items"]

@@ -38,7 +38,8 @@ def attach(
     the ownership reconciler, for the caller to run."""
     query = customer_query.build_query_service(infra, read_store, settings)
     duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
-    customer_command.attach(app, infra, settings, duplicates=duplicates)
+    warn = settings.duplicate_warnings
+    customer_command.attach(app, infra, settings, duplicates=duplicates if warn else None)
     items, reconciler = equipment.attach(
         app,
         infra,

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # Suppliers (created with the supplier role alone) number from a range of their own.
     supplier_number_prefix: str = "S"
     supplier_number_start: int = 70001
+    # A create answers the customers it may duplicate (`possible_duplicates`), read from the
+    # customers read model; off, creates skip that read.
+    duplicate_warnings: bool = True
     # A new customer's language when neither the body nor the creator's `locale` claim gives one.
     default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 

@@ -7,7 +7,7 @@ from the customer's own stream in the event store, folded through the same view.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -44,6 +44,7 @@ SORTS: dict[str, tuple[str, bool]] = {
 MAX_MERGE_HOPS = 5
 DUPLICATES_SHOWN = 10
 _CANDIDATES_PER_QUERY = 100
+_QUICK_CANDIDATES = 20
 _NAME_STEM_LENGTH = 4
 _MAX_NAME_STEMS = 5
 
@@ -288,14 +289,22 @@ def history_entry(envelope: Envelope) -> JSON:
 
 
 async def possible_duplicates(
-    read_model: ReadModel, probe: DuplicateProbe, *, exclude_id: str | None = None
+    read_model: ReadModel,
+    probe: DuplicateProbe,
+    *,
+    exclude_id: str | None = None,
+    quick: bool = False,
 ) -> JSON:
-    """The customers most likely to be the one described, best first."""
+    """The customers most likely to be the one described, best first.
+
+    `quick` (a create's warning) compares fewer holders of each name stem and the same
+    email, not the phone; the route compares more, and the phone too.
+    """
     if probe.is_empty:
         raise EmptyDuplicateProbe()
     matches = [
         (customer, found)
-        for customer in (await _duplicate_candidates(read_model, probe)).values()
+        for customer in (await _duplicate_candidates(read_model, probe, quick)).values()
         if customer["_id"] != exclude_id and (found := match(probe, customer)) is not None
     ]
     matches.sort(key=lambda pair: (-pair[1].score, pair[0].get("sort_name") or "", pair[0]["_id"]))
@@ -303,11 +312,12 @@ async def possible_duplicates(
 
 
 async def _duplicate_candidates(
-    read_model: ReadModel, probe: DuplicateProbe
+    read_model: ReadModel, probe: DuplicateProbe, quick: bool
 ) -> dict[str, Document]:
     """Everyone sharing a word stem of the name, the email or the phone; scored afterwards."""
     candidates: dict[str, Document] = {}
-    for query in _candidate_queries(probe):
+    queries = _quick_queries(probe) if quick else _candidate_queries(probe)
+    for query in queries:
         for customer in await read_model.find(query):
             candidates.setdefault(customer["_id"], customer)
     return candidates
@@ -327,6 +337,14 @@ def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
         if value
     ]
     return queries
+
+
+def _quick_queries(probe: DuplicateProbe) -> list[Query]:
+    """Fewer holders of each stem, the email, not the phone."""
+    return [
+        replace(query, limit=_QUICK_CANDIDATES)
+        for query in _candidate_queries(replace(probe, phone_key=None))
+    ]
 
 
 def _duplicate(customer: Document, found: DuplicateMatch) -> JSON:
