@@ -145,17 +145,18 @@ async def test_filters_and_sorts(hub: Hub) -> None:
     assert await hub.names(role="supplier") == ["Garage Martinez"]
     assert await hub.names(region="FR-IDF") == ["Boulangerie Martin", "Garage Martinez"]
     assert await hub.names(status="archived") == ["Élodie Dubois"]
-    assert await hub.names(sort="-name") == [
+    assert await hub.names(sort="-name") == ["Garage Martinez", "Boulangerie Martin"]
+    assert await hub.names(sort="-name", include="archived") == [
         "Garage Martinez",
         "Élodie Dubois",
         "Boulangerie Martin",
     ]
-    assert await hub.names(sort="-created_at") == [
+    assert await hub.names(sort="-created_at", include="archived") == [
         "Garage Martinez",
         "Élodie Dubois",
         "Boulangerie Martin",
     ]
-    by_number = await hub.ok("/v1/customers", sort="customer_number")
+    by_number = await hub.ok("/v1/customers", sort="customer_number", include="archived")
     assert [c["customer_number"] for c in by_number["items"]] == ["C-7001", "C-7002", "C-7003"]
 
 

@@ -160,3 +160,27 @@ async def test_openapi_lists_the_equipment_routes(client: httpx.AsyncClient) -> 
         "/v1/customers/{customer_id}/equipment/{equipment_id}",
     ):
         assert path in paths
+
+
+async def test_items_carry_a_description_and_list_by_business_unit(
+    client: httpx.AsyncClient,
+) -> None:
+    lyon = await register(client, description="Chaufferie, sous-sol, porte B")
+    await register(client, serial_number="SN-2", business_unit="Grenoble")
+    untold = await register(client, serial_number="SN-3", business_unit=None)
+    patched = await client.patch(
+        f"/v1/equipment/{untold['id']}", json={"description": "Cuisine"}, headers=USER
+    )
+    assert patched.status_code == 200, patched.text
+    position = patched.json()["position"]
+    item = await read(client, f"/v1/equipment/{lyon['id']}", position)
+    assert item["description"] == "Chaufferie, sous-sol, porte B"
+    in_lyon = await read(client, "/v1/equipment", position, business_unit="Lyon")
+    assert [i["id"] for i in in_lyon["items"]] == [lyon["id"]]
+    assert (await read(client, f"/v1/equipment/{untold['id']}", position))["description"] == (
+        "Cuisine"
+    )
+    too_long = await client.post(
+        "/v1/equipment", json={**BOILER, "description": "x" * 2001}, headers=USER
+    )
+    assert_problem(too_long, 422)

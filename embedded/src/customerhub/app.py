@@ -14,6 +14,7 @@ import notifications.bootstrap as notifications
 from customerhub import write_side
 from customerhub.directory import ReadModelDirectory
 from customerhub.followers import embedded_followers
+from customerhub.timeline import SentDeliveries
 from customerhub_shared.checkpoints import open_checkpoint_store
 from customerhub_shared.consumers import following, runner
 from customerhub_shared.http import parked as parked_events
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                     customers = customer_query.attach(app, infra, read_store, settings)
                     notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
+                    app.state.customer_query.notifications = SentDeliveries(notifier.service.store)
                     observe(
                         app,
                         infra,

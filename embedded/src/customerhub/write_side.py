@@ -18,6 +18,7 @@ import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 from customerhub.directory import ReadModelDirectory
+from customerhub.duplicates import ReadModelDuplicates
 from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
 from customerhub_shared.consumers import following
@@ -40,7 +41,10 @@ def attach(
 ) -> tuple[Projector, OwnershipReconciler]:
     """Customer-command, and equipment with the customers' side: the equipment projector and
     the ownership reconciler, for the caller to run."""
-    customer_command.attach(app, infra, settings)
+    query = customer_query.build_query_service(infra, read_store, settings)
+    duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
+    warn = settings.duplicate_warnings
+    customer_command.attach(app, infra, settings, duplicates=duplicates if warn else None)
     items, reconciler = equipment.attach(
         app,
         infra,

@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     name_uniqueness: Literal["reject", "warn"] = "reject"
     customer_number_prefix: str = "C"
     customer_number_start: int = 10001
+    # Suppliers (created with the supplier role alone) number from a range of their own.
+    supplier_number_prefix: str = "S"
+    supplier_number_start: int = 70001
+    # A create answers the customers it may duplicate (`possible_duplicates`), read from the
+    # customers read model; off, creates skip that read.
+    duplicate_warnings: bool = True
+    # A new customer's language when neither the body nor the creator's `locale` claim gives one.
+    default_language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 
     # `/health/ready` answers 503 while a follower of the log is further behind than this
     # (log positions; seconds the oldest uncovered event has waited); 0 turns a limit off.

@@ -70,6 +70,9 @@ def deleted(customer_id: UUID) -> CustomerDeletedEvent:
     return CustomerDeletedEvent(customer_id=customer_id)
 
 
+ARCHIVED = ("archived",)
+
+
 @pytest.fixture
 def customers() -> Customers:
     found = Customers()
@@ -84,7 +87,10 @@ async def test_search_matches_word_prefixes_whatever_the_case_and_accents(
     customers: Customers,
 ) -> None:
     assert await customers.names(q="boul") == ["Boulangerie Martin"]
-    assert await customers.names(q="MARTIN") == ["Boulangerie Martin", "Garage Martinez"]
+    assert await customers.names(q="MARTIN", include=ARCHIVED) == [
+        "Boulangerie Martin",
+        "Garage Martinez",
+    ]
     assert await customers.names(q="élo") == ["Élodie Dubois"]
     assert await customers.names(q="ELO dub") == ["Élodie Dubois"]
     assert await customers.names(q="martin elodie") == []
@@ -93,7 +99,7 @@ async def test_search_matches_word_prefixes_whatever_the_case_and_accents(
 async def test_search_finds_numbers_emails_and_phones(customers: Customers) -> None:
     assert await customers.names(q="C10002") == ["Élodie Dubois"]
     assert await customers.names(q="elo@db") == ["Élodie Dubois"]
-    assert len(await customers.names(q="01 40 00")) == 3
+    assert len(await customers.names(q="01 40 00", include=ARCHIVED)) == 3
 
 
 async def test_merged_and_deleted_are_left_out_unless_asked_for(customers: Customers) -> None:
@@ -102,19 +108,24 @@ async def test_merged_and_deleted_are_left_out_unless_asked_for(customers: Custo
     assert await customers.names(status="archived") == ["Garage Martinez"]
 
 
+async def test_archived_are_hidden_unless_included(customers: Customers) -> None:
+    assert "Garage Martinez" not in await customers.names()
+    assert "Garage Martinez" in await customers.names(include=ARCHIVED)
+
+
 async def test_filters_by_label_role_and_region(customers: Customers) -> None:
-    assert await customers.names(label="vip") == ["Boulangerie Martin"]
-    assert await customers.names(role="supplier") == ["Garage Martinez"]
+    assert await customers.names(labels=("vip",)) == ["Boulangerie Martin"]
+    assert await customers.names(role="supplier", include=ARCHIVED) == ["Garage Martinez"]
     assert await customers.names(region="BE") == ["Élodie Dubois"]
 
 
 async def test_sorts_by_name_number_and_time(customers: Customers) -> None:
-    assert await customers.names(sort="-name") == [
+    assert await customers.names(sort="-name", include=ARCHIVED) == [
         "Garage Martinez",
         "Élodie Dubois",
         "Boulangerie Martin",
     ]
-    by_number = await customers.search(sort="customer_number")
+    by_number = await customers.search(sort="customer_number", include=ARCHIVED)
     assert [c["customer_number"] for c in by_number["items"]] == ["C10001", "C10002", "C10003"]
 
 
@@ -129,18 +140,18 @@ async def test_cursor_pages_through_everything_once(customers: Customers) -> Non
     seen: list[str] = []
     cursor = None
     for _ in range(10):
-        page = await customers.search(sort="-name", limit=2, cursor=cursor)
+        page = await customers.search(sort="-name", limit=2, cursor=cursor, include=ARCHIVED)
         seen += [customer["id"] for customer in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    everyone = await customers.search(sort="-name", limit=200)
+    everyone = await customers.search(sort="-name", limit=200, include=ARCHIVED)
     assert seen == [customer["id"] for customer in everyone["items"]]
     assert len(seen) == 8
 
 
 async def test_a_last_full_page_has_no_next_cursor(customers: Customers) -> None:
-    page = await customers.search(limit=3)
+    page = await customers.search(limit=3, include=ARCHIVED)
     assert len(page["items"]) == 3 and page["next_cursor"] is None
     assert (await customers.search(q="zzz"))["next_cursor"] is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from customer_query.domain.view import CustomerView, public
 from customerhub_shared.events import DomainEvent
 from customerhub_shared.events.customer import (
     CUSTOMER_EVENTS,
+    ActivityRecorded,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -345,7 +347,12 @@ def _erased_instance(event_type: type[CustomerEvent], customer_id: UUID) -> Cust
         "equipment_id": uuid4(),
         "duplicate_ids": (uuid4(),),
         "survivor_id": uuid4(),
+        "activity_id": uuid4(),
+        "occurred_at": datetime(2026, 3, 3, 12, tzinfo=UTC),
+        "author": "bob",
     }
+    if event_type is ActivityRecorded:
+        samples["kind"] = "visit"
     fields = {name: samples[name] for name in event_type.model_fields if name in samples}
     fields |= dict.fromkeys(event_type.personal_fields())
     return event_type.model_validate(fields)

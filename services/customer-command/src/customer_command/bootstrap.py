@@ -10,15 +10,18 @@ from fastapi import APIRouter, FastAPI
 
 from customer_command.adapters.import_store_sqlite import SQLiteImportStore
 from customer_command.adapters.repository import CustomerRepository, EventWriter
+from customer_command.application.duplicates import DuplicateFinder
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.imports.ports import CustomerDirectory, ImportStore
 from customer_command.application.imports.row_import import RowImport
 from customer_command.application.imports.runner import ImportRunner
 from customer_command.application.names import NameReservations
-from customer_command.application.numbers import CustomerNumberRange
+from customer_command.application.numbers import SUPPLIER_RANGE_STREAM, CustomerNumberRange
 from customer_command.application.unsealing import UnsealPorts
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
+    activities,
+    bulk,
     contacts,
     customers,
     events,
@@ -37,7 +40,9 @@ from customerhub_shared.mapper import EventMapper
 from customerhub_shared.settings import Settings, load_settings
 
 
-def build_command_service(infra: Infrastructure, settings: Settings) -> CommandService:
+def build_command_service(
+    infra: Infrastructure, settings: Settings, duplicates: DuplicateFinder | None = None
+) -> CommandService:
     writer = EventWriter(infra.event_store, EventMapper(default_registry()), infra.keyring)
     customers_repo = CustomerRepository(writer)
     ports = CustomerPorts(
@@ -48,26 +53,42 @@ def build_command_service(infra: Infrastructure, settings: Settings) -> CommandS
         ),
         keyring=infra.keyring,
         name_uniqueness=settings.name_uniqueness,
+        duplicates=duplicates,
+        supplier_numbers=CustomerNumberRange(
+            writer,
+            prefix=settings.supplier_number_prefix,
+            start=settings.supplier_number_start,
+            stream=SUPPLIER_RANGE_STREAM,
+        ),
+        default_language=settings.default_language,
     )
     return CommandService(ports=ports, idempotency=infra.idempotency)
 
 
 def routers() -> list[APIRouter]:
     return [
+        bulk.router,
         customers.router,
         contacts.router,
         locations.router,
         lifecycle.router,
         relations.router,
+        activities.router,
         events.router,
         unsealing.router,
         imports.router,
     ]
 
 
-def attach(app: FastAPI, infra: Infrastructure, settings: Settings) -> None:
-    """Give an app (this service's own, or the embedded one) what the routes need."""
-    app.state.customer_command = build_command_service(infra, settings)
+def attach(
+    app: FastAPI,
+    infra: Infrastructure,
+    settings: Settings,
+    duplicates: DuplicateFinder | None = None,
+) -> None:
+    """Give an app (this service's own, or the embedded one) what the routes need; with a
+    duplicate finder, a create answers the customers it may duplicate."""
+    app.state.customer_command = build_command_service(infra, settings, duplicates)
     app.state.unseal_ports = UnsealPorts(
         EventMapper(default_registry()), infra.keyring, infra.access_log
     )

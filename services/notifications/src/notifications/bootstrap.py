@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from uuid import UUID
 
@@ -30,6 +30,7 @@ from customerhub_shared.infrastructure import Infrastructure, open_read_store
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
+from notifications.adapters.customer_log import customer_head
 from notifications.adapters.delivery_log import CONSUMER_CHECKPOINT, ReadStoreNotifications
 from notifications.adapters.outbox_files import OutboxFiles
 from notifications.adapters.smtp import SmtpEmailSender
@@ -226,6 +227,7 @@ def build_runtime(
         idempotency=infra.idempotency,
         freshness_timeout=settings.freshness_timeout_seconds,
         on_deliveries=wake,
+        customer_head=partial(customer_head, infra.event_store),
     )
     return NotificationRuntime(
         service=service,

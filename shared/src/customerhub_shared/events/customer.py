@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 from uuid import UUID
@@ -14,6 +15,7 @@ CustomerKind = Literal["person", "company"]
 CustomerRole = Literal["prospect", "customer", "supplier"]
 Segment = Literal["dealer", "service_provider", "rental", "end_user", "other"]
 RelationKind = Literal["parent", "child", "related"]
+ActivityKind = Literal["comment", "call", "visit", "email"]
 
 
 class _Value(BaseModel):
@@ -40,6 +42,8 @@ class ContactSnapshot(_Value):
     position: str | None = None
     notify: NotifyChannels = NotifyChannels()
     equipment_alerts: bool = False
+    portal_access: bool = False
+    portal_invited_at: datetime | None = None
 
 
 class LocationSnapshot(_Value):
@@ -135,6 +139,9 @@ class ContactAdded(CustomerEvent):
     position: Personal[str] = None
     notify: NotifyChannels = NotifyChannels()
     equipment_alerts: bool = False
+    portal_access: bool = False
+    # When portal access was granted (the invitation goes out then); None without access.
+    portal_invited_at: datetime | None = None
 
 
 class ContactChanged(CustomerEvent):
@@ -147,6 +154,8 @@ class ContactChanged(CustomerEvent):
     position: Personal[str] = None
     notify: NotifyChannels | None = None
     equipment_alerts: bool | None = None
+    portal_access: bool | None = None
+    portal_invited_at: datetime | None = None
 
 
 class MainContactChosen(CustomerEvent):
@@ -236,6 +245,25 @@ class EquipmentUnassigned(CustomerEvent):
     equipment_id: UUID
 
 
+class EquipmentPlaced(CustomerEvent):
+    """An item the customer owns stands at one of its locations (None: at none said)."""
+
+    type_name: ClassVar[str] = "customerhub.customer.equipment_placed.v1"
+    equipment_id: UUID
+    location_id: UUID | None
+
+
+class ActivityRecorded(CustomerEvent):
+    """Office staff noted a comment, call, visit or email with the customer (its timeline)."""
+
+    type_name: ClassVar[str] = "customerhub.customer.activity_recorded.v1"
+    activity_id: UUID
+    kind: ActivityKind
+    text: Personal[str]
+    occurred_at: datetime
+    author: str
+
+
 class CustomerArchived(CustomerEvent):
     type_name: ClassVar[str] = "customerhub.customer.archived.v1"
     reason: str | None = None
@@ -256,6 +284,7 @@ class DuplicatesMerged(CustomerEvent):
     relations: tuple[tuple[UUID, RelationKind], ...] = ()
     equipment_ids: tuple[UUID, ...] = ()
     document_ids: tuple[tuple[str, str], ...] = ()
+    employee_ids: tuple[str, ...] = ()
 
 
 class CustomerMergedInto(CustomerEvent):
@@ -323,6 +352,8 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     DocumentUnlinked,
     EquipmentAssigned,
     EquipmentUnassigned,
+    EquipmentPlaced,
+    ActivityRecorded,
     CustomerArchived,
     CustomerReactivated,
     DuplicatesMerged,

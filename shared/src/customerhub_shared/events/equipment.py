@@ -21,6 +21,7 @@ EQUIPMENT_DETAIL_FIELDS = (
     "serial_number",
     "image_url",
     "business_unit",
+    "description",
 )
 
 # assigned: to a customer, from no one; transferred: from another customer, asked for;
@@ -44,6 +45,8 @@ class EquipmentRegistered(EquipmentEvent):
     serial_number: str | None = None
     image_url: str | None = None
     business_unit: str | None = None
+    # What and where it is, for the technician (not personal data: items hold none).
+    description: str | None = None
 
 
 class EquipmentDetailsChanged(EquipmentEvent):
@@ -59,6 +62,7 @@ class EquipmentDetailsChanged(EquipmentEvent):
     serial_number: str | None = None
     image_url: str | None = None
     business_unit: str | None = None
+    description: str | None = None
 
 
 class EquipmentOwnerChanged(EquipmentEvent):
@@ -70,8 +74,20 @@ class EquipmentOwnerChanged(EquipmentEvent):
     reason: OwnerChangeReason
 
 
+class EquipmentLocated(EquipmentEvent):
+    """The item now stands at `location_id`, one of its owner's locations (None: not said).
+
+    A change of owner leaves it nowhere: the new owner's locations are others.
+    """
+
+    type_name: ClassVar[str] = "customerhub.equipment.located.v1"
+    owner_id: UUID
+    location_id: UUID | None
+
+
 EQUIPMENT_EVENTS: tuple[type[DomainEvent], ...] = (
     EquipmentRegistered,
     EquipmentDetailsChanged,
     EquipmentOwnerChanged,
+    EquipmentLocated,
 )

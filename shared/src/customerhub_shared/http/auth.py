@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from customerhub_shared.http.problems import PROBLEM_TYPES, Problem
 from customerhub_shared.settings import Settings
 
 ADMIN = "admin"
+_LOCALE = re.compile(r"^([A-Za-z]{2})(?:[-_][A-Za-z0-9]+)*$")
 USER = "user"
 # Service accounts of downstream teams: they may only open sealed personal fields.
 SUBSCRIBER = "subscriber"
@@ -44,6 +46,8 @@ class Principal:
 
     sub: str
     roles: frozenset[str]
+    # The language of the token's `locale` claim ("fr-FR" → "fr"); None without a usable one.
+    locale: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -147,6 +151,7 @@ def mint_token(
     ttl_seconds: int = 3600 * 12,
     issuer: str | None = None,
     audience: str | None = None,
+    locale: str | None = None,
 ) -> str:
     """An HS256 token the embedded verifier accepts; for development and tests."""
     now = int(time.time())
@@ -160,6 +165,8 @@ def mint_token(
         claims["iss"] = issuer
     if audience is not None:
         claims["aud"] = audience
+    if locale is not None:
+        claims["locale"] = locale
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -249,4 +256,12 @@ def _principal(claims: dict[str, Any], roles_path: Sequence[str]) -> Principal:
     roles = [] if roles is None else roles
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken(f"the token's {'.'.join(roles_path)} claim must be a list of strings")
-    return Principal(sub=sub, roles=frozenset(roles))
+    return Principal(sub=sub, roles=frozenset(roles), locale=_language(claims.get("locale")))
+
+
+def _language(locale: Any) -> str | None:
+    """An unusable locale claim is ignored, not refused: it only chooses a default."""
+    if not isinstance(locale, str):
+        return None
+    match = _LOCALE.match(locale)
+    return match.group(1).lower() if match else None

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from customer_command.domain.values import (
     ContactPatch,
     CustomerPatch,
     LocationPatch,
+    NewActivity,
     NewContact,
     NewCustomer,
     NewLocation,
     NewRelation,
 )
-from customerhub_shared.events.customer import CustomerRole
+from customerhub_shared.events.customer import CustomerRole, RelationKind
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class CreateCustomer(CustomerCommand):
     details: NewCustomer
     # An import creates the customer with its main contact in one append.
     main_contact: tuple[UUID, NewContact] | None = None
+    # The creating user's language (token `locale`), when the details give none.
+    creator_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,14 @@ class RemoveLabel(CustomerCommand):
 class AddContact(CustomerCommand):
     contact_id: UUID
     contact: NewContact
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ChangeContact(CustomerCommand):
     contact_id: UUID
     patch: ContactPatch
+    at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,34 @@ class AddRelation(CustomerCommand):
 
 
 @dataclass(frozen=True)
+class PlaceEquipment(CustomerCommand):
+    equipment_id: UUID
+    location_id: UUID | None
+
+
+@dataclass(frozen=True)
+class RecordActivity(CustomerCommand):
+    activity_id: UUID
+    activity: NewActivity
+    recorded_at: datetime
+    author: str
+
+
+@dataclass(frozen=True)
 class RemoveRelation(CustomerCommand):
+    other_customer_id: UUID
+
+
+@dataclass(frozen=True)
+class RelateBack(CustomerCommand):
+    """Record the other side of a relation `other_customer_id` recorded."""
+
+    other_customer_id: UUID
+    relation: RelationKind
+
+
+@dataclass(frozen=True)
+class UnrelateBack(CustomerCommand):
     other_customer_id: UUID
 
 

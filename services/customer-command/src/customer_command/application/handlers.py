@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from uuid import UUID
 
@@ -20,10 +20,11 @@ from customer_command.application.context import (
     CustomerNotFound,
     VersionMismatch,
 )
+from customer_command.application.duplicates import DuplicateFinder, PossibleDuplicate
 from customer_command.application.names import NameReservations, NameTaken
 from customer_command.application.numbers import CustomerNumberRange
 from customer_command.domain.customer import Customer
-from customer_command.domain.errors import CustomerWasMerged
+from customer_command.domain.errors import CustomerWasMerged, RelatedCustomerUnknown
 from customer_command.domain.names import name_key
 from customerhub_shared.eventstore import ConcurrencyConflict
 from customerhub_shared.keyring import KeyRing
@@ -38,6 +39,16 @@ class CustomerPorts:
     numbers: CustomerNumberRange
     keyring: KeyRing
     name_uniqueness: NameUniqueness = "reject"
+    duplicates: DuplicateFinder | None = None
+    supplier_numbers: CustomerNumberRange | None = None
+    default_language: str = "en"
+
+    def number_range(self, roles: tuple[str, ...]) -> CustomerNumberRange:
+        """Suppliers alone number from their range when there is one; everyone else the
+        customer range."""
+        if self.supplier_numbers is not None and set(roles) == {"supplier"}:
+            return self.supplier_numbers
+        return self.numbers
 
 
 Change = Callable[[Customer, Any], None]
@@ -46,8 +57,12 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.ChangeCustomerDetails: lambda customer, cmd: customer.change_details(cmd.patch),
     c.AddLabel: lambda customer, cmd: customer.add_label(cmd.label),
     c.RemoveLabel: lambda customer, cmd: customer.remove_label(cmd.label),
-    c.AddContact: lambda customer, cmd: customer.add_contact(cmd.contact_id, cmd.contact),
-    c.ChangeContact: lambda customer, cmd: customer.change_contact(cmd.contact_id, cmd.patch),
+    c.AddContact: lambda customer, cmd: customer.add_contact(
+        cmd.contact_id, cmd.contact, at=cmd.at
+    ),
+    c.ChangeContact: lambda customer, cmd: customer.change_contact(
+        cmd.contact_id, cmd.patch, at=cmd.at
+    ),
     c.RemoveContact: lambda customer, cmd: customer.remove_contact(cmd.contact_id),
     c.AddLocation: lambda customer, cmd: customer.add_location(cmd.location_id, cmd.location),
     c.ChangeLocation: lambda customer, cmd: customer.change_location(cmd.location_id, cmd.patch),
@@ -60,7 +75,12 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.ReactivateCustomer: lambda customer, cmd: customer.reactivate(),
     c.AddRelation: lambda customer, cmd: customer.add_relation(cmd.relation),
     c.RemoveRelation: lambda customer, cmd: customer.remove_relation(cmd.other_customer_id),
+    c.RelateBack: lambda customer, cmd: customer.relate_back(cmd.other_customer_id, cmd.relation),
+    c.UnrelateBack: lambda customer, cmd: customer.unrelate_back(cmd.other_customer_id),
     c.AssignEmployee: lambda customer, cmd: customer.assign_employee(cmd.employee_id),
+    c.RecordActivity: lambda customer, cmd: customer.record_activity(
+        cmd.activity_id, cmd.activity, occurred_at=cmd.recorded_at, author=cmd.author
+    ),
     c.UnassignEmployee: lambda customer, cmd: customer.unassign_employee(cmd.employee_id),
     c.LinkDocument: lambda customer, cmd: customer.link_document(
         cmd.document_id, cmd.document_type
@@ -68,6 +88,9 @@ CHANGES: dict[type[c.CustomerCommand], Change] = {
     c.UnlinkDocument: lambda customer, cmd: customer.unlink_document(cmd.document_id),
     c.ReceiveEquipment: lambda customer, cmd: customer.receive_equipment(cmd.equipment_ids),
     c.ReleaseEquipment: lambda customer, cmd: customer.release_equipment(cmd.equipment_ids),
+    c.PlaceEquipment: lambda customer, cmd: customer.place_equipment(
+        cmd.equipment_id, cmd.location_id
+    ),
 }
 
 
@@ -133,9 +156,11 @@ async def _change_once(
 async def create_customer(
     cmd: c.CreateCustomer, ctx: CommandContext, ports: CustomerPorts
 ) -> CommandResult:
-    details = cmd.details
+    language = cmd.details.language or cmd.creator_language or ports.default_language
+    details = cmd.details.model_copy(update={"language": language})
     warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
-    number = details.customer_number or await ports.numbers.allocate(ctx)
+    possible = await _possible_duplicates(cmd, ports)
+    number = details.customer_number or await ports.number_range(details.roles).allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,
         details,
@@ -147,9 +172,22 @@ async def create_customer(
     result = await ports.customers.save(customer, ctx)
     assert result is not None
     extra: dict[str, Any] = {"customer_number": customer.customer_number}
+    if possible is not None:
+        extra["possible_duplicates"] = [duplicate.answer() for duplicate in possible]
     if warnings:
         extra["warnings"] = warnings
     return CommandResult(customer.id, result.version, result.position, extra)
+
+
+async def _possible_duplicates(
+    cmd: c.CreateCustomer, ports: CustomerPorts
+) -> list[PossibleDuplicate] | None:
+    if ports.duplicates is None:
+        return None
+    details = cmd.details
+    return await ports.duplicates.similar(
+        name=details.name, email=details.email, phone=details.phone, exclude_id=cmd.customer_id
+    )
 
 
 async def merge_customers(
@@ -175,6 +213,36 @@ async def merge_customers(
     result = await ports.customers.save(survivor.customer, ctx)
     assert result is not None
     return CommandResult(survivor.customer.id, result.version, result.position)
+
+
+async def relate_customers(
+    cmd: c.AddRelation, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    """Both sides record a relation; the other customer must exist and be in use.
+
+    The other side is written second: a crash in between is completed by repeating the
+    request (each side records nothing when it already holds the relation).
+    """
+    other_id = cmd.relation.other_customer_id
+    if other_id != cmd.customer_id:
+        other = await ports.customers.find(other_id)
+        if other is None or not other.customer.accepts_relations:
+            raise RelatedCustomerUnknown(other_id)
+    result = await change_customer(cmd, ctx, ports)
+    back = c.RelateBack(other_id, cmd.customer_id, cmd.relation.relation)
+    await change_customer(back, replace(ctx, expected_version=None), ports)
+    return result
+
+
+async def unrelate_customers(
+    cmd: c.RemoveRelation, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    result = await change_customer(cmd, ctx, ports)
+    other = await ports.customers.find(cmd.other_customer_id)
+    if other is not None and other.customer.accepts_relations:
+        back = c.UnrelateBack(cmd.other_customer_id, cmd.customer_id)
+        await change_customer(back, replace(ctx, expected_version=None), ports)
+    return result
 
 
 async def anonymise_customer(
@@ -233,6 +301,8 @@ HANDLERS: dict[type[c.CustomerCommand], Handler] = {
     c.AnonymiseCustomer: anonymise_customer,
     c.DeleteCustomer: delete_customer,
     **dict.fromkeys(CHANGES, change_customer),
+    c.AddRelation: relate_customers,
+    c.RemoveRelation: unrelate_customers,
 }
 
 

@@ -16,13 +16,21 @@ from customerhub_shared.events.customer import CustomerNumbersReserved
 from customerhub_shared.eventstore import ConcurrencyConflict
 
 RANGE_STREAM = "number_range-customers"
+SUPPLIER_RANGE_STREAM = "number_range-suppliers"
 
 
 class CustomerNumberRange:
     def __init__(
-        self, writer: EventWriter, *, prefix: str, start: int, block_size: int = 50
+        self,
+        writer: EventWriter,
+        *,
+        prefix: str,
+        start: int,
+        block_size: int = 50,
+        stream: str = RANGE_STREAM,
     ) -> None:
         self._writer = writer
+        self._stream = stream
         self._prefix = prefix
         self._start = start
         self._block_size = block_size
@@ -40,11 +48,11 @@ class CustomerNumberRange:
             actor=ctx.actor, correlation_id=ctx.correlation_id, causation_id=ctx.causation_id
         )
         while True:
-            version = await self._writer.store.stream_version(RANGE_STREAM)
+            version = await self._writer.store.stream_version(self._stream)
             first = self._start + version * self._block_size
             event = CustomerNumbersReserved(first=first, count=self._block_size)
             try:
-                await self._writer.append(RANGE_STREAM, [event], plain, expected_version=version)
+                await self._writer.append(self._stream, [event], plain, expected_version=version)
             except ConcurrencyConflict:
                 continue
             return range(first, first + self._block_size)

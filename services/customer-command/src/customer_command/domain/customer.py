@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +26,7 @@ from customer_command.domain.values import (
     ContactPatch,
     CustomerPatch,
     LocationPatch,
+    NewActivity,
     NewContact,
     NewCustomer,
     NewLocation,
@@ -32,6 +34,7 @@ from customer_command.domain.values import (
     opted_in_without_address,
 )
 from customerhub_shared.events.customer import (
+    ActivityRecorded,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -52,6 +55,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     LocationAdded,
     LocationChanged,
@@ -61,10 +65,24 @@ from customerhub_shared.events.customer import (
     MainLocationChosen,
     ProspectConvertedToCustomer,
     RelationAdded,
+    RelationKind,
     RelationRemoved,
 )
 
-_CONTACT_PATCH_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")
+INVERSE_RELATION: dict[RelationKind, RelationKind] = {
+    "parent": "child",
+    "child": "parent",
+    "related": "related",
+}
+_CONTACT_PATCH_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "position",
+    "notify",
+    "equipment_alerts",
+    "portal_access",
+)
 _MAX_LABEL_LENGTH = 50
 
 
@@ -112,6 +130,11 @@ class Customer(CustomerState):
     def holds_name(self) -> bool:
         """Names are unique among active customers only."""
         return self.status == "active" and self.name is not None
+
+    @property
+    def accepts_relations(self) -> bool:
+        """Only a customer in use (active or archived) can be the other side of a relation."""
+        return self.merged_into is None and self.status in ("active", "archived")
 
     @property
     def name_key(self) -> str | None:
@@ -193,20 +216,35 @@ class Customer(CustomerState):
 
     # -- contacts ------------------------------------------------------------------------------
 
-    def add_contact(self, contact_id: UUID, new: NewContact) -> None:
-        """The first contact becomes the main one, as does any contact added as main."""
+    def add_contact(self, contact_id: UUID, new: NewContact, *, at: datetime | None = None) -> None:
+        """The first contact becomes the main one, as does any contact added as main.
+
+        `at` is now: a contact given portal access is invited at that time.
+        """
         self._ensure_usable()
         if contact_id in self.contacts:
             raise errors.ContactAlreadyExists(contact_id)
         details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS}
-        self._record(ContactAdded(customer_id=self.id, contact_id=contact_id, **details))
+        invited_at = at if new.portal_access else None
+        self._record(
+            ContactAdded(
+                customer_id=self.id,
+                contact_id=contact_id,
+                portal_invited_at=invited_at,
+                **details,
+            )
+        )
         if new.main or self.main_contact_id is None:
             self._record(MainContactChosen(customer_id=self.id, contact_id=contact_id))
 
-    def change_contact(self, contact_id: UUID, patch: ContactPatch) -> None:
+    def change_contact(
+        self, contact_id: UUID, patch: ContactPatch, *, at: datetime | None = None
+    ) -> None:
         self._ensure_usable()
         contact = self._contact(contact_id)
         changes = _changed(contact, patch, _CONTACT_PATCH_FIELDS)
+        if "portal_access" in changes:
+            changes["portal_invited_at"] = at if changes["portal_access"] else None
         changed = replace(contact, **changes)
         channel = opted_in_without_address(changed.notify, changed.email, changed.phone)
         if channel is not None:
@@ -289,11 +327,37 @@ class Customer(CustomerState):
                 )
             )
 
+    def relate_back(self, other_customer_id: UUID, relation: RelationKind) -> None:
+        """The other side of a relation another customer recorded: A parent of S, S child of A."""
+        self.add_relation(
+            NewRelation(other_customer_id=other_customer_id, relation=INVERSE_RELATION[relation])
+        )
+
+    def unrelate_back(self, other_customer_id: UUID) -> None:
+        if other_customer_id in self.relations:
+            self.remove_relation(other_customer_id)
+
     def remove_relation(self, other_customer_id: UUID) -> None:
         self._ensure_usable()
         if other_customer_id not in self.relations:
             raise errors.RelationNotFound(other_customer_id)
         self._record(RelationRemoved(customer_id=self.id, other_customer_id=other_customer_id))
+
+    def record_activity(
+        self, activity_id: UUID, new: NewActivity, *, occurred_at: datetime, author: str
+    ) -> None:
+        """A note on the timeline; archived customers still get them (a last call, a visit)."""
+        self._ensure_usable()
+        self._record(
+            ActivityRecorded(
+                customer_id=self.id,
+                activity_id=activity_id,
+                kind=new.kind,
+                text=new.text,
+                occurred_at=new.occurred_at or occurred_at,
+                author=author,
+            )
+        )
 
     def assign_employee(self, employee_id: str) -> None:
         self._ensure_usable()
@@ -362,6 +426,25 @@ class Customer(CustomerState):
         for equipment_id in equipment_ids:
             if equipment_id in self.equipment_ids:
                 self.unassign_equipment(equipment_id)
+
+    def place_equipment(self, equipment_id: UUID, location_id: UUID | None) -> None:
+        """Record where an item it lists stands, as the item's stream says.
+
+        No change for an item it does not list, a closed customer, or a location it no longer
+        has (removed meanwhile: the item stands at none said).
+        """
+        if self.merged_into is not None or self.status in ("deleted", "anonymised"):
+            return
+        if equipment_id not in self.equipment_ids:
+            return
+        if location_id is not None and location_id not in self.locations:
+            location_id = None
+        if self.equipment_locations.get(equipment_id) != location_id:
+            self._record(
+                EquipmentPlaced(
+                    customer_id=self.id, equipment_id=equipment_id, location_id=location_id
+                )
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -172,6 +172,16 @@ class RelationToSelf(InvalidCommand):
         super().__init__("a customer cannot be related to itself")
 
 
+class RelatedCustomerUnknown(InvalidCommand):
+    code = "related-customer-unknown"
+
+    def __init__(self, other_customer_id: UUID) -> None:
+        super().__init__(
+            f"customer {other_customer_id} does not exist, or was merged, deleted or anonymised"
+        )
+        self.other_customer_id = other_customer_id
+
+
 class RelationNotFound(NotFound):
     code = "relation-not-found"
 

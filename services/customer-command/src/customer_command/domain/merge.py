@@ -24,6 +24,7 @@ def duplicates_merged(
     """
     labels = set().union(*(duplicate.labels for duplicate in duplicates)) - survivor.labels
     equipment_ids: set[UUID] = set().union(*(duplicate.equipment_ids for duplicate in duplicates))
+    employees: set[str] = set().union(*(duplicate.employees for duplicate in duplicates))
     return DuplicatesMerged(
         customer_id=survivor.id,
         duplicate_ids=tuple(duplicate.id for duplicate in duplicates),
@@ -33,6 +34,7 @@ def duplicates_merged(
         relations=_relations(survivor, duplicates),
         equipment_ids=tuple(sorted(equipment_ids - survivor.equipment_ids, key=str)),
         document_ids=_documents(survivor, duplicates),
+        employee_ids=tuple(sorted(employees - survivor.employees)),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any, Literal, Self
@@ -38,6 +39,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     GeoPoint,
     LocationAdded,
@@ -85,6 +87,8 @@ class Contact:
     position: str | None = None
     notify: NotifyChannels = NotifyChannels()
     equipment_alerts: bool = False
+    portal_access: bool = False
+    portal_invited_at: datetime | None = None
 
     def erased(self) -> Contact:
         return replace(self, name=None, email=None, phone=None, position=None)
@@ -154,6 +158,8 @@ class CustomerState:
         self.employees: set[str] = set()
         self.documents: dict[str, str] = {}
         self.equipment_ids: set[UUID] = set()
+        # Where listed items stand (an item at none said is not a key).
+        self.equipment_locations: dict[UUID, UUID] = {}
         self.absorbed_ids: set[UUID] = set()
         self.personal_data_erased = False
         self.merged_into: UUID | None = None
@@ -239,6 +245,8 @@ class CustomerState:
             for name, value in _changes(event, CONTACT_FIELDS).items()
             if value is not None or name in _PERSONAL_CONTACT_FIELDS
         }
+        if "portal_access" in event.changed:  # revoking clears the invitation's time
+            changes["portal_invited_at"] = event.portal_invited_at
         self.contacts[event.contact_id] = replace(contact, **changes)
 
     @_when.register
@@ -269,6 +277,9 @@ class CustomerState:
     @_when.register
     def _location_removed(self, event: LocationRemoved) -> None:
         self.locations.pop(event.location_id, None)
+        for equipment_id, location_id in list(self.equipment_locations.items()):
+            if location_id == event.location_id:
+                del self.equipment_locations[equipment_id]
 
     @_when.register
     def _relation_added(self, event: RelationAdded) -> None:
@@ -301,6 +312,14 @@ class CustomerState:
     @_when.register
     def _equipment_unassigned(self, event: EquipmentUnassigned) -> None:
         self.equipment_ids.discard(event.equipment_id)
+        self.equipment_locations.pop(event.equipment_id, None)
+
+    @_when.register
+    def _equipment_placed(self, event: EquipmentPlaced) -> None:
+        if event.location_id is None:
+            self.equipment_locations.pop(event.equipment_id, None)
+        else:
+            self.equipment_locations[event.equipment_id] = event.location_id
 
     @_when.register
     def _archived(self, event: CustomerArchived) -> None:
@@ -321,6 +340,7 @@ class CustomerState:
         self.relations.update(dict(event.relations))
         self.equipment_ids.update(event.equipment_ids)
         self.documents.update(dict(event.document_ids))
+        self.employees.update(event.employee_ids)
 
     @_when.register
     def _merged_into(self, event: CustomerMergedInto) -> None:

@@ -16,6 +16,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,6 +27,7 @@ from pydantic import (
 
 from customer_command.domain.errors import OptInWithoutAddress
 from customerhub_shared.events.customer import (
+    ActivityKind,
     CustomerKind,
     CustomerRole,
     GeoPoint,
@@ -192,7 +194,10 @@ class NewCustomer(_Input):
     internal_name: Text | None = None
     customer_number: Code | None = None
     region: Region | None = None
-    language: Language = "en"
+    language: Language | None = Field(
+        default=None,
+        description="Default: the creator's `locale` claim, else CUSTOMERHUB_DEFAULT_LANGUAGE",
+    )
     segment: Segment = "other"
     roles: tuple[CustomerRole, ...] = ("customer",)
     labels: Annotated[tuple[Label, ...], Field(max_length=50)] = ()
@@ -252,6 +257,7 @@ class NewContact(_Input):
     main: bool = False
     notify: NotifyChannels = NotifyChannels()
     equipment_alerts: bool = False
+    portal_access: bool = False
 
     @model_validator(mode="after")
     def _reachable_where_opted_in(self) -> Self:
@@ -262,7 +268,13 @@ class NewContact(_Input):
 
 
 class ContactPatch(_Patch):
-    _not_nullable: ClassVar[tuple[str, ...]] = ("name", "notify", "equipment_alerts", "main")
+    _not_nullable: ClassVar[tuple[str, ...]] = (
+        "name",
+        "notify",
+        "equipment_alerts",
+        "portal_access",
+        "main",
+    )
 
     name: Name | None = None
     email: Email | None = None
@@ -270,7 +282,17 @@ class ContactPatch(_Patch):
     position: Text | None = None
     notify: NotifyChannels | None = None
     equipment_alerts: bool | None = None
+    portal_access: bool | None = None
     main: bool | None = None
+
+
+class NewActivity(_Input):
+    """A comment, call, visit or email for the customer's timeline; `occurred_at` defaults to
+    when it is recorded."""
+
+    kind: ActivityKind
+    text: Annotated[str, _text(5000)]
+    occurred_at: AwareDatetime | None = None
 
 
 class NewRelation(_Input):

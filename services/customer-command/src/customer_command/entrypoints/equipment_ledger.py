@@ -96,3 +96,25 @@ class EquipmentLedger:
             await handle(c.ReleaseEquipment(customer_id, tuple(equipment_ids)), ctx, self._ports)
         except CustomerNotFound:
             return
+
+    async def has_location(self, customer_id: UUID, location_id: UUID) -> bool:
+        loaded = await self._ports.customers.find(customer_id)
+        return loaded is not None and location_id in loaded.customer.locations
+
+    async def place(
+        self,
+        customer_id: UUID,
+        equipment_id: UUID,
+        location_id: UUID | None,
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
+    ) -> None:
+        """Where a listed item stands; nothing for an item it no longer lists or a closed
+        customer (a later owner change cleared the location anyway)."""
+        ctx = CommandContext(actor, correlation_id, causation_id=causation_id)
+        try:
+            await handle(c.PlaceEquipment(customer_id, equipment_id, location_id), ctx, self._ports)
+        except CustomerNotFound:
+            return

@@ -7,7 +7,7 @@ from the customer's own stream in the event store, folded through the same view.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -30,6 +30,8 @@ from customerhub_shared.readstore import Document, Query, ReadStore
 
 # Merged and deleted customers are redirects and tombstones: listed only when asked for.
 LISTED_BY_DEFAULT = ("active", "archived", "anonymised")
+# The list shows customers in use; archived and anonymised ones when asked (`include`).
+SHOWN_IN_LIST = ("active",)
 SORTS: dict[str, tuple[str, bool]] = {
     "name": ("sort_name", False),
     "-name": ("sort_name", True),
@@ -42,6 +44,7 @@ SORTS: dict[str, tuple[str, bool]] = {
 MAX_MERGE_HOPS = 5
 DUPLICATES_SHOWN = 10
 _CANDIDATES_PER_QUERY = 100
+_QUICK_CANDIDATES = 20
 _NAME_STEM_LENGTH = 4
 _MAX_NAME_STEMS = 5
 
@@ -58,6 +61,14 @@ class CustomerStreamReader(Protocol):
 
     async def recorded(self, customer_id: UUID) -> list[RecordedEvent]:
         """The stream's events as stored (sealed), oldest first."""
+        ...
+
+
+class SentNotifications(Protocol):
+    """The notifications sent to a customer's contacts, as entries of its timeline."""
+
+    async def sent(self, customer_id: UUID, *, limit: int) -> list[JSON]:
+        """Newest first: `activity_id`, `kind` "notification", `text`, `occurred_at`, `by`."""
         ...
 
 
@@ -78,10 +89,15 @@ class ReadModel:
 @dataclass(frozen=True)
 class CustomerSearch:
     q: str | None = None
-    label: str | None = None
+    labels: tuple[str, ...] = ()
     role: str | None = None
     region: str | None = None
     status: str | None = None
+    include: tuple[str, ...] = ()
+    segment: str | None = None
+    kind: str | None = None
+    employee: str | None = None
+    language: str | None = None
     sort: str = "name"
     cursor: str | None = None
     limit: int = 50
@@ -104,13 +120,22 @@ async def search_customers(read_model: ReadModel, search: CustomerSearch) -> JSO
 
 def _search_query(search: CustomerSearch) -> Query:
     sort_field, descending = SORTS[search.sort]
-    equals = {"region": search.region, "status": search.status}
-    contains = {"labels": search.label, "roles": search.role}
+    equals = {
+        "region": search.region,
+        "status": search.status,
+        "segment": search.segment,
+        "kind": search.kind,
+        "language": search.language,
+    }
+    contains = {"roles": search.role, "employees": search.employee}
+    any_of: dict[str, tuple[str, ...]] = {"labels": search.labels} if search.labels else {}
+    if not search.status:
+        any_of["status"] = (*SHOWN_IN_LIST, *search.include)
     return Query(
         prefixes=query_prefixes(search.q),
         equals={name: value for name, value in equals.items() if value is not None},
         contains={name: value for name, value in contains.items() if value is not None},
-        any_of={} if search.status else {"status": LISTED_BY_DEFAULT},
+        any_of=any_of,
         sort=sort_field,
         descending=descending,
         after=decode_cursor(search.cursor, search.sort) if search.cursor else None,
@@ -179,6 +204,43 @@ async def _survivor(customer: Document, load: Loader) -> Document:
     return customer
 
 
+# -- timeline ----------------------------------------------------------------------------------
+
+TIMELINE_NOTIFICATIONS = 200
+
+
+async def customer_timeline(
+    read_model: ReadModel,
+    customer_id: UUID,
+    *,
+    limit: int,
+    before: str | None,
+    notifications: SentNotifications | None,
+) -> JSON:
+    """Activities and sent notifications, newest first; `before` an instant as stored."""
+    customer = await read_model.get(str(customer_id))
+    if customer is None:
+        raise CustomerNotFound(str(customer_id))
+    if customer["status"] == "deleted":
+        raise CustomerDeleted(customer["id"])
+    entries: list[JSON] = [
+        {**activity, "channel": None, "template": None}
+        for activity in customer.get("activities", ())
+    ]
+    if notifications is not None:
+        entries += await notifications.sent(customer_id, limit=TIMELINE_NOTIFICATIONS)
+    if before is not None:
+        entries = [entry for entry in entries if entry["occurred_at"] < before]
+    entries.sort(key=lambda entry: (entry["occurred_at"], entry["activity_id"]), reverse=True)
+    page = entries[:limit]
+    more = len(entries) > limit
+    return {
+        "customer_id": str(customer_id),
+        "items": page,
+        "next_before": page[-1]["occurred_at"] if more else None,
+    }
+
+
 # -- history ---------------------------------------------------------------------------------------
 
 
@@ -227,14 +289,22 @@ def history_entry(envelope: Envelope) -> JSON:
 
 
 async def possible_duplicates(
-    read_model: ReadModel, probe: DuplicateProbe, *, exclude_id: str | None = None
+    read_model: ReadModel,
+    probe: DuplicateProbe,
+    *,
+    exclude_id: str | None = None,
+    quick: bool = False,
 ) -> JSON:
-    """The customers most likely to be the one described, best first."""
+    """The customers most likely to be the one described, best first.
+
+    `quick` (a create's warning) compares fewer holders of each name stem and the same
+    email, not the phone; the route compares more, and the phone too.
+    """
     if probe.is_empty:
         raise EmptyDuplicateProbe()
     matches = [
         (customer, found)
-        for customer in (await _duplicate_candidates(read_model, probe)).values()
+        for customer in (await _duplicate_candidates(read_model, probe, quick)).values()
         if customer["_id"] != exclude_id and (found := match(probe, customer)) is not None
     ]
     matches.sort(key=lambda pair: (-pair[1].score, pair[0].get("sort_name") or "", pair[0]["_id"]))
@@ -242,11 +312,12 @@ async def possible_duplicates(
 
 
 async def _duplicate_candidates(
-    read_model: ReadModel, probe: DuplicateProbe
+    read_model: ReadModel, probe: DuplicateProbe, quick: bool
 ) -> dict[str, Document]:
     """Everyone sharing a word stem of the name, the email or the phone; scored afterwards."""
     candidates: dict[str, Document] = {}
-    for query in _candidate_queries(probe):
+    queries = _quick_queries(probe) if quick else _candidate_queries(probe)
+    for query in queries:
         for customer in await read_model.find(query):
             candidates.setdefault(customer["_id"], customer)
     return candidates
@@ -266,6 +337,14 @@ def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
         if value
     ]
     return queries
+
+
+def _quick_queries(probe: DuplicateProbe) -> list[Query]:
+    """Fewer holders of each stem, the email, not the phone."""
+    return [
+        replace(query, limit=_QUICK_CANDIDATES)
+        for query in _candidate_queries(replace(probe, phone_key=None))
+    ]
 
 
 def _duplicate(customer: Document, found: DuplicateMatch) -> JSON:

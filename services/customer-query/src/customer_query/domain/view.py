@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any
@@ -18,6 +19,7 @@ from customer_query.domain import terms
 from customer_query.domain.instants import instant_text
 from customerhub_shared.events import Envelope
 from customerhub_shared.events.customer import (
+    ActivityRecorded,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -40,6 +42,7 @@ from customerhub_shared.events.customer import (
     EmployeeAssigned,
     EmployeeUnassigned,
     EquipmentAssigned,
+    EquipmentPlaced,
     EquipmentUnassigned,
     GeoPoint,
     LocationAdded,
@@ -82,6 +85,7 @@ _PERSONAL_LOCATION_FIELDS = ("label", "street", "postal_code", "city", "geo")
 # Fields only the read store and the queries use; never part of an answer.
 INTERNAL_FIELDS = frozenset(
     {"_id", "_version", "search_terms", "sort_name", "emails", "phones", "name_key"}
+    | {"activities"}  # the timeline has its own route
 )
 
 
@@ -150,6 +154,7 @@ def blank_customer(customer_id: UUID) -> Document:
         "employees": [],
         "documents": [],
         "equipment_ids": [],
+        "activities": [],
         "merged_into": None,
         "merged_ids": [],
         "created_at": None,
@@ -237,8 +242,14 @@ def _contact_document(contact: ContactAdded | ContactSnapshot) -> Document:
         "position": contact.position,
         "notify": _notify(contact.notify),
         "equipment_alerts": contact.equipment_alerts,
+        "portal_access": contact.portal_access,
+        "portal_invited_at": _instant(contact.portal_invited_at),
         "main": False,
     }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return instant_text(moment) if moment is not None else None
 
 
 def _location_document(
@@ -247,7 +258,7 @@ def _location_document(
     """A None location is a main location whose address was erased with the customer's key."""
     values = {name: getattr(location, name, None) for name in LOCATION_FIELDS}
     values["geo"] = _geo(values["geo"])
-    return {"location_id": str(location_id), **values, "main": False}
+    return {"location_id": str(location_id), **values, "main": False, "equipment_ids": []}
 
 
 def _find(entries: list[Document], key: str, entry_id: str) -> Document | None:
@@ -276,6 +287,8 @@ def _erase_personal_data(customer: Document) -> None:
         contact.update(dict.fromkeys(_PERSONAL_CONTACT_FIELDS))
     for location in customer["locations"]:
         location.update(dict.fromkeys(_PERSONAL_LOCATION_FIELDS))
+    for activity in customer.get("activities", ()):
+        activity["text"] = None
 
 
 # -- one mutator per event -----------------------------------------------------------------------
@@ -352,6 +365,9 @@ def _contact_changed(event: ContactChanged, customer: Document) -> None:
             contact["notify"] = _notify(value)
         elif name == "equipment_alerts" and value is not None:
             contact["equipment_alerts"] = value
+        elif name == "portal_access":
+            contact["portal_access"] = bool(event.portal_access)
+            contact["portal_invited_at"] = _instant(event.portal_invited_at)
 
 
 @_when.register
@@ -439,6 +455,38 @@ def _equipment_assigned(event: EquipmentAssigned, customer: Document) -> None:
 @_when.register
 def _equipment_unassigned(event: EquipmentUnassigned, customer: Document) -> None:
     _discard(customer, "equipment_ids", str(event.equipment_id))
+    _unplace(customer, str(event.equipment_id))
+
+
+@_when.register
+def _equipment_placed(event: EquipmentPlaced, customer: Document) -> None:
+    equipment_id = str(event.equipment_id)
+    _unplace(customer, equipment_id)
+    if event.location_id is None:
+        return
+    location = _find(customer["locations"], "location_id", str(event.location_id))
+    if location is not None:
+        location["equipment_ids"] = sorted({*location["equipment_ids"], equipment_id})
+
+
+def _unplace(customer: Document, equipment_id: str) -> None:
+    for location in customer["locations"]:
+        placed = location.setdefault("equipment_ids", [])
+        if equipment_id in placed:
+            placed.remove(equipment_id)
+
+
+@_when.register
+def _activity_recorded(event: ActivityRecorded, customer: Document) -> None:
+    customer.setdefault("activities", []).append(
+        {
+            "activity_id": str(event.activity_id),
+            "kind": event.kind,
+            "text": event.text,
+            "occurred_at": instant_text(event.occurred_at),
+            "by": event.author,
+        }
+    )
 
 
 @_when.register
@@ -464,6 +512,7 @@ def _duplicates_merged(event: DuplicatesMerged, customer: Document) -> None:
         if _find(customer["relations"], "customer_id", str(other_id)) is None:
             customer["relations"].append({"customer_id": str(other_id), "relation": relation})
     _add_sorted(customer, "equipment_ids", event.equipment_ids)
+    _add_sorted(customer, "employees", event.employee_ids)
     for document_id, document_type in event.document_ids:
         if _find(customer["documents"], "document_id", document_id) is None:
             customer["documents"].append(

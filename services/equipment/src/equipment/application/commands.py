@@ -35,4 +35,19 @@ class UnassignEquipment:
     equipment_id: UUID
 
 
-EquipmentCommand = RegisterEquipment | ChangeEquipmentDetails | AssignEquipment | UnassignEquipment
+@dataclass(frozen=True)
+class PlaceEquipment:
+    """Say at which of its owner's locations an item stands (None: at none said)."""
+
+    customer_id: UUID
+    equipment_id: UUID
+    location_id: UUID | None
+
+
+EquipmentCommand = (
+    RegisterEquipment
+    | ChangeEquipmentDetails
+    | AssignEquipment
+    | UnassignEquipment
+    | PlaceEquipment
+)

@@ -24,6 +24,7 @@ from equipment.domain.equipment import Equipment
 from equipment.domain.errors import (
     EquipmentAlreadyRegistered,
     EquipmentNotFound,
+    LocationNotTheOwners,
     OwnedByAnotherCustomer,
     ReturnedByCustomer,
 )
@@ -269,6 +270,29 @@ async def unassign_equipment(
     return _customer_answer(await _holding(customers, cmd.customer_id), positions, settled, {})
 
 
+async def place_equipment(
+    cmd: c.PlaceEquipment, ctx: CommandContext, ports: EquipmentPorts
+) -> CommandResult:
+    """The item's stream records the move (its history); the reconciler shows it on the
+    customer, as it does owner changes."""
+    customers, reconciliation = ports.customer_side()
+    customer = await customers.open_for_equipment(cmd.customer_id, receiving=False)
+    check_if_match(ctx, customer.version)
+    location_id = cmd.location_id
+    if location_id is not None and not await customers.has_location(cmd.customer_id, location_id):
+        raise LocationNotTheOwners(location_id, cmd.customer_id)
+    loaded = await ports.items.get(cmd.equipment_id)
+
+    def decide(item: Equipment) -> None:
+        item.place_at(cmd.customer_id, location_id)
+
+    decided = await _decide(ports.items, loaded, decide, ctx, attempts=OWNER_ATTEMPTS)
+    positions = [decided.position] if decided.position is not None else []
+    settled = await _settled(reconciliation, positions)
+    extra = {"location_id": str(location_id) if location_id else None}
+    return _customer_answer(await _holding(customers, cmd.customer_id), positions, settled, extra)
+
+
 Handler = Callable[[Any, CommandContext, EquipmentPorts], Awaitable[CommandResult]]
 
 HANDLERS: dict[type[Any], Handler] = {
@@ -276,6 +300,7 @@ HANDLERS: dict[type[Any], Handler] = {
     c.ChangeEquipmentDetails: change_details,
     c.AssignEquipment: assign_equipment,
     c.UnassignEquipment: unassign_equipment,
+    c.PlaceEquipment: place_equipment,
 }
 
 

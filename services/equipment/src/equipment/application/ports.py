@@ -67,6 +67,23 @@ class CustomerLedger(Protocol):
         """Stop listing the items; never refused."""
         ...
 
+    async def has_location(self, customer_id: UUID, location_id: UUID) -> bool:
+        """Whether the location is one of the customer's now."""
+        ...
+
+    async def place(
+        self,
+        customer_id: UUID,
+        equipment_id: UUID,
+        location_id: UUID | None,
+        *,
+        actor: str,
+        correlation_id: str,
+        causation_id: str,
+    ) -> None:
+        """Record where a listed item stands; no change for an item it does not list."""
+        ...
+
 
 class Checkpoints(Protocol):
     """Named log positions, saved once the work before them is done."""

@@ -67,6 +67,7 @@ class ReadModel:
 class EquipmentSearch:
     q: str | None = None
     customer_id: UUID | None = None
+    business_unit: str | None = None
     cursor: str | None = None
     limit: int = 50
 
@@ -74,10 +75,11 @@ class EquipmentSearch:
 async def search_equipment(read_model: ReadModel, search: EquipmentSearch) -> JSON:
     """A page of items by name, and the cursor of the next one (None on the last page)."""
     owner = {"owner_id": str(search.customer_id)} if search.customer_id else {}
+    unit = {"business_unit": search.business_unit} if search.business_unit else {}
     found = await read_model.find(
         Query(
             prefixes=query_prefixes(search.q),
-            equals=owner,
+            equals=owner | unit,
             sort=SORT_FIELD,
             after=decode_cursor(search.cursor) if search.cursor else None,
             limit=search.limit + 1,  # one more than shown tells whether a next page exists

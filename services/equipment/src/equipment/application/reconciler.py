@@ -24,7 +24,7 @@ from uuid import UUID
 from customerhub_shared.consumers import Progressed, wait_for_position
 from customerhub_shared.events import Envelope
 from customerhub_shared.events.customer import DuplicatesMerged
-from customerhub_shared.events.equipment import EquipmentOwnerChanged
+from customerhub_shared.events.equipment import EquipmentLocated, EquipmentOwnerChanged
 from customerhub_shared.eventstore import ConcurrencyConflict, RecordedEvent
 from customerhub_shared.http.problems import Problem
 from equipment.adapters.repository import EquipmentRepository, equipment_stream
@@ -90,12 +90,27 @@ class OwnershipReconciler:
                 await self._record(changes)
                 changes = []
                 await self._merged(self._decoded(recorded))
+            elif recorded.type == EquipmentLocated.type_name:
+                await self._record(changes)
+                changes = []
+                await self._located(self._decoded(recorded))
         await self._record(changes)
         if batch or covered is not None:
             await self.checkpoints.save(
                 CHECKPOINT, batch[-1].position if covered is None else covered
             )
             self._progressed.signal()
+
+    async def _located(self, envelope: Envelope) -> None:
+        event = cast(EquipmentLocated, envelope.event)
+        await self.customers.place(
+            event.owner_id,
+            event.equipment_id,
+            event.location_id,
+            actor=ACTOR,
+            correlation_id=envelope.metadata.correlation_id,
+            causation_id=str(envelope.event_id),
+        )
 
     def _decoded(self, recorded: RecordedEvent) -> Envelope:
         # No key: the fields used here (ids, reasons) are never personal data.

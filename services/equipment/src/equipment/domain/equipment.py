@@ -16,6 +16,7 @@ from customerhub_shared.events.equipment import (
     EQUIPMENT_DETAIL_FIELDS,
     EquipmentDetailsChanged,
     EquipmentEvent,
+    EquipmentLocated,
     EquipmentOwnerChanged,
     EquipmentRegistered,
     OwnerChangeReason,
@@ -33,6 +34,7 @@ class Equipment:
         self.pending: list[EquipmentEvent] = []
         self.details: dict[str, str | None] = dict.fromkeys(EQUIPMENT_DETAIL_FIELDS)
         self.owner: UUID | None = None
+        self.location_id: UUID | None = None
 
     @classmethod
     def replay(cls, events: Iterable[EquipmentEvent]) -> Self:
@@ -84,6 +86,17 @@ class Equipment:
             raise errors.EquipmentNotOwned(self.id, customer_id)
         self._change_owner(None, "unassigned")
 
+    def place_at(self, customer_id: UUID, location_id: UUID | None) -> None:
+        """Only its owner says where an item stands (the location is checked to be theirs)."""
+        if self.owner != customer_id:
+            raise errors.EquipmentNotOwned(self.id, customer_id)
+        if location_id != self.location_id:
+            self._record(
+                EquipmentLocated(
+                    equipment_id=self.id, owner_id=customer_id, location_id=location_id
+                )
+            )
+
     def hand_over(self, to: UUID | None, reason: OwnerChangeReason) -> None:
         """An owner change the ownership reconciler decided (a merge, a refused item)."""
         if to != self.owner:
@@ -123,3 +136,8 @@ class Equipment:
     @_when.register
     def _owner_changed(self, event: EquipmentOwnerChanged) -> None:
         self.owner = event.new_owner
+        self.location_id = None
+
+    @_when.register
+    def _located(self, event: EquipmentLocated) -> None:
+        self.location_id = event.location_id

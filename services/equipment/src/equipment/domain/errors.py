@@ -62,6 +62,13 @@ class EquipmentNotOwned(CommandRefused):
         self.equipment_id = equipment_id
 
 
+class LocationNotTheOwners(EquipmentError):
+    code = "location-not-the-owners"
+
+    def __init__(self, location_id: UUID, customer_id: UUID) -> None:
+        super().__init__(f"customer {customer_id} has no location {location_id}")
+
+
 class ReturnedByCustomer(CommandRefused):
     """Items were given to the customer, then handed back: it closed in the meantime."""
 

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, HttpUrl, StringConstraints, model_validator
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+]
 ImageUrl = Annotated[HttpUrl, StringConstraints(max_length=2000)]
 
 
@@ -30,6 +33,7 @@ class NewEquipment(_Value):
     serial_number: Text | None = None
     image_url: ImageUrl | None = None
     business_unit: Text | None = None
+    description: Description | None = None
 
 
 class EquipmentPatch(_Value):
@@ -43,6 +47,7 @@ class EquipmentPatch(_Value):
     serial_number: Text | None = None
     image_url: ImageUrl | None = None
     business_unit: Text | None = None
+    description: Description | None = None
 
     @model_validator(mode="after")
     def _says_something(self) -> EquipmentPatch:

@@ -18,6 +18,7 @@ from customerhub_shared.events.equipment import (
     EQUIPMENT_DETAIL_FIELDS,
     EquipmentDetailsChanged,
     EquipmentEvent,
+    EquipmentLocated,
     EquipmentOwnerChanged,
     EquipmentRegistered,
 )
@@ -86,6 +87,8 @@ def blank_item(equipment_id: UUID) -> Document:
         **dict.fromkeys(EQUIPMENT_DETAIL_FIELDS),
         "owner_id": None,
         "ownership": [],
+        "location_id": None,
+        "placements": [],
         "created_at": None,
         "created_by": None,
         "updated_at": None,
@@ -143,3 +146,18 @@ def _owner_changed(event: EquipmentOwnerChanged, item: Document, envelope: Envel
             }
         )
     item["owner_id"] = str(event.new_owner) if event.new_owner else None
+    item["location_id"] = None
+
+
+@_when.register
+def _located(event: EquipmentLocated, item: Document, envelope: Envelope) -> None:
+    location_id = str(event.location_id) if event.location_id else None
+    item["location_id"] = location_id
+    item.setdefault("placements", []).append(
+        {
+            "location_id": location_id,
+            "customer_id": str(event.owner_id),
+            "since": instant_text(envelope.recorded_at),
+            "by": envelope.metadata.actor,
+        }
+    )

@@ -10,8 +10,10 @@ from uuid import UUID
 from notifications.application.planning import DeliveryPlanner
 from notifications.application.ports import HistoryCursor, NotificationStore, TemplateCatalogue
 from notifications.domain import rules
+from notifications.domain.audience import Audience
 from notifications.domain.deliveries import REQUEST_CAUSE, Delivery
 from notifications.domain.errors import CustomerNotFound, UnknownTemplate
+from notifications.domain.templates import TemplateSpec
 
 Clock = Callable[[], datetime]
 
@@ -60,6 +62,29 @@ async def send_notification(
     await store.add(new)
     planner.count_settled(new)
     return [known.get(delivery.id, delivery) for delivery in planned]
+
+
+def nothing_to_deliver(audience: Audience, spec: TemplateSpec, chosen: Sequence[UUID]) -> str:
+    """Why a request planned no delivery, in words a caller can act on."""
+    if not audience.contacts:
+        return "the customer has no contacts"
+    contacts = [c for c in audience.contacts if c.contact_id in chosen]
+    channels = " or ".join(spec.channels)
+    if not any(c.opted_in(ch) for c in contacts for ch in spec.channels):
+        return f"no chosen contact opted in to {channels}, the channels of {spec.name}"
+    return f"no chosen contact that opted in has an address for {channels}"
+
+
+async def explain_empty(
+    command: SendNotification, *, store: NotificationStore, catalogue: TemplateCatalogue
+) -> str | None:
+    """The reason a request that planned nothing gets in its 202."""
+    spec = catalogue.spec(command.template)
+    audience = await store.audience(command.customer_id)
+    if spec is None or audience is None:
+        return None
+    chosen = command.contact_ids or tuple(c.contact_id for c in audience.contacts)
+    return nothing_to_deliver(audience, spec, chosen)
 
 
 async def delivery_history(

@@ -28,8 +28,18 @@ class CommandAnswer(BaseModel):
     )
 
 
+class PossibleDuplicateOut(BaseModel):
+    customer_id: str
+    score: float = Field(description="In [0, 1]: 1.0 the same name, 0.9 the same email")
+    reasons: list[str] = Field(description="same_name, similar_name, same_email, same_phone")
+
+
 class CustomerCreated(CommandAnswer):
     customer_number: str
+    possible_duplicates: list[PossibleDuplicateOut] | None = Field(
+        default=None,
+        description="Customers in use this one may duplicate, best first (check, then merge)",
+    )
 
 
 class ContactAdded(CommandAnswer):
@@ -38,6 +48,10 @@ class ContactAdded(CommandAnswer):
 
 class LocationAdded(CommandAnswer):
     location_id: str
+
+
+class ActivityRecorded(CommandAnswer):
+    activity_id: str
 
 
 def command_route(

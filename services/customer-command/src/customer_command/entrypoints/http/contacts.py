@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/v1/customers/{customer_id}/contacts", tags=["contact
 @router.post("", summary="Add a contact", **command_route(201, model=ContactAdded))
 async def add_contact(customer_id: UUID, body: NewContact, call: UserCall) -> Response:
     contact_id = call.new_child_id(customer_id, "contact")
-    command = c.AddContact(customer_id, contact_id, body)
+    command = c.AddContact(customer_id, contact_id, body, at=datetime.now(UTC))
     return await execute(call, command, status_code=201, extra={"contact_id": str(contact_id)})
 
 
@@ -30,7 +31,8 @@ async def add_contact(customer_id: UUID, body: NewContact, call: UserCall) -> Re
 async def change_contact(
     customer_id: UUID, contact_id: UUID, body: ContactPatch, call: UserCall
 ) -> Response:
-    return await execute(call, c.ChangeContact(customer_id, contact_id, body))
+    command = c.ChangeContact(customer_id, contact_id, body, at=datetime.now(UTC))
+    return await execute(call, command)
 
 
 @router.delete(

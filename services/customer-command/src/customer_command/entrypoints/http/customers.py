@@ -24,7 +24,8 @@ Label = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[^/\s][^/]*$
 )
 async def create_customer(body: NewCustomer, call: AdminCall) -> Response:
     customer_id = call.new_customer_id()
-    response = await execute(call, c.CreateCustomer(customer_id, body), status_code=201)
+    command = c.CreateCustomer(customer_id, body, creator_language=call.principal.locale)
+    response = await execute(call, command, status_code=201)
     response.headers["Location"] = f"/v1/customers/{customer_id}"
     return response
 

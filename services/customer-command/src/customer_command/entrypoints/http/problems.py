@@ -14,6 +14,7 @@ from customer_command.domain.errors import (
 )
 from customerhub_shared.eventstore import ConcurrencyConflict
 from customerhub_shared.http.problems import Problem
+from customerhub_shared.mapper import PersonalDataKeyMissing
 
 PROBLEMS = "https://customerhub.example/problems/"
 
@@ -71,6 +72,14 @@ def problem_for(error: Exception) -> Problem | None:
                 detail=str(error),
                 type=PROBLEMS + "name-taken",
                 extensions={"existing_customer_id": str(error.holder_id)},
+            )
+        case PersonalDataKeyMissing():
+            # Anonymising destroys the key before it appends: a command racing it lands here.
+            return Problem(
+                status=409,
+                title="Customer being forgotten",
+                detail="the customer's personal data key was destroyed (anonymised or deleted)",
+                type=PROBLEMS + "customer-being-forgotten",
             )
         case ConcurrencyConflict():
             return Problem(

@@ -196,3 +196,19 @@ def _request_context(role: Any) -> Any:
 
 UserCall = Annotated[RequestContext, Depends(_request_context(CurrentUser))]
 AdminCall = Annotated[RequestContext, Depends(_request_context(AdminUser))]
+
+
+async def _plain_user_call(
+    request: Request, service: Service, principal: CurrentUser
+) -> RequestContext:
+    """For routes that run many commands: no If-Match or Idempotency-Key applies to them all."""
+    return RequestContext(
+        request=request,
+        service=service,
+        principal=principal,
+        idempotency_key=None,
+        expected_version=None,
+    )
+
+
+PlainUserCall = Annotated[RequestContext, Depends(_plain_user_call)]

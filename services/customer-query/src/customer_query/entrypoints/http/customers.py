@@ -13,14 +13,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime
 
 from customer_query.application import queries
 from customer_query.application.errors import InstantOutOfRange, QueryRefused
 from customer_query.domain.duplicates import DuplicateProbe
-from customer_query.domain.instants import utc
+from customer_query.domain.instants import instant_text, utc
 from customer_query.entrypoints.http import schemas
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers, problem_for
@@ -33,6 +34,26 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size, 1 to 200")]
 Text = Annotated[str | None, Query(min_length=1, max_length=200)]
+LIST_PARAMETERS = frozenset(
+    {"q", "label", "role", "region", "status", "include", "segment", "kind", "employee"}
+    | {"language", "sort", "cursor", "limit", "min_position"}
+)
+
+
+def known_parameters(names: frozenset[str]) -> Any:
+    """A dependency refusing query parameters the route does not know (a typo filters nothing)."""
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - names)
+        if unknown:
+            raise RequestValidationError(
+                [
+                    {"loc": ("query", name), "msg": "unknown query parameter", "type": "extra"}
+                    for name in unknown
+                ]
+            )
+
+    return check
 
 
 async def _read(position: int, outcome: Awaitable[dict[str, Any]]) -> dict[str, Any]:
@@ -56,15 +77,39 @@ def _read_answers(*problems: int, **descriptions: str) -> Responses:
 
 def list_filters(
     q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
-    label: Text = None,
+    label: Annotated[
+        list[Annotated[str, Query(min_length=1, max_length=50)]],
+        Query(max_length=50, description="Customers with any of these labels"),
+    ] = [],  # noqa: B006 - FastAPI copies the default
     role: schemas.CustomerRoleName | None = None,
     region: Text = None,
-    status: schemas.CustomerStatus | None = None,
+    status: Annotated[
+        schemas.CustomerStatus | None,
+        Query(description="Only this status; without it, active customers (and `include`)"),
+    ] = None,
+    include: Annotated[
+        list[schemas.HiddenStatus],
+        Query(max_length=2, description="Also list archived or anonymised customers"),
+    ] = [],  # noqa: B006
+    segment: schemas.SegmentName | None = None,
+    kind: schemas.CustomerKindName | None = None,
+    employee: Text = None,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2}$", description="ISO 639-1")] = None,
     sort: schemas.SortKey = "name",
 ) -> queries.CustomerSearch:
     """The list's filters and order, shared by the list and the export."""
     return queries.CustomerSearch(
-        q=q, label=label, role=role, region=region, status=status, sort=sort
+        q=q,
+        labels=tuple(label),
+        role=role,
+        region=region,
+        status=status,
+        include=tuple(include),
+        segment=segment,
+        kind=kind,
+        employee=employee,
+        language=language,
+        sort=sort,
     )
 
 
@@ -76,6 +121,7 @@ ListFilters = Annotated[queries.CustomerSearch, Depends(list_filters)]
     summary="List and search customers",
     response_model=schemas.CustomerPage,
     responses=_read_answers(400, s400="An invalid cursor or X-Min-Position"),
+    dependencies=[Depends(known_parameters(LIST_PARAMETERS))],
 )
 async def list_customers(
     service: Service,
@@ -150,6 +196,33 @@ async def get_customer(
     if none_match(if_none_match, customer["version"]):
         return Response(status_code=304, headers=headers)
     return JSONResponse(customer, headers=headers)
+
+
+@router.get(
+    "/{customer_id}/activities",
+    summary="The customer's timeline: comments, calls, visits, emails, notifications sent",
+    response_model=schemas.TimelinePage,
+    responses=_read_answers(404, 410),
+)
+async def list_customer_activities(
+    customer_id: UUID,
+    service: Service,
+    position: ReadPosition,
+    _user: CurrentUser,
+    before: Annotated[
+        AwareDatetime | None, Query(description="Older than this instant (next_before)")
+    ] = None,
+    limit: Limit = 50,
+) -> JSONResponse:
+    structlog.contextvars.bind_contextvars(customer_id=str(customer_id))
+    timeline = queries.customer_timeline(
+        await service.read_model(),
+        customer_id,
+        limit=limit,
+        before=instant_text(before) if before else None,
+        notifications=service.notifications,
+    )
+    return await _answer(position, timeline)
 
 
 @router.get(

@@ -10,13 +10,17 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
 
 from customer_query.application.export import COLUMNS, Cell, export_pages
 from customer_query.application.queries import CustomerSearch, ReadModel
-from customer_query.entrypoints.http.customers import ListFilters
+from customer_query.entrypoints.http.customers import (
+    LIST_PARAMETERS,
+    ListFilters,
+    known_parameters,
+)
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers
 from customer_query.entrypoints.http.service import Service
@@ -29,6 +33,7 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _CHUNK = 64 * 1024
+EXPORT_PARAMETERS = (LIST_PARAMETERS - {"cursor", "limit"}) | {"format"}
 
 
 @router.get(
@@ -46,6 +51,7 @@ _CHUNK = 64 * 1024
         },
         **problem_responses(400, 503, s400="An invalid X-Min-Position"),
     },
+    dependencies=[Depends(known_parameters(EXPORT_PARAMETERS))],
 )
 async def export_customers(
     service: Service,

@@ -11,6 +11,9 @@ SortKey = Literal[
     "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "customer_number"
 ]
 CustomerRoleName = Literal["prospect", "customer", "supplier"]
+HiddenStatus = Literal["archived", "anonymised"]
+SegmentName = Literal["dealer", "service_provider", "rental", "end_user", "other"]
+CustomerKindName = Literal["person", "company"]
 
 
 class NotifyOut(BaseModel):
@@ -26,6 +29,10 @@ class ContactOut(BaseModel):
     position: str | None
     notify: NotifyOut
     equipment_alerts: bool
+    portal_access: bool = False
+    portal_invited_at: str | None = Field(
+        default=None, description="When portal access was granted; null without access"
+    )
     main: bool
 
 
@@ -36,6 +43,9 @@ class GeoOut(BaseModel):
 
 class LocationOut(BaseModel):
     location_id: str
+    equipment_ids: list[str] = Field(
+        default_factory=list, description="The customer's items that stand here"
+    )
     label: str | None
     street: str | None
     postal_code: str | None
@@ -158,3 +168,19 @@ class DuplicateCandidate(BaseModel):
 
 class DuplicateCandidates(BaseModel):
     items: list[DuplicateCandidate] = Field(description="Best first, at most 10")
+
+
+class TimelineEntry(BaseModel):
+    activity_id: str = Field(description="The activity's id, or the delivery's")
+    kind: Literal["comment", "call", "visit", "email", "notification"]
+    text: str | None = Field(description="Null once the customer was anonymised")
+    occurred_at: str
+    by: str | None = Field(description="Who recorded it, or who requested the notification")
+    channel: Literal["email", "sms"] | None = None
+    template: str | None = None
+
+
+class TimelinePage(BaseModel):
+    customer_id: str
+    items: list[TimelineEntry] = Field(description="Newest first")
+    next_before: str | None = Field(description="Pass as ?before= for older entries")

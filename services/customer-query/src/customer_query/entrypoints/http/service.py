@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from customer_query.application.queries import CustomerStreamReader, ReadModel
+from customer_query.application.queries import CustomerStreamReader, ReadModel, SentNotifications
 from customer_query.domain.view import CustomerView
 from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
@@ -26,6 +26,8 @@ class QueryService:
     freshness_timeout: float = 2.0
     # The log's last position, to refuse at once a `min_position` no event has reached.
     head: Callable[[], Awaitable[int | None]] | None = None
+    # Where the timeline finds sent notifications; None leaves them out of it.
+    notifications: SentNotifications | None = None
 
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""

@@ -57,6 +57,21 @@ async def assign_equipment(
     return await execute(call, c.AssignEquipment(customer_id, equipment_ids, body.transfer))
 
 
+@router.put(
+    "/{equipment_id}/location",
+    summary="Say at which of the customer's locations an item it owns stands",
+    description="The move is recorded on the item (its history) and shown on the customer, "
+    "per location. `location_id` null: at none said. A location that is not the customer's "
+    "is 422; an item it does not own 409.",
+    response_model=schemas.PlacementAnswer,
+    responses=_answers(schemas.PlacementAnswer),
+)
+async def place_equipment(
+    customer_id: UUID, equipment_id: UUID, body: schemas.PlacementBody, call: UserCall
+) -> Response:
+    return await execute(call, c.PlaceEquipment(customer_id, equipment_id, body.location_id))
+
+
 @router.delete(
     "/{equipment_id}",
     summary="Unassign an item the customer owns",

@@ -102,13 +102,18 @@ async def list_equipment(
     service: Service,
     position: ReadPosition,
     customer_id: Annotated[UUID | None, Query(description="Only the items it owns now")] = None,
+    business_unit: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Only this business unit's")
+    ] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Word prefixes of name, reference, serial")
     ] = None,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> JSONResponse:
-    search = queries.EquipmentSearch(q=q, customer_id=customer_id, cursor=cursor, limit=limit)
+    search = queries.EquipmentSearch(
+        q=q, customer_id=customer_id, business_unit=business_unit, cursor=cursor, limit=limit
+    )
     try:
         page = await queries.search_equipment(await service.read_model(), search)
     except queries.InvalidCursor as invalid:

@@ -11,6 +11,7 @@ from equipment.application.queries import InvalidCursor, PositionBeyondLog, Read
 from equipment.domain.errors import (
     CommandRefused,
     EquipmentNotFound,
+    LocationNotTheOwners,
     OwnedByAnotherCustomer,
     ReturnedByCustomer,
 )
@@ -34,6 +35,8 @@ def problem_for(error: Exception) -> Problem | None:
             return _problem(409, "Command refused", error, extensions)
         case CommandRefused():
             return _problem(409, "Command refused", error)
+        case LocationNotTheOwners():
+            return _problem(422, "Invalid command", error)
         case VersionMismatch():
             return Problem(
                 412,
@@ -61,7 +64,12 @@ def problem_for(error: Exception) -> Problem | None:
 def _problem(
     status: int,
     title: str,
-    error: CommandRefused | EquipmentNotFound | InvalidCursor | PositionBeyondLog | ReadModelBehind,
+    error: CommandRefused
+    | EquipmentNotFound
+    | LocationNotTheOwners
+    | InvalidCursor
+    | PositionBeyondLog
+    | ReadModelBehind,
     extensions: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Problem:

@@ -37,6 +37,23 @@ class CustomerEquipmentAnswer(EquipmentAnswer):
     equipment_ids: list[str]
 
 
+class PlacementBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: UUID | None = Field(description="One of the customer's locations, or null")
+
+
+class PlacementAnswer(CustomerEquipmentAnswer):
+    location_id: str | None
+
+
+class LocatedOut(BaseModel):
+    location_id: str | None
+    customer_id: str
+    since: str
+    by: str
+
+
 class AssignmentAnswer(CustomerEquipmentAnswer):
     assigned: list[str] = Field(description="Items this request gave the customer")
     transferred: list[str] = Field(description="Those among them taken from another customer")
@@ -62,6 +79,13 @@ class EquipmentOut(BaseModel):
     serial_number: str | None
     image_url: str | None
     business_unit: str | None
+    description: str | None = None
+    location_id: str | None = Field(
+        default=None, description="The owner's location it stands at; cleared by an owner change"
+    )
+    placements: list[LocatedOut] = Field(
+        default_factory=list, description="Where it stood, oldest first"
+    )
     owner_id: str | None = Field(description="The customer that owns the item now")
     ownership: list[OwnershipPeriodOut] = Field(description="Every owner, oldest first")
     created_at: str

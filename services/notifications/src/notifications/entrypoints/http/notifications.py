@@ -28,6 +28,7 @@ from notifications.application.ports import HistoryCursor
 from notifications.application.requests import (
     SendNotification,
     delivery_history,
+    explain_empty,
     send_notification,
 )
 from notifications.domain.deliveries import Delivery
@@ -81,7 +82,9 @@ async def post_notification(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     structlog.contextvars.bind_contextvars(customer_id=str(body.customer_id))
-    await _wait_for(service, _wanted(min_position, x_min_position))
+    head = await service.customer_head(body.customer_id) if service.customer_head else None
+    wanted = [p for p in (_wanted(min_position, x_min_position), head) if p is not None]
+    await _wait_for(service, max(wanted, default=None))
     key = parse_idempotency_key(idempotency_key)
     if key is None:
         return await _send(service, body, request, principal, uuid.uuid4())
@@ -128,12 +131,16 @@ async def _send(
     except NotificationRefused as refused:
         raise problem_for(refused) from refused
     service.on_deliveries()
+    why = None
+    if not deliveries:
+        why = await explain_empty(command, store=service.store, catalogue=service.catalogue)
     accepted = schemas.NotificationAccepted(
         customer_id=body.customer_id,
         request_id=request_id,
         template=body.template,
         delivery_ids=[delivery.id for delivery in deliveries],
         deliveries=[_summary(delivery) for delivery in deliveries],
+        nothing_to_deliver=why,
     )
     location = f"/v1/notifications?customer_id={body.customer_id}"
     return JSONResponse(

@@ -46,6 +46,9 @@ class NotificationAccepted(BaseModel):
     template: str
     delivery_ids: list[UUID]
     deliveries: list[DeliverySummary]
+    nothing_to_deliver: str | None = Field(
+        default=None, description="Why no delivery was planned (only when there is none)"
+    )
 
 
 class DeliveryOut(BaseModel):

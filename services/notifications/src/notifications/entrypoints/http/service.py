@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 
@@ -27,6 +28,9 @@ class NotificationService:
     freshness_timeout: float = 2.0
     # Called once deliveries are recorded: the dispatchers look at once.
     on_deliveries: Callable[[], None] = lambda: None
+    # The log position of a customer's last event (None: no such customer), so a request
+    # waits until the audience has seen what the client just wrote.
+    customer_head: Callable[[UUID], Awaitable[int | None]] | None = None
     _key_locks: KeyLocks = field(default_factory=KeyLocks)
 
     def key_lock(self, scope_key: str) -> AbstractAsyncContextManager[None]:

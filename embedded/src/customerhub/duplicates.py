@@ -1,0 +1,46 @@
+"""customer-query's duplicate scoring, offered to customer-command's creates.
+
+Composition roots that hold both services wire it; the services stay apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from customer_command.application.duplicates import PossibleDuplicate
+from customer_query.application.errors import ReadModelBehind
+from customer_query.application.freshness import wait_for_position
+from customer_query.application.queries import possible_duplicates
+from customer_query.domain.duplicates import DuplicateProbe
+from customer_query.entrypoints.http.service import QueryService
+
+# How long a create waits for the read model to reach the log's head before it compares:
+# enough for the embedded projector, never long enough to hold creates behind a lagging one.
+CATCH_UP_SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class ReadModelDuplicates:
+    """Best effort: a customer created in the last moments may not be compared yet."""
+
+    service: QueryService
+    log_head: Callable[[], Awaitable[int | None]]
+
+    async def similar(
+        self, *, name: str, email: str | None, phone: str | None, exclude_id: UUID
+    ) -> list[PossibleDuplicate]:
+        probe = DuplicateProbe.of(name=name, email=email, phone=phone)
+        # Behind after the wait: compare with what the read model holds (a warning, not a rule).
+        with contextlib.suppress(ReadModelBehind):
+            await wait_for_position(
+                self.service.position, await self.log_head(), timeout=CATCH_UP_SECONDS
+            )
+        read_model = await self.service.read_model()
+        found = await possible_duplicates(read_model, probe, exclude_id=str(exclude_id), quick=True)
+        return [
+            PossibleDuplicate(UUID(item["customer_id"]), item["score"], tuple(item["reasons"]))
+            for item in found["items"]
+        ]
