@@ -198,8 +198,17 @@ class Customer(CustomerState):
         self._ensure_usable()
         if contact_id in self.contacts:
             raise errors.ContactAlreadyExists(contact_id)
-        details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS}
-        self._record(ContactAdded(customer_id=self.id, contact_id=contact_id, **details))
+        given_name, family_name = new.names()
+        details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS if name != "name"}
+        self._record(
+            ContactAdded(
+                customer_id=self.id,
+                contact_id=contact_id,
+                given_name=given_name,
+                family_name=family_name,
+                **details,
+            )
+        )
         if new.main or self.main_contact_id is None:
             self._record(MainContactChosen(customer_id=self.id, contact_id=contact_id))
 
