@@ -96,6 +96,14 @@ def _run(
     return 0
 
 
+def _traced(process: str, settings: Settings) -> Settings:
+    """This long-running process makes spans (exported when OTEL_EXPORTER_OTLP_ENDPOINT is set)."""
+    from customerhub_shared.tracing import configure_tracing
+
+    configure_tracing(f"customerhub-{process}", settings.otel_exporter_otlp_endpoint)
+    return settings
+
+
 def _say(command: str, line: str) -> None:
     sys.stderr.write(f"customerhub {command}: {line}\n")
     sys.stderr.flush()
@@ -183,7 +191,7 @@ def _project() -> int:
     """Run the projectors on their own (the embedded server runs them too)."""
     from customerhub.operations import follow_projections
 
-    settings = load_settings()
+    settings = _traced("projector", load_settings())
     if settings.consumer_transport == "kafka":
         sys.stderr.write(
             "customerhub project: CUSTOMERHUB_CONSUMER_TRANSPORT is kafka, so the projectors"
@@ -203,7 +211,8 @@ def _reconcile() -> int:
     """
     from customerhub.operations import run_ownership_reconciler
 
-    return _until_signalled(lambda stop: run_ownership_reconciler(load_settings(), stop))
+    settings = _traced("reconciler", load_settings())
+    return _until_signalled(lambda stop: run_ownership_reconciler(settings, stop))
 
 
 @app.command("relay")
@@ -219,7 +228,9 @@ def _relay(
 
     return _reporting(
         "relay",
-        lambda: _until_signalled(lambda stop: run_relay(load_settings(), stop, once=once)),
+        lambda: _until_signalled(
+            lambda stop: run_relay(_traced("relay", load_settings()), stop, once=once)
+        ),
         unconfigured=RelayNotConfigured,
         failed=PublishFailed,
     )
@@ -266,7 +277,7 @@ def _consume(
     runners: dict[str, Callable[[Settings, asyncio.Event], Awaitable[int]]] = {
         "customers": run_customers_projector,
     }
-    settings = load_settings()
+    settings = _traced("consumer", load_settings())
 
     async def run_consumers(stop: asyncio.Event) -> int:
         names = list(dict.fromkeys(consumers or CONSUMERS))

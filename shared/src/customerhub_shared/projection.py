@@ -20,6 +20,7 @@ from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
+from customerhub_shared.tracing import consuming
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None] | None]
@@ -105,7 +106,8 @@ class Projector:
             if current is not None and current.get("_version", 0) > event.revision:
                 continue  # already applied: a redelivery or a replay over a crash
             envelope = self.mapper.to_envelope(event, key=await self._key(event.stream, keys))
-            updated = self.projection.apply(current, envelope)
+            with consuming(self.projection.name, envelope):
+                updated = self.projection.apply(current, envelope)
             if updated is not None:
                 updated["_id"] = doc_id
                 updated["_version"] = event.revision + 1

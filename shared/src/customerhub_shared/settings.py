@@ -98,6 +98,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # Traces leave the process only when this is set (OpenTelemetry's own variable: OTLP/HTTP).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
     max_body_bytes: int = 1_048_576
 
     def resolved_jwt_secret(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Sequence
 
@@ -18,8 +19,9 @@ import structlog
 
 from customerhub_shared.bus import EventPublisher
 from customerhub_shared.checkpoints import CheckpointStore
-from customerhub_shared.cloudevents import Topics, to_message
+from customerhub_shared.cloudevents import KafkaMessage, Topics, channel_of, to_message
 from customerhub_shared.eventstore import EventStore, RecordedEvent
+from customerhub_shared.tracing import SpanKind, continuing, traceparent_of
 
 log = structlog.get_logger(__name__)
 
@@ -54,13 +56,31 @@ class Relay:
         """Publish one batch of the log, then checkpoint it; the number of messages sent."""
         if not batch:
             return 0
-        messages = [m for m in (to_message(event, self.topics) for event in batch) if m]
-        if messages:
-            await self.publisher.publish(messages)
+        with contextlib.ExitStack() as spans:
+            # Each event's publish span, in its own trace, lasts until the bus acknowledged it.
+            messages = [
+                message for event in batch if (message := self._message(event, spans)) is not None
+            ]
+            if messages:
+                await self.publisher.publish(messages)
         await self.checkpoints.save(self.name, batch[-1].position)
         self.published += len(messages)
         self._progress.tick(self.published, batch[-1].position)
         return len(messages)
+
+    def _message(self, event: RecordedEvent, spans: contextlib.ExitStack) -> KafkaMessage | None:
+        if channel_of(event.stream) is None:
+            return None
+        metadata = json.loads(event.metadata)
+        span = spans.enter_context(
+            continuing(
+                f"relay publish {event.type}",
+                metadata.get("traceparent"),
+                kind=SpanKind.PRODUCER,
+                attributes={"messaging.system": "kafka", "customerhub.event_id": str(event.id)},
+            )
+        )
+        return to_message(event, self.topics, traceparent=traceparent_of(span))
 
     async def catch_up(self, *, until: int | None = None, stop: asyncio.Event | None = None) -> int:
         """Relay the log from the checkpoint up to `until` (default: the head now), or until
