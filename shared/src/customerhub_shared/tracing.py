@@ -25,6 +25,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from customerhub_shared.events.base import DomainEvent, Envelope
 
 __all__ = [
+    "Span",
     "SpanKind",
     "appending",
     "configure_tracing",
@@ -32,6 +33,7 @@ __all__ = [
     "continuing",
     "current_traceparent",
     "span",
+    "started",
     "traceparent_of",
     "tracer",
 ]
@@ -72,10 +74,24 @@ def traceparent_of(current: Span) -> str | None:
     return carrier.get("traceparent")
 
 
-def _context_of(traceparent: str | None) -> Context | None:
+def _context_of(traceparent: str | None) -> Context:
+    """The context `traceparent` names; an empty one (a new trace) when there is none."""
     if not traceparent:
-        return None
-    return _PROPAGATOR.extract({"traceparent": traceparent})
+        return Context()
+    return _PROPAGATOR.extract({"traceparent": traceparent}, context=Context())
+
+
+def started(
+    name: str,
+    traceparent: str | None,
+    *,
+    kind: SpanKind,
+    attributes: Attributes | None = None,
+) -> Span:
+    """A span in the trace `traceparent` names, not made current: the caller ends it."""
+    return tracer().start_span(
+        name, context=_context_of(traceparent), kind=kind, attributes=attributes
+    )
 
 
 @contextmanager

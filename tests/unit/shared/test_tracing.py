@@ -12,7 +12,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from customerhub_shared.cloudevents import from_message, to_cloudevent, to_message
+from customer_command.relay.relay import Relay
+from customerhub_shared.cloudevents import (
+    CloudEvent,
+    KafkaMessage,
+    Topics,
+    from_message,
+    to_cloudevent,
+    to_message,
+)
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.schemas import asyncapi_document
 from customerhub_shared.eventstore import RecordedEvent
@@ -79,3 +87,31 @@ def test_the_asyncapi_document_describes_the_traceparent_extension() -> None:
     assert traceparent["pattern"].startswith("^[0-9a-f]{2}-")
     assert "W3C" in traceparent["description"]
     assert "traceparent" not in schemas["CloudEvent"].get("required", [])
+
+
+class _Bus:
+    def __init__(self) -> None:
+        self.sent: list[KafkaMessage] = []
+
+    async def publish(self, messages: list[KafkaMessage]) -> None:
+        self.sent.extend(messages)
+
+
+class _Checkpoints:
+    async def save(self, name: str, position: int) -> None:
+        self.position = position
+
+
+async def test_the_relay_publishes_each_event_in_its_own_trace() -> None:
+    spans = _exporter()
+    bus = _Bus()
+    relay = Relay(None, _Checkpoints(), bus, topics=Topics(), name="t")  # type: ignore[arg-type]
+    customer_id = uuid.uuid4()
+    untraced = recorded(created(customer_id), stream=f"customer-{customer_id}", revision=1)
+    await relay.relay_batch([_with_traceparent(TRACEPARENT), untraced])
+    traced_span, untraced_span = spans.get_finished_spans()[-2:]
+    assert traced_span.parent is not None and untraced_span.parent is None
+    carried = [CloudEvent.model_validate_json(m.value).traceparent for m in bus.sent]
+    assert carried[0] is not None and carried[0].split("-")[1] == TRACEPARENT.split("-")[1]
+    assert untraced_span.context is not None and carried[1] is not None
+    assert carried[1].split("-")[1] == f"{untraced_span.context.trace_id:032x}"

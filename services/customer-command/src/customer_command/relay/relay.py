@@ -21,7 +21,7 @@ from customerhub_shared.bus import EventPublisher
 from customerhub_shared.checkpoints import CheckpointStore
 from customerhub_shared.cloudevents import KafkaMessage, Topics, channel_of, to_message
 from customerhub_shared.eventstore import EventStore, RecordedEvent
-from customerhub_shared.tracing import SpanKind, continuing, traceparent_of
+from customerhub_shared.tracing import Span, SpanKind, started, traceparent_of
 
 log = structlog.get_logger(__name__)
 
@@ -56,30 +56,32 @@ class Relay:
         """Publish one batch of the log, then checkpoint it; the number of messages sent."""
         if not batch:
             return 0
-        with contextlib.ExitStack() as spans:
-            # Each event's publish span, in its own trace, lasts until the bus acknowledged it.
+        # Each event's publish span, in its own trace, lasts until the bus acknowledged it.
+        spans: list[Span] = []
+        try:
             messages = [
                 message for event in batch if (message := self._message(event, spans)) is not None
             ]
             if messages:
                 await self.publisher.publish(messages)
+        finally:
+            for span in spans:
+                span.end()
         await self.checkpoints.save(self.name, batch[-1].position)
         self.published += len(messages)
         self._progress.tick(self.published, batch[-1].position)
         return len(messages)
 
-    def _message(self, event: RecordedEvent, spans: contextlib.ExitStack) -> KafkaMessage | None:
+    def _message(self, event: RecordedEvent, spans: list[Span]) -> KafkaMessage | None:
         if channel_of(event.stream) is None:
             return None
-        metadata = json.loads(event.metadata)
-        span = spans.enter_context(
-            continuing(
-                f"relay publish {event.type}",
-                metadata.get("traceparent"),
-                kind=SpanKind.PRODUCER,
-                attributes={"messaging.system": "kafka", "customerhub.event_id": str(event.id)},
-            )
+        span = started(
+            f"relay publish {event.type}",
+            json.loads(event.metadata).get("traceparent"),
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "customerhub.event_id": str(event.id)},
         )
+        spans.append(span)
         return to_message(event, self.topics, traceparent=traceparent_of(span))
 
     async def catch_up(self, *, until: int | None = None, stop: asyncio.Event | None = None) -> int:
