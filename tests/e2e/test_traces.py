@@ -142,3 +142,40 @@ async def test_the_trace_crosses_kafka_in_the_cloudevent_traceparent(
         if s.parent is not None and s.parent.span_id == publish.context.span_id
     ]
     assert [s.kind for s in consumed] == [SpanKind.CONSUMER]
+
+
+async def test_an_assignment_is_one_trace_through_the_reconciler_to_the_sms_sent(
+    client: httpx.AsyncClient, create: Any, spans: InMemorySpanExporter
+) -> None:
+    customer_id = (await create())["id"]
+    alerted = {
+        "name": "Marc Petit",
+        "phone": "+33622222222",
+        "notify": {"sms": True},
+        "equipment_alerts": True,
+    }
+    added = await client.post(f"/v1/customers/{customer_id}/contacts", json=alerted, headers=USER)
+    assert added.status_code == 201, added.text
+    item = await client.post("/v1/equipment", json={"name": "Four"}, headers=USER)
+    assert item.status_code == 201, item.text
+    spans.clear()
+    assigned = await client.post(
+        f"/v1/customers/{customer_id}/equipment",
+        json={"equipment_ids": [item.json()["id"]]},
+        headers=USER,
+    )
+    assert assigned.status_code == 200, assigned.text
+    [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert server.context is not None
+    for _ in range(1000):
+        mine = _in_trace(spans, server.context.trace_id)
+        if _named(mine, "notifications send sms"):
+            break
+        await asyncio.sleep(0.02)
+    assert _named(mine, "ownership-reconciler record")
+    appended = [s.attributes or {} for s in _named(mine, "eventstore.append")]
+    streams = {str(a["customerhub.stream"]).split("-")[0] for a in appended}
+    assert streams == {"equipment", "customer"}
+    [planned] = _named(mine, "notifications process customerhub.customer.equipment_assigned")
+    assert planned.parent is not None
+    assert [s.kind for s in _named(mine, "notifications send sms")] == [SpanKind.CLIENT]
