@@ -27,7 +27,8 @@ test: bootstrap lint
 
 lint: bootstrap
 	$(UV) run ruff check .
-	$(UV) run mypy --strict shared/src
+	$(UV) run ruff format --check .
+	$(UV) run mypy --strict shared/src services/*/src embedded/src
 
 unit: bootstrap
 	$(UV) run pytest tests/unit -q

@@ -127,3 +127,20 @@ def test_create_customer_answers_its_number_and_location(tmp_path: Path) -> None
     assert "Location" in created["headers"]
     model = doc["components"]["schemas"]["CustomerCreated"]
     assert {"id", "version", "position", "customer_number"} <= set(model["required"])
+
+
+def test_every_command_answers_id_version_and_position(
+    service_document: tuple[str, dict[str, Any]],
+) -> None:
+    _, doc = service_document
+    schemas = doc["components"]["schemas"]
+    for name, operation in _operations(doc):
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        if "if-match" not in headers:
+            continue
+        for status, answer in operation["responses"].items():
+            if not status.startswith("2") or status == "204":
+                continue
+            ref = answer["content"]["application/json"]["schema"]["$ref"]
+            model = schemas[ref.rsplit("/", 1)[-1]]
+            assert {"id", "version", "position"} <= set(model["properties"]), f"{name} {status}"

@@ -60,6 +60,15 @@ def expected_attributes(stored: RecordedEvent) -> dict[str, Any]:
     }
 
 
+def _trace_id(carrier: str | RecordedEvent) -> str:
+    """The trace id of a `traceparent`, or of the one recorded with an event: the relay's
+    publish span is in the trace of the request that appended the event."""
+    if isinstance(carrier, RecordedEvent):
+        carrier = json.loads(carrier.metadata)["traceparent"]
+    assert isinstance(carrier, str)
+    return carrier.split("-")[1]
+
+
 def record_message(record: Any) -> tuple[dict[str, bytes], bytes, bytes]:
     return dict(record.headers), record.key, record.value
 
@@ -102,7 +111,8 @@ async def test_the_sdks_auto_detecting_reader_keeps_every_attribute_and_extensio
         expected = expected_attributes(original)
         # Every attribute we publish, and nothing the SDK made up from headers.
         assert {name: attributes.get(name) for name in expected} == expected
-        assert set(attributes) == set(expected) | {"time"}
+        assert set(attributes) == set(expected) | {"time", "traceparent"}
+        assert _trace_id(attributes["traceparent"]) == _trace_id(original)
         assert isinstance(attributes["time"], datetime)
         assert attributes["time"] == original.recorded_at
         assert event.get_data() == json.loads(original.data)
@@ -132,6 +142,7 @@ async def test_the_sdks_1x_structured_reader_keeps_every_attribute_but_dataconte
         # says (structured mode must send that header): the one attribute it cannot keep.
         expected["datacontenttype"] = headers["content-type"].decode()
         assert {name: event.get(name) for name in expected} == expected
-        assert set(event.get_attributes()) == set(expected) | {"time"}
+        assert set(event.get_attributes()) == set(expected) | {"time", "traceparent"}
+        assert _trace_id(event["traceparent"]) == _trace_id(original)
         assert datetime.fromisoformat(event["time"]) == original.recorded_at
         assert event.get_data() == json.loads(original.data)

@@ -3,12 +3,10 @@ with a progress bar. Killed and run again on the same file, it resumes where it 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -26,30 +24,19 @@ from customerhub_shared.settings import Settings, load_settings
 NOTES_SHOWN = 20
 
 
-def add_parser(commands: Any) -> None:
-    command = commands.add_parser(
-        "import", help="import customers from a CSV or XLSX file (as POST /v1/imports does)"
-    )
-    command.add_argument("file", type=Path)
-    command.add_argument("--dry-run", action="store_true", help="report, write nothing")
-    command.add_argument(
-        "--create-duplicates", action="store_true", help="create likely duplicates too"
-    )
-    command.add_argument("--mapping", default=None, help='JSON {"column": "field"}')
-    command.add_argument("--actor", default="cli-import", help="recorded on every event")
-    command.set_defaults(action=run)
-
-
-def run(args: argparse.Namespace) -> int:
+def run(
+    file: Path, *, dry_run: bool, create_duplicates: bool, mapping: str | None, actor: str
+) -> int:
+    """`customerhub import`: the exit code (0 done, 1 not completed, 2 refused)."""
     try:
         options = ImportOptions(
-            dry_run=args.dry_run,
-            create_duplicates=args.create_duplicates,
-            mapping=json.loads(args.mapping) if args.mapping else {},
+            dry_run=dry_run,
+            create_duplicates=create_duplicates,
+            mapping=json.loads(mapping) if mapping else {},
         )
-        content = args.file.read_bytes()
+        content = file.read_bytes()
         record, notes = asyncio.run(
-            import_file(load_settings(), content, args.file.name, options, actor=args.actor)
+            import_file(load_settings(), content, file.name, options, actor=actor)
         )
     except (OSError, ValueError, UnreadableSheet, InvalidMapping) as refused:
         sys.stderr.write(f"customerhub import: {refused}\n")

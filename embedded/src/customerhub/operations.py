@@ -17,6 +17,7 @@ import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customer_query.domain.view import CustomerView
 from customer_query.entrypoints.kafka_projector import CONSUMER as CUSTOMERS_CONSUMER
+from customerhub.console import LogProgress, Summary
 from customerhub.followers import embedded_followers, relay_follower
 from customerhub_shared.bus.agents import group_id
 from customerhub_shared.bus.lag import group_lags
@@ -41,32 +42,6 @@ log = structlog.get_logger(__name__)
 KAFKA_CONSUMERS = (CUSTOMERS_CONSUMER, equipment.CONSUMER, notifications.CONSUMER)
 
 
-class ProgressBar:
-    """One line on stderr: done/total, events/s, ETA — redrawn at most ten times a second."""
-
-    def __init__(self, start: int | None, label: str) -> None:
-        self._start = start or 0
-        self._label = label
-        self._began = time.monotonic()
-        self._drawn = 0.0
-
-    def __call__(self, position: int, until: int | None) -> None:
-        now = time.monotonic()
-        if now - self._drawn < 0.1 and position != until:
-            return
-        self._drawn = now
-        total = max((until or position) - self._start, 1)
-        done = position - self._start
-        rate = done / max(now - self._began, 1e-6)
-        eta = (total - done) / rate if rate else 0.0
-        filled = int(30 * done / total)
-        sys.stderr.write(
-            f"\r{self._label} [{'#' * filled}{'.' * (30 - filled)}] {100 * done / total:5.1f}%"
-            f" {done:,}/{total:,} positions  {rate:,.0f} ev/s  ETA {eta:5.0f}s"
-        )
-        sys.stderr.flush()
-
-
 async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
     unknown = [name for name in names if name not in PROJECTIONS]
     if unknown:
@@ -76,28 +51,41 @@ async def replay_projections(settings: Settings, names: Sequence[str]) -> int:
         return 2
     infra = await open_infrastructure(settings)
     store = await open_read_store(settings)
+    summary = Summary(
+        "replay", ("projection", "generation", "resumed", "events", "seconds", "events/s")
+    )
     try:
         for name in names or list(PROJECTIONS):
             began = time.monotonic()
-            outcome = await replay(
-                PROJECTIONS[name](),
-                events=infra.event_store,
-                store=store,
-                mapper=EventMapper(default_registry()),
-                keyring=infra.keyring,
-                progress=ProgressBar(None, name),
-                batch_size=settings.replay_batch_size,
-            )
+            with LogProgress(name) as progress:
+                outcome = await replay(
+                    PROJECTIONS[name](),
+                    events=infra.event_store,
+                    store=store,
+                    mapper=EventMapper(default_registry()),
+                    keyring=infra.keyring,
+                    progress=progress,
+                    batch_size=settings.replay_batch_size,
+                )
             seconds = time.monotonic() - began
-            sys.stderr.write("\n")
-            sys.stdout.write(
-                f"{name}: generation {outcome.previous} -> {outcome.generation}"
+            rate = outcome.events / max(seconds, 1e-6)
+            summary.add(
+                (
+                    name,
+                    f"{outcome.previous} -> {outcome.generation}",
+                    "yes" if outcome.resumed else "no",
+                    f"{outcome.events:,}",
+                    f"{seconds:.1f}",
+                    f"{rate:,.0f}",
+                ),
+                plain=f"{name}: generation {outcome.previous} -> {outcome.generation}"
                 f"{' (resumed)' if outcome.resumed else ''}, {outcome.events:,} events"
-                f" in {seconds:.1f}s ({outcome.events / max(seconds, 1e-6):,.0f} ev/s)\n"
+                f" in {seconds:.1f}s ({rate:,.0f} ev/s)",
             )
     finally:
         await store.close()
         await infra.close()
+    summary.show()
     return 0
 
 
@@ -109,9 +97,11 @@ async def show_projections(settings: Settings) -> int:
     store = await open_read_store(settings)
     checkpoints = await open_checkpoint_store(settings)
     try:
-        sys.stdout.write(
-            f"{'follower':<22}{'active':>7}{'building':>10}"
-            f"{'checkpoint':>12}{'head':>12}{'lag':>10}{'behind':>10}\n"
+        summary = Summary(
+            "followers of the log",
+            ("follower", "active", "building", "checkpoint", "head", "lag", "behind"),
+            plain_header=f"{'follower':<22}{'active':>7}{'building':>10}"
+            f"{'checkpoint':>12}{'head':>12}{'lag':>10}{'behind':>10}",
         )
         # The same followers and lag as `/metrics` and `/health/ready` (followers.py).
         followers = embedded_followers(store, checkpoints, settings)
@@ -122,10 +112,11 @@ async def show_projections(settings: Settings) -> int:
             if lag.name in PROJECTIONS:
                 generations = await store.generations(lag.name)
                 active, building = str(generations[0]), str(generations[1] or "-")
-            sys.stdout.write(
-                f"{lag.name:<22}{active:>7}{building:>10}{str(lag.position or '-'):>12}"
-                f"{str(lag.head or '-'):>12}{lag.events:>10}{lag.seconds:>9.1f}s\n"
-            )
+            cells = [active, building, str(lag.position or "-"), str(lag.head or "-")]
+            cells += [str(lag.events), f"{lag.seconds:.1f}s"]
+            plain = f"{lag.name:<22}{active:>7}{building:>10}{cells[2]:>12}{cells[3]:>12}"
+            summary.add([lag.name, *cells], plain=plain + f"{lag.events:>10}{lag.seconds:>9.1f}s")
+        summary.show()
         if settings.kafka_bootstrap_servers:
             await _show_group_lags(settings, settings.kafka_bootstrap_servers)
     finally:
@@ -138,14 +129,22 @@ async def show_projections(settings: Settings) -> int:
 async def _show_group_lags(settings: Settings, bootstrap_servers: str) -> None:
     groups = [group_id(settings, consumer) for consumer in KAFKA_CONSUMERS]
     topics = [settings.kafka_customer_topic, settings.kafka_equipment_topic]
-    sys.stdout.write(f"\n{'kafka consumer group':<44}{'committed':>12}{'end':>12}{'lag':>10}\n")
     try:
         lags = await group_lags(bootstrap_servers, groups, topics)
     except KafkaError as error:
         sys.stdout.write(f"(Kafka at {bootstrap_servers} did not answer: {error})\n")
         return
+    summary = Summary(
+        "Kafka consumer groups",
+        ("kafka consumer group", "committed", "end", "lag"),
+        plain_header=f"\n{'kafka consumer group':<44}{'committed':>12}{'end':>12}{'lag':>10}",
+    )
     for lag in lags:
-        sys.stdout.write(f"{lag.group:<44}{lag.committed:>12}{lag.end:>12}{lag.lag:>10}\n")
+        summary.add(
+            (lag.group, lag.committed, lag.end, lag.lag),
+            plain=f"{lag.group:<44}{lag.committed:>12}{lag.end:>12}{lag.lag:>10}",
+        )
+    summary.show()
 
 
 async def follow_projections(settings: Settings, stop: asyncio.Event) -> int:

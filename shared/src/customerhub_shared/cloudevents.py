@@ -132,13 +132,23 @@ class CloudEvent(BaseModel):
         " to (the ownership reconciler's `equipment_assigned` names the `owner_changed` it"
         " records). Absent only on events recorded before causation was kept",
     )
+    traceparent: str | None = Field(
+        default=None,
+        description="Distributed tracing extension: the W3C trace context"
+        " (version-traceid-parentid-flags) of the relay's publish span, itself in the trace of"
+        " the request that caused the event; continue the trace from it. Absent on events"
+        " recorded before traces were kept. A reader ignores a malformed one",
+        # Documented, not enforced on reading: a bad trace context must not refuse an event.
+        json_schema_extra={"pattern": r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"},
+    )
     data: dict[str, Any] = Field(
         description="The event data as stored; personal fields travel sealed in `_personal`"
     )
 
 
-def to_cloudevent(recorded: RecordedEvent) -> CloudEvent | None:
-    """The CloudEvent for a recorded event; None if its stream is internal."""
+def to_cloudevent(recorded: RecordedEvent, *, traceparent: str | None = None) -> CloudEvent | None:
+    """The CloudEvent for a recorded event; None if its stream is internal. `traceparent`:
+    the publisher's span, else the trace context recorded with the event."""
     channel = channel_of(recorded.stream)
     if channel is None:
         return None
@@ -160,13 +170,16 @@ def to_cloudevent(recorded: RecordedEvent) -> CloudEvent | None:
         actor=metadata["actor"],
         correlationid=metadata["correlation_id"],
         causationid=metadata.get("causation_id") or None,
+        traceparent=traceparent or metadata.get("traceparent") or None,
         data=json.loads(recorded.data),
     )
 
 
-def to_message(recorded: RecordedEvent, topics: Topics = Topics()) -> KafkaMessage | None:
+def to_message(
+    recorded: RecordedEvent, topics: Topics = Topics(), *, traceparent: str | None = None
+) -> KafkaMessage | None:
     """The Kafka message for a recorded event; None if its stream is internal."""
-    event = to_cloudevent(recorded)
+    event = to_cloudevent(recorded, traceparent=traceparent)
     if event is None:
         return None
     key = event.partitionkey.encode()
@@ -207,6 +220,7 @@ def recorded_from(event: CloudEvent) -> RecordedEvent:
         "correlation_id": event.correlationid,
         "causation_id": event.causationid,
         "occurred_at": event.time.isoformat(),
+        **({"traceparent": event.traceparent} if event.traceparent else {}),
     }
     return RecordedEvent(
         id=event.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -22,8 +23,12 @@ from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
+from customerhub_shared.tracing import consuming
 
 log = structlog.get_logger(__name__)
+# Events recorded this recently get a span in their request's trace; older ones (a replay,
+# a catch-up after downtime) are history, and a span each would slow the rebuild.
+TRACED_RECENT = timedelta(minutes=5)
 
 
 class Projection(Protocol):
@@ -182,12 +187,17 @@ class Projector:
             if (fresh := _not_applied(stored.get(ids[stream]), recorded))
         }
         keys = await self._keys(pending)
+        traced_since = datetime.now(UTC) - TRACED_RECENT
         changed: dict[str, Document] = {}
         for stream, recorded in pending.items():
             key = keys.get(stream)
             envelopes = [self.mapper.to_envelope(event, key=key) for event in recorded]
             doc_id = ids[stream]
-            updated = self.projection.fold(stored.get(doc_id), envelopes)
+            with contextlib.ExitStack() as spans:  # each event's work in its request's trace
+                for envelope in envelopes:
+                    if envelope.recorded_at >= traced_since:  # a replay's history: no spans
+                        spans.enter_context(consuming(self.projection.name, envelope))
+                updated = self.projection.fold(stored.get(doc_id), envelopes)
             if updated is not None:
                 updated["_id"] = doc_id
                 updated["_version"] = recorded[-1].revision + 1

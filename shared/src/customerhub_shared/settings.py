@@ -126,6 +126,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # Traces leave the process only when this is set (OpenTelemetry's own variable: OTLP/HTTP).
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
     max_body_bytes: int = 1_048_576
     # How long a request body may take to arrive (between two of its chunks) before a 408.
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)

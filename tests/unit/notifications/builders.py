@@ -44,7 +44,8 @@ def contact_added(
     return ContactAdded(
         customer_id=customer_id,
         contact_id=contact_id,
-        name=name,
+        given_name=name.partition(" ")[0],
+        family_name=name.partition(" ")[2] or None,
         email=email,
         phone=phone,
         notify=NotifyChannels(**(notify or {})),

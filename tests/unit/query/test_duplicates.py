@@ -60,7 +60,9 @@ def test_a_contacts_email_counts_too() -> None:
     customer_id = event.customer_id
     stream = Stream().record(event)
     stream.record(
-        ContactAdded(customer_id=customer_id, contact_id=uuid4(), name="C", email="c@x.example")
+        ContactAdded(
+            customer_id=customer_id, contact_id=uuid4(), given_name="C", email="c@x.example"
+        )
     )
     found = match(probe(email="c@x.example"), stream.view())
     assert found is not None and found.reasons == ("same_email",)

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from customer_query.domain.view import CustomerView, public
-from customerhub_shared.events import DomainEvent
+from customerhub_shared.events import DomainEvent, default_registry
 from customerhub_shared.events.customer import (
     CUSTOMER_EVENTS,
     ActivityRecorded,
@@ -133,13 +133,14 @@ def test_contacts_are_added_changed_made_main_and_removed() -> None:
         ContactAdded(
             customer_id=customer_id,
             contact_id=claire,
-            name="Claire Martin",
+            given_name="Claire",
+            family_name="Martin",
             email="Claire@Martin.example",
             phone="+33612345678",
             notify=NotifyChannels(email=True),
         ),
         MainContactChosen(customer_id=customer_id, contact_id=claire),
-        ContactAdded(customer_id=customer_id, contact_id=paul, name="Paul"),
+        ContactAdded(customer_id=customer_id, contact_id=paul, given_name="Paul"),
         ContactChanged(
             customer_id=customer_id,
             contact_id=paul,
@@ -154,6 +155,11 @@ def test_contacts_are_added_changed_made_main_and_removed() -> None:
     assert first["main"] and not second["main"]
     assert customer["main_contact_id"] == str(claire)
     assert first["notify"] == {"email": True, "sms": False}
+    assert (first["name"], first["given_name"], first["family_name"]) == (
+        "Claire Martin",
+        "Claire",
+        "Martin",
+    )
     assert second["position"] == "Comptable" and second["equipment_alerts"]
     assert second["notify"] == {"email": False, "sms": False}, "a None notify is no change"
     assert "claire@martin.example" in customer["emails"]
@@ -171,7 +177,7 @@ def test_removing_the_main_contact_leaves_no_main_contact() -> None:
     customer_id, stream = a_customer()
     claire = uuid4()
     stream.record(
-        ContactAdded(customer_id=customer_id, contact_id=claire, name="Claire"),
+        ContactAdded(customer_id=customer_id, contact_id=claire, given_name="Claire"),
         MainContactChosen(customer_id=customer_id, contact_id=claire),
         ContactRemoved(customer_id=customer_id, contact_id=claire),
     )
@@ -272,7 +278,9 @@ def test_duplicate_becomes_a_redirect_to_its_survivor() -> None:
 def test_anonymised_customer_keeps_no_personal_data_and_is_found_by_number_only() -> None:
     customer_id, stream = a_customer(note="Code 1234", custom_fields={"since": "2019"})
     stream.record(
-        ContactAdded(customer_id=customer_id, contact_id=uuid4(), name="Claire", phone="+3361"),
+        ContactAdded(
+            customer_id=customer_id, contact_id=uuid4(), given_name="Claire", phone="+3361"
+        ),
         CustomerAnonymised(customer_id=customer_id),
     )
     customer = stream.view()
@@ -303,7 +311,7 @@ def test_history_read_back_after_anonymisation_folds_without_personal_data() -> 
     stream = Stream().record(event, erased=True)
     stream.record(
         CustomerDetailsChanged(customer_id=customer_id, changed=("name", "email")),
-        ContactAdded(customer_id=customer_id, contact_id=uuid4(), name=None),
+        ContactAdded(customer_id=customer_id, contact_id=uuid4(), given_name=None),
         DuplicatesMerged(
             customer_id=customer_id, duplicate_ids=(uuid4(),), contacts=None, locations=None
         ),
@@ -317,7 +325,12 @@ def test_history_read_back_after_anonymisation_folds_without_personal_data() -> 
 
 @pytest.mark.parametrize(
     "event_type",
-    [t for t in CUSTOMER_EVENTS if issubclass(t, CustomerEvent)],
+    # Superseded types never reach a view: the mapper reads them as their current version.
+    [
+        t
+        for t in CUSTOMER_EVENTS
+        if issubclass(t, CustomerEvent) and default_registry().superseded_by(t.type_name) is None
+    ],
     ids=lambda t: t.__name__,
 )
 def test_every_event_type_applies_with_its_personal_fields_erased(
@@ -360,7 +373,7 @@ def _erased_instance(event_type: type[CustomerEvent], customer_id: UUID) -> Cust
 
 def test_a_redelivered_contact_is_not_listed_twice() -> None:
     customer_id, stream = a_customer()
-    added = ContactAdded(customer_id=customer_id, contact_id=uuid4(), name="Claire")
+    added = ContactAdded(customer_id=customer_id, contact_id=uuid4(), given_name="Claire")
     stream.record(added, added)
     assert len(stream.view()["contacts"]) == 1
 

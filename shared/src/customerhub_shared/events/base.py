@@ -60,6 +60,8 @@ class EventMetadata(BaseModel):
     occurred_at: datetime
     idempotency_key: str | None = None
     schema_version: int = 1
+    # The W3C trace context of the append: the relay carries it on as the CloudEvent's.
+    traceparent: str | None = None
 
 
 class Envelope(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
@@ -33,10 +34,13 @@ class NotifyChannels(_Value):
 
 
 class ContactSnapshot(_Value):
-    """A contact as it stood when a merge moved it to the survivor."""
+    """A contact as it stood when a merge moved it to the survivor (snapshots taken before
+    names were split carry `name` alone: read them with `split_name`)."""
 
     contact_id: UUID
     name: str | None
+    given_name: str | None = None
+    family_name: str | None = None
     email: str | None = None
     phone: str | None = None
     position: str | None = None
@@ -130,7 +134,28 @@ class CustomerLabelRemoved(CustomerEvent):
     label: str
 
 
-class ContactAdded(CustomerEvent):
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """A full name as (given name, family name), split at its first space.
+
+    How a contact named in one string is read: `join_name` gives the same string back.
+    """
+    if name is None:
+        return None, None
+    given, _, family = name.strip().partition(" ")
+    return given or None, family.strip() or None
+
+
+def join_name(given_name: str | None, family_name: str | None) -> str | None:
+    return " ".join(part for part in (given_name, family_name) if part) or None
+
+
+class ContactAddedV1(CustomerEvent):
+    """A contact added, as recorded until contacts had a given and a family name.
+
+    No longer written; stored ones are read as ContactAdded (v2), the name split by
+    `split_name`.
+    """
+
     type_name: ClassVar[str] = "customerhub.customer.contact_added.v1"
     contact_id: UUID
     name: Personal[str]
@@ -142,6 +167,37 @@ class ContactAdded(CustomerEvent):
     portal_access: bool = False
     # When portal access was granted (the invitation goes out then); None without access.
     portal_invited_at: datetime | None = None
+
+
+class ContactAdded(CustomerEvent):
+    """A contact added to the customer; `name` is the given and the family name joined."""
+
+    type_name: ClassVar[str] = "customerhub.customer.contact_added.v2"
+    contact_id: UUID
+    given_name: Personal[str]
+    family_name: Personal[str] = None
+    email: Personal[str] = None
+    phone: Personal[str] = None
+    position: Personal[str] = None
+    notify: NotifyChannels = NotifyChannels()
+    equipment_alerts: bool = False
+    portal_access: bool = False
+    # When portal access was granted (the invitation goes out then); None without access.
+    portal_invited_at: datetime | None = None
+
+    @property
+    def name(self) -> str | None:
+        return join_name(self.given_name, self.family_name)
+
+
+def contact_added_from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """contact_added.v1 data read as v2: the one `name` split into given and family name.
+
+    An erased v1 event has no name: its v2 names are erased (None) too.
+    """
+    upcast = {key: value for key, value in data.items() if key != "name"}
+    upcast["given_name"], upcast["family_name"] = split_name(data.get("name"))
+    return upcast
 
 
 class ContactChanged(CustomerEvent):
@@ -336,6 +392,7 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerRoleAdded,
     CustomerLabelAdded,
     CustomerLabelRemoved,
+    ContactAddedV1,
     ContactAdded,
     ContactChanged,
     MainContactChosen,
@@ -363,4 +420,9 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerNameReserved,
     CustomerNameReleased,
     CustomerNumbersReserved,
+)
+
+# Old type → (the type it is read as, how its data becomes that type's data).
+CUSTOMER_UPCASTERS: tuple[tuple[str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
+    (ContactAddedV1.type_name, ContactAdded.type_name, contact_added_from_v1),
 )

@@ -25,7 +25,13 @@ class EventRegistry:
 
     def register_upcaster(self, old_type: str, new_type: str, upcast: Upcaster) -> None:
         """Old events stay as stored; reading turns `old_type` data into `new_type` data."""
+        self.event_class(new_type)
         self._upcasters[old_type] = (new_type, upcast)
+
+    def superseded_by(self, type_name: str) -> str | None:
+        """The type an old type's events are read as (None for a current type)."""
+        upcaster = self._upcasters.get(type_name)
+        return upcaster[0] if upcaster is not None else None
 
     def upcast(self, type_name: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         while type_name in self._upcasters:
@@ -44,7 +50,10 @@ class EventRegistry:
 
 
 def default_registry() -> EventRegistry:
-    from customerhub_shared.events.customer import CUSTOMER_EVENTS
+    from customerhub_shared.events.customer import CUSTOMER_EVENTS, CUSTOMER_UPCASTERS
     from customerhub_shared.events.equipment import EQUIPMENT_EVENTS
 
-    return EventRegistry((*CUSTOMER_EVENTS, *EQUIPMENT_EVENTS))
+    registry = EventRegistry((*CUSTOMER_EVENTS, *EQUIPMENT_EVENTS))
+    for old_type, new_type, upcast in CUSTOMER_UPCASTERS:
+        registry.register_upcaster(old_type, new_type, upcast)
+    return registry

@@ -71,7 +71,27 @@ UNSEAL = {
 
 def event_schemas(registry: EventRegistry) -> dict[str, dict[str, Any]]:
     """The JSON Schema (2020-12) of every event type, keyed by its versioned type name."""
-    return {event_type.type_name: event_schema(event_type) for event_type in registry}
+    schemas = {event_type.type_name: event_schema(event_type) for event_type in registry}
+    for type_name, schema in schemas.items():
+        _mark_superseded(schema, registry.superseded_by(type_name))
+    return schemas
+
+
+def _mark_superseded(described: dict[str, Any], current: str | None) -> None:
+    """An old version: still on the topics (stored events are never rewritten), no longer
+    written; readers of the event store get it as `current`."""
+    if current is None:
+        return
+    described["x-superseded-by"] = current
+    described["description"] = " ".join(
+        part
+        for part in (
+            described.get("description"),
+            f"Superseded by {current}: no longer written; events already recorded keep this"
+            f" type on the topic, and customerhub reads them as {current} (upcast).",
+        )
+        if part
+    )
 
 
 def event_schema(event_type: type[DomainEvent]) -> dict[str, Any]:
@@ -106,6 +126,7 @@ def asyncapi_document(registry: EventRegistry, topics: Topics | None = None) -> 
         component = schemas[model_name[event_type]]
         _describe_wire_form(component, event_type)
         component["x-event-type"] = event_type.type_name
+        _mark_superseded(component, registry.superseded_by(event_type.type_name))
     schemas["CloudEventHeaders"] = _kafka_headers_schema()
 
     channels: dict[str, Any] = {}
@@ -153,7 +174,8 @@ def asyncapi_document(registry: EventRegistry, topics: Topics | None = None) -> 
             "description": (
                 "What customerhub publishes on Kafka: one CloudEvents 1.0 JSON event per"
                 " message (structured mode), `data` as the event store recorded it. Event types"
-                " are versioned (`….v1`); a breaking change is a new type. Personal fields"
+                " are versioned (`….v1`); a breaking change is a new type, and the old one's"
+                " schema names it in `x-superseded-by`. Personal fields"
                 " travel sealed in `data._personal` (see x-personal), so anonymising a customer"
                 " makes them unreadable everywhere, Kafka included; a downstream service with"
                 " the `subscriber` role opens them with POST /v1/events/unseal (x-unseal)."

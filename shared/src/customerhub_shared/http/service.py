@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.routing import Route
 
 from customerhub_shared.eventstore.counting import CountingEventStore
@@ -24,6 +25,7 @@ from customerhub_shared.http.problems import install_problem_handlers
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
 from customerhub_shared.settings import Settings
+from customerhub_shared.tracing import configure_tracing
 
 
 async def docs_redirect() -> RedirectResponse:
@@ -39,6 +41,11 @@ def serve_root(app: FastAPI, endpoint: Callable[..., Any]) -> None:
 
 
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
+    configure_tracing(app.title, settings.otel_exporter_otlp_endpoint)
+    # One server span per request: not one more per ASGI message received or sent.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="health,metrics", exclude_spans=["receive", "send"]
+    )
     install_problem_handlers(app)
     install_openapi(app)
     install_health(app)

@@ -15,6 +15,7 @@ from customerhub_shared.events.customer import CustomerEvent
 from customerhub_shared.eventstore import AppendResult, EventStore
 from customerhub_shared.keyring import KeyDestroyed, KeyRing
 from customerhub_shared.mapper import EventMapper
+from customerhub_shared.tracing import appending
 
 _IDEMPOTENT_EVENTS = uuid.UUID("4f7d2a52-5a8e-4b53-9d7e-3c1a9f0b6e21")
 
@@ -46,13 +47,16 @@ class EventWriter:
         expected_version: int | None,
         key_subject: UUID | None = None,
     ) -> AppendResult:
-        key = await self._key(key_subject)
-        metadata = ctx.metadata()
-        new_events = [
-            self.mapper.to_new_event(event, metadata, key=key, event_id=_event_id(ctx, stream, n))
-            for n, event in enumerate(events)
-        ]
-        return await self.store.append(stream, new_events, expected_version=expected_version)
+        with appending(stream, events):
+            key = await self._key(key_subject)
+            metadata = ctx.metadata()
+            new_events = [
+                self.mapper.to_new_event(
+                    event, metadata, key=key, event_id=_event_id(ctx, stream, n)
+                )
+                for n, event in enumerate(events)
+            ]
+            return await self.store.append(stream, new_events, expected_version=expected_version)
 
     async def read(self, stream: str, *, key_subject: UUID | None = None) -> list[Envelope]:
         recorded = await self.store.read_stream(stream)

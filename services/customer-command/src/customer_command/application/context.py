@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from customerhub_shared.events import EventMetadata
+from customerhub_shared.tracing import current_traceparent
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,7 @@ class CommandContext:
             causation_id=self.causation_id,
             occurred_at=datetime.now(UTC),
             idempotency_key=self.idempotency_key,
+            traceparent=current_traceparent(),
         )
 
 

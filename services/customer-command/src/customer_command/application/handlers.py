@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from customer_command.adapters.repository import CustomerRepository, LoadedCustomer
@@ -51,47 +51,91 @@ class CustomerPorts:
         return self.numbers
 
 
-Change = Callable[[Customer, Any], None]
+Cmd = TypeVar("Cmd", bound=c.CustomerCommand)
+Change = Callable[[Customer, c.CustomerCommand], None]
 
-CHANGES: dict[type[c.CustomerCommand], Change] = {
-    c.ChangeCustomerDetails: lambda customer, cmd: customer.change_details(cmd.patch),
-    c.AddLabel: lambda customer, cmd: customer.add_label(cmd.label),
-    c.RemoveLabel: lambda customer, cmd: customer.remove_label(cmd.label),
-    c.AddContact: lambda customer, cmd: customer.add_contact(
-        cmd.contact_id, cmd.contact, at=cmd.at
-    ),
-    c.ChangeContact: lambda customer, cmd: customer.change_contact(
-        cmd.contact_id, cmd.patch, at=cmd.at
-    ),
-    c.RemoveContact: lambda customer, cmd: customer.remove_contact(cmd.contact_id),
-    c.AddLocation: lambda customer, cmd: customer.add_location(cmd.location_id, cmd.location),
-    c.ChangeLocation: lambda customer, cmd: customer.change_location(cmd.location_id, cmd.patch),
-    c.RemoveLocation: lambda customer, cmd: customer.remove_location(cmd.location_id),
-    c.MakeMainLocation: lambda customer, cmd: customer.make_main_location(cmd.location_id),
-    c.ConvertToCustomer: lambda customer, cmd: customer.convert_to_customer(),
-    c.ConvertToCompany: lambda customer, cmd: customer.convert_to_company(),
-    c.AddRole: lambda customer, cmd: customer.add_role(cmd.role),
-    c.ArchiveCustomer: lambda customer, cmd: customer.archive(cmd.reason),
-    c.ReactivateCustomer: lambda customer, cmd: customer.reactivate(),
-    c.AddRelation: lambda customer, cmd: customer.add_relation(cmd.relation),
-    c.RemoveRelation: lambda customer, cmd: customer.remove_relation(cmd.other_customer_id),
-    c.RelateBack: lambda customer, cmd: customer.relate_back(cmd.other_customer_id, cmd.relation),
-    c.UnrelateBack: lambda customer, cmd: customer.unrelate_back(cmd.other_customer_id),
-    c.AssignEmployee: lambda customer, cmd: customer.assign_employee(cmd.employee_id),
-    c.RecordActivity: lambda customer, cmd: customer.record_activity(
-        cmd.activity_id, cmd.activity, occurred_at=cmd.recorded_at, author=cmd.author
-    ),
-    c.UnassignEmployee: lambda customer, cmd: customer.unassign_employee(cmd.employee_id),
-    c.LinkDocument: lambda customer, cmd: customer.link_document(
-        cmd.document_id, cmd.document_type
-    ),
-    c.UnlinkDocument: lambda customer, cmd: customer.unlink_document(cmd.document_id),
-    c.ReceiveEquipment: lambda customer, cmd: customer.receive_equipment(cmd.equipment_ids),
-    c.ReleaseEquipment: lambda customer, cmd: customer.release_equipment(cmd.equipment_ids),
-    c.PlaceEquipment: lambda customer, cmd: customer.place_equipment(
-        cmd.equipment_id, cmd.location_id
-    ),
-}
+
+def _change(
+    kind: type[Cmd], decide: Callable[[Customer, Cmd], None]
+) -> tuple[type[c.CustomerCommand], Change]:
+    """One line of CHANGES; typed, so a command attribute that does not exist fails mypy."""
+
+    def apply(customer: Customer, cmd: c.CustomerCommand) -> None:
+        assert isinstance(cmd, kind)
+        decide(customer, cmd)
+
+    return kind, apply
+
+
+CHANGES: dict[type[c.CustomerCommand], Change] = dict(
+    [
+        _change(c.ChangeCustomerDetails, lambda customer, cmd: customer.change_details(cmd.patch)),
+        _change(c.AddLabel, lambda customer, cmd: customer.add_label(cmd.label)),
+        _change(c.RemoveLabel, lambda customer, cmd: customer.remove_label(cmd.label)),
+        _change(
+            c.AddContact,
+            lambda customer, cmd: customer.add_contact(cmd.contact_id, cmd.contact, at=cmd.at),
+        ),
+        _change(
+            c.ChangeContact,
+            lambda customer, cmd: customer.change_contact(cmd.contact_id, cmd.patch, at=cmd.at),
+        ),
+        _change(c.RemoveContact, lambda customer, cmd: customer.remove_contact(cmd.contact_id)),
+        _change(
+            c.AddLocation,
+            lambda customer, cmd: customer.add_location(cmd.location_id, cmd.location),
+        ),
+        _change(
+            c.ChangeLocation,
+            lambda customer, cmd: customer.change_location(cmd.location_id, cmd.patch),
+        ),
+        _change(c.RemoveLocation, lambda customer, cmd: customer.remove_location(cmd.location_id)),
+        _change(
+            c.MakeMainLocation, lambda customer, cmd: customer.make_main_location(cmd.location_id)
+        ),
+        _change(c.ConvertToCustomer, lambda customer, cmd: customer.convert_to_customer()),
+        _change(c.ConvertToCompany, lambda customer, cmd: customer.convert_to_company()),
+        _change(c.AddRole, lambda customer, cmd: customer.add_role(cmd.role)),
+        _change(c.ArchiveCustomer, lambda customer, cmd: customer.archive(cmd.reason)),
+        _change(c.ReactivateCustomer, lambda customer, cmd: customer.reactivate()),
+        _change(c.AddRelation, lambda customer, cmd: customer.add_relation(cmd.relation)),
+        _change(
+            c.RemoveRelation, lambda customer, cmd: customer.remove_relation(cmd.other_customer_id)
+        ),
+        _change(
+            c.RelateBack,
+            lambda customer, cmd: customer.relate_back(cmd.other_customer_id, cmd.relation),
+        ),
+        _change(
+            c.UnrelateBack, lambda customer, cmd: customer.unrelate_back(cmd.other_customer_id)
+        ),
+        _change(
+            c.RecordActivity,
+            lambda customer, cmd: customer.record_activity(
+                cmd.activity_id, cmd.activity, occurred_at=cmd.recorded_at, author=cmd.author
+            ),
+        ),
+        _change(c.AssignEmployee, lambda customer, cmd: customer.assign_employee(cmd.employee_id)),
+        _change(
+            c.UnassignEmployee, lambda customer, cmd: customer.unassign_employee(cmd.employee_id)
+        ),
+        _change(
+            c.LinkDocument,
+            lambda customer, cmd: customer.link_document(cmd.document_id, cmd.document_type),
+        ),
+        _change(c.UnlinkDocument, lambda customer, cmd: customer.unlink_document(cmd.document_id)),
+        _change(
+            c.ReceiveEquipment, lambda customer, cmd: customer.receive_equipment(cmd.equipment_ids)
+        ),
+        _change(
+            c.ReleaseEquipment, lambda customer, cmd: customer.release_equipment(cmd.equipment_ids)
+        ),
+        _change(
+            c.PlaceEquipment,
+            lambda customer, cmd: customer.place_equipment(cmd.equipment_id, cmd.location_id),
+        ),
+    ]
+)
 
 
 def _check_if_match(ctx: CommandContext, customer: Customer) -> None:
@@ -293,16 +337,33 @@ async def _forget(
     return CommandResult(customer.id, result.version, result.position)
 
 
-Handler = Callable[[Any, CommandContext, CustomerPorts], Awaitable[CommandResult]]
+Handler = Callable[[c.CustomerCommand, CommandContext, CustomerPorts], Awaitable[CommandResult]]
+
+
+def _handler(
+    kind: type[Cmd], run: Callable[[Cmd, CommandContext, CustomerPorts], Awaitable[CommandResult]]
+) -> tuple[type[c.CustomerCommand], Handler]:
+    async def handle_one(
+        cmd: c.CustomerCommand, ctx: CommandContext, ports: CustomerPorts
+    ) -> CommandResult:
+        assert isinstance(cmd, kind)
+        return await run(cmd, ctx, ports)
+
+    return kind, handle_one
+
 
 HANDLERS: dict[type[c.CustomerCommand], Handler] = {
-    c.CreateCustomer: create_customer,
-    c.MergeCustomers: merge_customers,
-    c.AnonymiseCustomer: anonymise_customer,
-    c.DeleteCustomer: delete_customer,
+    **dict(
+        [
+            _handler(c.CreateCustomer, create_customer),
+            _handler(c.MergeCustomers, merge_customers),
+            _handler(c.AnonymiseCustomer, anonymise_customer),
+            _handler(c.DeleteCustomer, delete_customer),
+            _handler(c.AddRelation, relate_customers),
+            _handler(c.RemoveRelation, unrelate_customers),
+        ]
+    ),
     **dict.fromkeys(CHANGES, change_customer),
-    c.AddRelation: relate_customers,
-    c.RemoveRelation: unrelate_customers,
 }
 
 

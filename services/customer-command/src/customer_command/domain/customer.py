@@ -224,13 +224,16 @@ class Customer(CustomerState):
         self._ensure_usable()
         if contact_id in self.contacts:
             raise errors.ContactAlreadyExists(contact_id)
-        details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS}
+        given_name, family_name = new.names()
+        details = {name: getattr(new, name) for name in _CONTACT_PATCH_FIELDS if name != "name"}
         invited_at = at if new.portal_access else None
         self._record(
             ContactAdded(
                 customer_id=self.id,
                 contact_id=contact_id,
                 portal_invited_at=invited_at,
+                given_name=given_name,
+                family_name=family_name,
                 **details,
             )
         )

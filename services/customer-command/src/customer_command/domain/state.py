@@ -54,6 +54,7 @@ from customerhub_shared.events.customer import (
     RelationKind,
     RelationRemoved,
     Segment,
+    split_name,
 )
 
 CustomerStatus = Literal["active", "archived", "merged", "anonymised", "deleted"]
@@ -76,12 +77,14 @@ DETAIL_FIELDS = (
 )
 _ALWAYS_SET_DETAILS = frozenset({"language", "segment", "show_note_on_selection"})
 _PERSONAL_DETAILS = ("name", "internal_name", "email", "phone", "note")
-_PERSONAL_CONTACT_FIELDS = ("name", "email", "phone", "position")
+_PERSONAL_CONTACT_FIELDS = ("name", "given_name", "family_name", "email", "phone", "position")
 
 
 @dataclass(frozen=True)
 class Contact:
     name: str | None
+    given_name: str | None = None
+    family_name: str | None = None
     email: str | None = None
     phone: str | None = None
     position: str | None = None
@@ -91,7 +94,15 @@ class Contact:
     portal_invited_at: datetime | None = None
 
     def erased(self) -> Contact:
-        return replace(self, name=None, email=None, phone=None, position=None)
+        return replace(
+            self,
+            name=None,
+            given_name=None,
+            family_name=None,
+            email=None,
+            phone=None,
+            position=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,15 @@ LOCATION_FIELDS = tuple(field.name for field in fields(Location))
 
 
 def contact_from(event: ContactAdded | ContactSnapshot) -> Contact:
-    return Contact(**{name: getattr(event, name) for name in CONTACT_FIELDS})
+    contact = Contact(**{name: getattr(event, name) for name in CONTACT_FIELDS})
+    if contact.given_name is None:  # a snapshot taken before names were split
+        return _renamed(contact, contact.name)
+    return contact
+
+
+def _renamed(contact: Contact, name: str | None) -> Contact:
+    given_name, family_name = split_name(name)
+    return replace(contact, name=name, given_name=given_name, family_name=family_name)
 
 
 def location_from(event: LocationAdded | LocationSnapshot | None) -> Location:
@@ -247,7 +266,10 @@ class CustomerState:
         }
         if "portal_access" in event.changed:  # revoking clears the invitation's time
             changes["portal_invited_at"] = event.portal_invited_at
-        self.contacts[event.contact_id] = replace(contact, **changes)
+        contact = replace(contact, **changes)
+        if "name" in changes:
+            contact = _renamed(contact, contact.name)
+        self.contacts[event.contact_id] = contact
 
     @_when.register
     def _main_contact_chosen(self, event: MainContactChosen) -> None:

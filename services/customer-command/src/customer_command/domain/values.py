@@ -34,6 +34,8 @@ from customerhub_shared.events.customer import (
     NotifyChannels,
     RelationKind,
     Segment,
+    join_name,
+    split_name,
 )
 
 PHONE_EXAMPLE = "+33 1 40 00 00 00"
@@ -250,7 +252,13 @@ class CustomerPatch(_Patch):
 
 
 class NewContact(_Input):
-    name: Name
+    name: Name | None = Field(
+        default=None,
+        description="The full name, read as the given name up to its first space and the"
+        " family name after it; or give given_name (and family_name) instead",
+    )
+    given_name: Name | None = None
+    family_name: Name | None = None
     email: Email | None = None
     phone: Phone | None = None
     position: Text | None = None
@@ -265,6 +273,24 @@ class NewContact(_Input):
         if channel is not None:
             raise ValueError(OptInWithoutAddress(channel).detail)
         return self
+
+    @model_validator(mode="after")
+    def _named_once(self) -> Self:
+        if (self.name is None) == (self.given_name is None):
+            raise ValueError("give either name or given_name (with family_name if any)")
+        if self.family_name is not None and self.given_name is None:
+            raise ValueError("family_name goes with given_name, not with name")
+        return self
+
+    def full_name(self) -> str:
+        """The given and the family name joined, as the contact is shown."""
+        return join_name(*self.names()) or ""
+
+    def names(self) -> tuple[str | None, str | None]:
+        """The contact's (given name, family name)."""
+        if self.given_name is not None:
+            return self.given_name, self.family_name
+        return split_name(self.name)
 
 
 class ContactPatch(_Patch):

@@ -10,13 +10,15 @@ nothing. Log order is kept per key: a batch is sent in log order, the next only 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 from customerhub_shared.bus import EventPublisher
 from customerhub_shared.checkpoints import CheckpointStore
-from customerhub_shared.cloudevents import Topics, to_message
+from customerhub_shared.cloudevents import KafkaMessage, Topics, channel_of, to_message
 from customerhub_shared.consumers import Runner
 from customerhub_shared.eventstore import EventStore, RecordedEvent
+from customerhub_shared.tracing import Span, SpanKind, started, traceparent_of
 
 
 class Relay:
@@ -53,12 +55,32 @@ class Relay:
         """Publish one batch of the log, then checkpoint it; the number of messages sent."""
         if not batch:
             return 0
-        messages = [m for m in (to_message(event, self.topics) for event in batch) if m]
-        if messages:
-            await self.publisher.publish(messages)
+        # Each event's publish span, in its own trace, lasts until the bus acknowledged it.
+        spans: list[Span] = []
+        try:
+            messages = [
+                message for event in batch if (message := self._message(event, spans)) is not None
+            ]
+            if messages:
+                await self.publisher.publish(messages)
+        finally:
+            for span in spans:
+                span.end()
         await self.checkpoints.save(self.name, batch[-1].position)
         self.published += len(messages)
         return len(messages)
+
+    def _message(self, event: RecordedEvent, spans: list[Span]) -> KafkaMessage | None:
+        if channel_of(event.stream) is None:
+            return None
+        span = started(
+            f"relay publish {event.type}",
+            json.loads(event.metadata).get("traceparent"),
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "customerhub.event_id": str(event.id)},
+        )
+        spans.append(span)
+        return to_message(event, self.topics, traceparent=traceparent_of(span))
 
     async def catch_up(self, *, until: int | None = None, stop: asyncio.Event | None = None) -> int:
         """Relay the log from the checkpoint up to `until` (default: the head now), or until

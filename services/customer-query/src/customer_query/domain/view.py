@@ -55,6 +55,7 @@ from customerhub_shared.events.customer import (
     ProspectConvertedToCustomer,
     RelationAdded,
     RelationRemoved,
+    split_name,
 )
 from customerhub_shared.readstore import Document
 
@@ -79,7 +80,7 @@ DETAIL_FIELDS = (
 _ALWAYS_SET_DETAILS = frozenset({"language", "segment", "show_note_on_selection"})
 _PERSONAL_DETAILS = ("name", "internal_name", "email", "phone", "note")
 CONTACT_FIELDS = ("name", "email", "phone", "position", "notify", "equipment_alerts")
-_PERSONAL_CONTACT_FIELDS = ("name", "email", "phone", "position")
+_PERSONAL_CONTACT_FIELDS = ("name", "given_name", "family_name", "email", "phone", "position")
 LOCATION_FIELDS = ("label", "street", "postal_code", "city", "country", "geo")
 _PERSONAL_LOCATION_FIELDS = ("label", "street", "postal_code", "city", "geo")
 # Fields only the read store and the queries use; never part of an answer.
@@ -234,9 +235,14 @@ def _notify(notify: NotifyChannels) -> dict[str, bool]:
 
 
 def _contact_document(contact: ContactAdded | ContactSnapshot) -> Document:
+    given_name, family_name = contact.given_name, contact.family_name
+    if given_name is None:  # a snapshot taken before names were split
+        given_name, family_name = split_name(contact.name)
     return {
         "contact_id": str(contact.contact_id),
         "name": contact.name,
+        "given_name": given_name,
+        "family_name": family_name,
         "email": contact.email,
         "phone": contact.phone,
         "position": contact.position,
@@ -359,7 +365,10 @@ def _contact_changed(event: ContactChanged, customer: Document) -> None:
     for name in event.changed:
         value = getattr(event, name, None) if name in CONTACT_FIELDS else None
         # notify and equipment_alerts are never erased, so a None there carries no change.
-        if name in _PERSONAL_CONTACT_FIELDS:
+        if name == "name":
+            contact["name"] = value
+            contact["given_name"], contact["family_name"] = split_name(value)
+        elif name in _PERSONAL_CONTACT_FIELDS:
             contact[name] = value
         elif isinstance(value, NotifyChannels):
             contact["notify"] = _notify(value)

@@ -10,6 +10,7 @@ from customerhub_shared.events import Envelope
 from customerhub_shared.events.equipment import EquipmentEvent
 from customerhub_shared.eventstore import AppendResult, EventStore
 from customerhub_shared.mapper import EventMapper
+from customerhub_shared.tracing import appending
 from equipment.application.context import CommandContext
 from equipment.domain.equipment import Equipment
 from equipment.domain.errors import EquipmentNotFound
@@ -53,10 +54,14 @@ class EquipmentRepository:
     async def save(self, item: Equipment, ctx: CommandContext) -> AppendResult | None:
         if not item.pending:
             return None
-        metadata = ctx.metadata()
-        new_events = [self.mapper.to_new_event(event, metadata, key=None) for event in item.pending]
-        result = await self.store.append(
-            equipment_stream(item.id), new_events, expected_version=item.version - len(item.pending)
-        )
+        stream = equipment_stream(item.id)
+        with appending(stream, item.pending):
+            metadata = ctx.metadata()
+            new_events = [
+                self.mapper.to_new_event(event, metadata, key=None) for event in item.pending
+            ]
+            result = await self.store.append(
+                stream, new_events, expected_version=item.version - len(item.pending)
+            )
         item.pending.clear()
         return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, assert_never
 from uuid import UUID
 
 from customerhub_shared.events.equipment import EquipmentEvent, EquipmentOwnerChanged
@@ -293,18 +293,21 @@ async def place_equipment(
     return _customer_answer(await _holding(customers, cmd.customer_id), positions, settled, extra)
 
 
-Handler = Callable[[Any, CommandContext, EquipmentPorts], Awaitable[CommandResult]]
-
-HANDLERS: dict[type[Any], Handler] = {
-    c.RegisterEquipment: register_equipment,
-    c.ChangeEquipmentDetails: change_details,
-    c.AssignEquipment: assign_equipment,
-    c.UnassignEquipment: unassign_equipment,
-    c.PlaceEquipment: place_equipment,
-}
-
-
 async def handle(
     cmd: c.EquipmentCommand, ctx: CommandContext, ports: EquipmentPorts
 ) -> CommandResult:
-    return await HANDLERS[type(cmd)](cmd, ctx, ports)
+    # A match over the union: mypy checks each handler gets its own command, and that
+    # every command has one.
+    match cmd:
+        case c.RegisterEquipment():
+            return await register_equipment(cmd, ctx, ports)
+        case c.ChangeEquipmentDetails():
+            return await change_details(cmd, ctx, ports)
+        case c.AssignEquipment():
+            return await assign_equipment(cmd, ctx, ports)
+        case c.UnassignEquipment():
+            return await unassign_equipment(cmd, ctx, ports)
+        case c.PlaceEquipment():
+            return await place_equipment(cmd, ctx, ports)
+        case _:
+            assert_never(cmd)

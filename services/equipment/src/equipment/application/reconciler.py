@@ -27,6 +27,7 @@ from customerhub_shared.events.customer import DuplicatesMerged
 from customerhub_shared.events.equipment import EquipmentLocated, EquipmentOwnerChanged
 from customerhub_shared.eventstore import ConcurrencyConflict, RecordedEvent
 from customerhub_shared.http.problems import Problem
+from customerhub_shared.tracing import continuing
 from equipment.adapters.repository import EquipmentRepository, equipment_stream
 from equipment.application.context import CommandContext
 from equipment.application.ports import Checkpoints, CustomerLedger
@@ -118,25 +119,29 @@ class OwnershipReconciler:
 
     async def _record(self, changes: Sequence[OwnerChange]) -> None:
         for update in customer_updates(changes):
-            if not update.receive:
-                await self.customers.release(
-                    update.customer_id,
-                    update.equipment_ids,
-                    actor=update.actor,
-                    correlation_id=update.correlation_id,
-                    causation_id=update.causation_id,
-                )
-                continue
-            try:
-                await self.customers.receive(
-                    update.customer_id,
-                    update.equipment_ids,
-                    actor=update.actor,
-                    correlation_id=update.correlation_id,
-                    causation_id=update.causation_id,
-                )
-            except Problem as refusal:
-                await self._refused(update, refusal)
+            with continuing("ownership-reconciler record", update.changes[0].traceparent):
+                await self._record_one(update)
+
+    async def _record_one(self, update: CustomerUpdate) -> None:
+        if not update.receive:
+            await self.customers.release(
+                update.customer_id,
+                update.equipment_ids,
+                actor=update.actor,
+                correlation_id=update.correlation_id,
+                causation_id=update.causation_id,
+            )
+            return
+        try:
+            await self.customers.receive(
+                update.customer_id,
+                update.equipment_ids,
+                actor=update.actor,
+                correlation_id=update.correlation_id,
+                causation_id=update.causation_id,
+            )
+        except Problem as refusal:
+            await self._refused(update, refusal)
 
     async def _refused(self, update: CustomerUpdate, refusal: Problem) -> None:
         # Items it did list were accepted before it closed: they stay (a second pass).
@@ -207,6 +212,7 @@ def _owner_change(envelope: Envelope) -> OwnerChange:
         actor=envelope.metadata.actor,
         correlation_id=envelope.metadata.correlation_id,
         event_id=envelope.event_id,
+        traceparent=envelope.metadata.traceparent,
     )
 
 

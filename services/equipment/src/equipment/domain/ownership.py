@@ -26,6 +26,8 @@ class OwnerChange:
     actor: str
     correlation_id: str
     event_id: UUID
+    # The trace the change belongs to (W3C traceparent), continued when it is recorded.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

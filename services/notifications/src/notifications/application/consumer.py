@@ -27,6 +27,7 @@ from customerhub_shared.events.equipment import EquipmentEvent
 from customerhub_shared.eventstore import RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
+from customerhub_shared.tracing import consuming
 from notifications.application.planning import DeliveryPlanner
 from notifications.application.ports import (
     HistoryCursor,
@@ -168,12 +169,19 @@ class NotificationConsumer:
         if customer_id not in keys:
             keys[customer_id] = await self.keyring.key_for(customer_id)
         envelope = self.mapper.to_envelope(recorded, key=keys[customer_id])
+        with consuming("notifications", envelope):
+            return await self._apply_customer_event(state, customer_id, envelope, now)
+
+    async def _apply_customer_event(
+        self, state: _Batch, customer_id: UUID, envelope: Envelope, now: datetime
+    ) -> int:
+        current = state.customers.get(customer_id)
         event = envelope.event
         if not isinstance(event, CustomerEvent):
             return 0
         before = current.value if current is not None else None
         after = folds.apply(before, event)
-        state.customers[customer_id] = Versioned(after, recorded.revision + 1)
+        state.customers[customer_id] = Versioned(after, envelope.revision + 1)
         state.changed_customers.add(customer_id)
         if isinstance(event, CustomerAnonymised | CustomerDeleted):
             state.erase.add(customer_id)

@@ -28,6 +28,7 @@ from uuid import UUID
 import structlog
 
 from customerhub_shared.consumers.backoff import backoff
+from customerhub_shared.tracing import SpanKind, continuing
 from notifications.application.metrics import NotificationMetrics
 from notifications.application.ports import (
     MessageSender,
@@ -125,7 +126,13 @@ class Dispatcher:
             delivery.id, delivery.channel, delivery.recipient, delivery.message
         )
         try:
-            sent = await self.sender.send(message)
+            with continuing(
+                f"notifications send {delivery.channel}",
+                delivery.traceparent,
+                kind=SpanKind.CLIENT,
+                attributes={"customerhub.delivery_id": str(delivery.id)},
+            ):
+                sent = await self.sender.send(message)
         except TransientFailure as failure:
             return delivery.id, self.policy.after_transient(
                 delivery,

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import structlog
 
+from customerhub_shared.tracing import current_traceparent
 from notifications.application.metrics import NotificationMetrics
 from notifications.application.ports import TemplateBroken, TemplateCatalogue
 from notifications.domain import rules
@@ -45,6 +46,7 @@ class DeliveryPlanner:
                 actor=intent.actor,
                 correlation_id=intent.correlation_id,
                 at=at,
+                traceparent=current_traceparent(),
             )
             if recipient.skip_reason is not None or recipient.address is None:
                 planned.append(delivery.skip(recipient.skip_reason or "no_address"))

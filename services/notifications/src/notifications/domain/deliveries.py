@@ -80,6 +80,8 @@ class Delivery(BaseModel):
     message: Message | None = None
     provider_message_id: str | None = None
     erased: bool = False
+    # The W3C trace context it was planned in: sending it continues that trace.
+    traceparent: str | None = None
 
     @classmethod
     def new(
@@ -95,6 +97,7 @@ class Delivery(BaseModel):
         actor: str,
         correlation_id: str | None,
         at: datetime,
+        traceparent: str | None = None,
     ) -> Delivery:
         return cls(
             id=delivery_id(cause_id, contact_id, channel),
@@ -107,6 +110,7 @@ class Delivery(BaseModel):
             event_type=cause_type,
             actor=actor,
             correlation_id=correlation_id,
+            traceparent=traceparent,
             created_at=at,
             updated_at=at,
             next_attempt_at=at,

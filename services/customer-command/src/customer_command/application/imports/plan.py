@@ -36,12 +36,12 @@ def update_commands(customer: Customer, row: CustomerRow) -> list[c.CustomerComm
 def _contact_commands(customer: Customer, row: CustomerRow) -> list[c.CustomerCommand]:
     if row.contact is None:
         return []
-    name = row.contact.name.casefold()
+    name = row.contact.full_name().casefold()
     for contact_id, contact in customer.contacts.items():
         if (contact.name or "").casefold() == name:
             patch = row.contact_patch()
             return [] if patch is None else [c.ChangeContact(customer.id, contact_id, patch)]
-    new_id = contact_id_for(customer.id, row.contact.name)
+    new_id = contact_id_for(customer.id, row.contact.full_name())
     return [c.AddContact(customer.id, new_id, row.contact)]
 
 

@@ -89,7 +89,7 @@ class RowImport:
         customer_id = imported_customer_id(row, record.file_hash, number)
         contact = None
         if row.contact is not None:
-            contact = (contact_id_for(customer_id, row.contact.name), row.contact)
+            contact = (contact_id_for(customer_id, row.contact.full_name()), row.contact)
         command = c.CreateCustomer(customer_id, row.customer, main_contact=contact)
         try:
             await handle(command, step("create"), self.ports)

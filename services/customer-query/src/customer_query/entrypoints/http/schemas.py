@@ -24,6 +24,8 @@ class NotifyOut(BaseModel):
 class ContactOut(BaseModel):
     contact_id: str
     name: str | None
+    given_name: str | None = None
+    family_name: str | None = None
     email: str | None
     phone: str | None
     position: str | None
