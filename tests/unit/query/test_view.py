@@ -424,9 +424,13 @@ def test_folding_a_history_at_once_equals_applying_it_event_by_event() -> None:
     customer_id, stream = a_customer()
     claire, paul, other = uuid4(), uuid4(), uuid4()
     stream.record(
-        ContactAdded(customer_id=customer_id, contact_id=claire, name="C", phone="+33612345678"),
+        ContactAdded(
+            customer_id=customer_id, contact_id=claire, given_name="C", phone="+33612345678"
+        ),
         MainContactChosen(customer_id=customer_id, contact_id=claire),
-        ContactAdded(customer_id=customer_id, contact_id=paul, name="P", email="P@Example.org"),
+        ContactAdded(
+            customer_id=customer_id, contact_id=paul, given_name="P", email="P@Example.org"
+        ),
         CustomerDetailsChanged(customer_id=customer_id, changed=("name",), name="Élodie Müller"),
         RelationAdded(customer_id=customer_id, other_customer_id=other, relation="parent"),
         MainContactChosen(customer_id=customer_id, contact_id=paul),

@@ -130,6 +130,10 @@ def _contact(values: Mapping[str, str]) -> NewContact | list[RowError] | None:
         return None
     contact = _validated(NewContact, {**data, "main": True}, prefix="contact_")
     assert not isinstance(contact, NewCustomer)
+    if isinstance(contact, list) and "name" not in data:
+        # A contact needs a name; pydantic says so only once every field is valid.
+        unnamed = RowError("contact_name", "a contact needs a name")
+        return [unnamed, *(error for error in contact if error.field != "contact_name")]
     return contact
 
 
