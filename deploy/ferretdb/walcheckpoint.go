@@ -42,12 +42,20 @@ func truncateWALs(ctx context.Context, dir string, interval time.Duration, l *sl
 	}
 }
 
-var errCheckpointBusy = errors.New("checkpoint busy: a reader or writer is active")
+// A FerretDB transaction that has read and then waits for the write lock the checkpoint holds
+// never lets the checkpoint finish: so the checkpoint does not wait (busy_timeout 0) but is
+// tried again a few milliseconds later, up to truncateAttempts times a tick, to land between
+// FerretDB's transactions without stalling them.
+const (
+	truncateAttempts = 50
+	truncatePause    = 2 * time.Millisecond
+)
+
+var errCheckpointBusy = errors.New("checkpoint busy: a reader or writer stayed active")
 
 func truncateWAL(ctx context.Context, file string) error {
 	// mode=rw: never create the file again if FerretDB has just dropped that database.
-	// A short busy timeout: wait a little for a writer, not a whole interval.
-	q := "mode=rw&_pragma=busy_timeout(200)&_pragma=secure_delete(on)"
+	q := "mode=rw&_pragma=busy_timeout(0)&_pragma=secure_delete(on)"
 	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(file), RawQuery: q}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
@@ -56,13 +64,17 @@ func truncateWAL(ctx context.Context, file string) error {
 	defer db.Close()
 	db.SetMaxOpenConns(1)
 
-	var busy, logPages, checkpointed int
-	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &checkpointed)
-	if err != nil {
-		return err
+	for range truncateAttempts {
+		var busy, logPages, checkpointed int
+		err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logPages, &checkpointed)
+		if err == nil && busy == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(truncatePause):
+		}
 	}
-	if busy != 0 {
-		return errCheckpointBusy
-	}
-	return nil
+	return errors.Join(errCheckpointBusy, err)
 }
