@@ -6,9 +6,11 @@ CUSTOMERHUB_LOCAL_DIR, never the shared server, and stops it afterwards."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -87,5 +89,35 @@ def test_replaced_and_deleted_documents_leave_ferretdbs_files(
 
         assert _wait_until_gone(data, replaced) == []
         assert _wait_until_gone(data, deleted) == []
+    finally:
+        client.close()
+
+
+def test_a_replaced_document_leaves_the_files_while_a_client_keeps_writing(
+    own_ferretdb: tuple[str, Path],
+) -> None:
+    url, data = own_ferretdb
+    canary = f"canary-{uuid.uuid4().hex}".encode()
+    client: MongoClient[dict[str, object]] = MongoClient(url)
+    stop = threading.Event()
+
+    def keep_writing() -> None:
+        for n in itertools.count():
+            if stop.is_set():
+                return
+            others.replace_one({"_id": f"other-{n % 50}"}, {"n": n}, upsert=True)
+
+    try:
+        others = client["erasure"]["others"]
+        people = client["erasure"]["people"]
+        people.insert_one({"_id": "replaced", "name": canary.decode(), "note": "r" * 3000})
+        people.replace_one({"_id": "replaced"}, {"name": None})
+        writer = threading.Thread(target=keep_writing)
+        writer.start()
+        try:
+            assert _wait_until_gone(data, canary) == []
+        finally:
+            stop.set()
+            writer.join()
     finally:
         client.close()
