@@ -27,6 +27,9 @@ LOGFILE="$FDB_DIR/ferretdb.log"
 PIDFILE="$FDB_DIR/ferretdb.pid"
 PORTFILE="$FDB_DIR/ferretdb.port"
 START_TIMEOUT=60 # seconds for the port to open once the process is started
+# How often the server truncates its SQLite WALs: a replaced or deleted document leaves its
+# files within about twice this (deploy/ferretdb/README.md).
+WAL_TRUNCATE_INTERVAL=1s
 COMMAND="${1:-start}"
 
 say() { echo "ferretdb.sh: $*" >&2; }
@@ -182,7 +185,7 @@ say "starting on $HOST:$PORT (data: $DATA, log: $LOGFILE)"
 # setsid: its own session, so a Ctrl-C meant for the caller does not reach it.
 # 9>&-: the server must not inherit the lock, or it would hold it for as long as it runs.
 # Its output goes to the log file only, so callers that capture our stdout do not wait on it.
-setsid "$BIN" -listen "$HOST:$PORT" -data "$DATA" </dev/null >>"$LOGFILE" 2>&1 9>&- &
+setsid "$BIN" -listen "$HOST:$PORT" -data "$DATA" -wal-truncate-interval "$WAL_TRUNCATE_INTERVAL" </dev/null >>"$LOGFILE" 2>&1 9>&- &
 pid=$!
 echo "$pid" >"$PIDFILE"
 echo "$PORT" >"$PORTFILE"

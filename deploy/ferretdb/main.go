@@ -1,7 +1,7 @@
 // Command ferretdb-customerhub runs FerretDB (the MongoDB wire protocol over an embedded SQLite
 // backend) for customerhub's tests and local runs: no PostgreSQL, no Docker, no MongoDB.
 //
-//	ferretdb-customerhub -listen 127.0.0.1:27018 -data .local/ferretdb/data
+//	ferretdb-customerhub -listen 127.0.0.1:27018 -data .local/ferretdb/data -wal-truncate-interval 1s
 //
 // It serves until SIGINT or SIGTERM and logs to stderr. scripts/ferretdb.sh builds and starts it.
 package main
@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -25,15 +26,16 @@ func main() {
 	data := flag.String("data", ".local/ferretdb/data", "directory for the SQLite files (created if missing)")
 	logLevel := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	durable := flag.Bool("durable", false, "fsync every commit (SQLite synchronous=FULL); off by default: a test server trades crash safety for speed")
+	walTruncate := flag.Duration("wal-truncate-interval", time.Second, "how often to checkpoint every database and truncate its WAL, so replaced documents leave the files (0: never)")
 	flag.Parse()
 
-	if err := run(*listen, *data, *logLevel, *durable); err != nil {
+	if err := run(*listen, *data, *logLevel, *durable, *walTruncate); err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-customerhub: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, data, logLevel string, durable bool) error {
+func run(listen, data, logLevel string, durable bool, walTruncate time.Duration) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
@@ -48,11 +50,15 @@ func run(listen, data, logLevel string, durable bool) error {
 		return fmt.Errorf("-data: %w", err)
 	}
 	// FerretDB wants a "file:" URI naming an existing directory, with a trailing slash.
-	// FerretDB adds its own pragmas (busy_timeout, WAL, auto_vacuum) to the ones given here.
-	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(dir) + "/"}
+	// FerretDB adds its own pragmas (busy_timeout, WAL, auto_vacuum) to the ones given here;
+	// modernc.org/sqlite runs each _pragma value on every new connection.
+	// secure_delete: freed cells and pages are zeroed, so a replaced document is not left
+	// readable in the pages that stay (see walcheckpoint.go for the WAL).
+	pragmas := []string{"secure_delete(on)"}
 	if !durable {
-		u.RawQuery = url.Values{"_pragma": {"synchronous(OFF)"}}.Encode()
+		pragmas = append(pragmas, "synchronous(OFF)")
 	}
+	u := &url.URL{Scheme: "file", Path: filepath.ToSlash(dir) + "/", RawQuery: url.Values{"_pragma": pragmas}.Encode()}
 	sqliteURL := u.String()
 
 	f, err := ferretdb.New(&ferretdb.Config{
@@ -69,6 +75,9 @@ func run(listen, data, logLevel string, durable bool) error {
 	defer stop()
 
 	go indexIDs(ctx, dir, logger)
+	if walTruncate > 0 {
+		go truncateWALs(ctx, dir, walTruncate, logger)
+	}
 
 	logger.Info("ferretdb-customerhub serving", "listen", listen, "sqlite", sqliteURL, "pid", os.Getpid())
 	if err = f.Run(ctx); err != nil {
