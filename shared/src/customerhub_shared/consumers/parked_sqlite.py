@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+from customerhub_shared import sqlite_files
 from customerhub_shared.consumers.parked import ParkedEvent, ParkedStore, Status
 from customerhub_shared.consumers.parked_rows import COLUMNS, event_values, from_row, now
 from customerhub_shared.eventstore import RecordedEvent
@@ -36,11 +36,7 @@ CREATE TABLE IF NOT EXISTS parked_events (
 
 class SQLiteParkedStore(ParkedStore):
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
