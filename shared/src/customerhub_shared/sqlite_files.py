@@ -41,8 +41,12 @@ def private_file(path: Path) -> None:
     SQLite gives a database's -wal and -shm files the database file's mode, so a database
     created 0600 keeps its log private too; files of older installs are narrowed here.
     """
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
-    os.close(descriptor)
+    # Never open (and close) an existing database file: closing any descriptor of it drops
+    # every POSIX lock this process's SQLite connections hold on it, and another process
+    # could then reset the write-ahead log under them and lose acknowledged commits.
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     for suffix in _COMPANIONS:
         with contextlib.suppress(FileNotFoundError):
             os.chmod(f"{path}{suffix}", PRIVATE_FILE)
