@@ -274,8 +274,9 @@ async def relate_customers(
             raise RelatedCustomerUnknown(other_id)
     result = await change_customer(cmd, ctx, ports)
     back = c.RelateBack(other_id, cmd.customer_id, cmd.relation.relation)
-    await change_customer(back, replace(ctx, expected_version=None), ports)
-    return result
+    return _covering(
+        result, await change_customer(back, replace(ctx, expected_version=None), ports)
+    )
 
 
 async def unrelate_customers(
@@ -285,8 +286,17 @@ async def unrelate_customers(
     other = await ports.customers.find(cmd.other_customer_id)
     if other is not None and other.customer.accepts_relations:
         back = c.UnrelateBack(cmd.other_customer_id, cmd.customer_id)
-        await change_customer(back, replace(ctx, expected_version=None), ports)
+        return _covering(
+            result, await change_customer(back, replace(ctx, expected_version=None), ports)
+        )
     return result
+
+
+def _covering(result: CommandResult, other_side: CommandResult) -> CommandResult:
+    """The answer for the customer, at the position that covers the other side's write too,
+    so a read with `min_position` sees both sides."""
+    positions = [p for p in (result.position, other_side.position) if p is not None]
+    return replace(result, position=max(positions, default=None))
 
 
 async def anonymise_customer(
@@ -359,11 +369,16 @@ HANDLERS: dict[type[c.CustomerCommand], Handler] = {
             _handler(c.MergeCustomers, merge_customers),
             _handler(c.AnonymiseCustomer, anonymise_customer),
             _handler(c.DeleteCustomer, delete_customer),
+        ]
+    ),
+    **dict.fromkeys(CHANGES, change_customer),
+    # Relations change both customers: these two wrap the change of each (after CHANGES).
+    **dict(
+        [
             _handler(c.AddRelation, relate_customers),
             _handler(c.RemoveRelation, unrelate_customers),
         ]
     ),
-    **dict.fromkeys(CHANGES, change_customer),
 }
 
 
