@@ -32,7 +32,8 @@ from tests.e2e.test_erasure_scan import Canary, _canary_customer, _command
 
 pytestmark = [pytest.mark.slow, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.mongodb]
 
-KAFKA_DATA = REPO.parent.parent / "main" / ".local" / "kafka" / "data"
+# Where scripts/kafka.sh keeps the broker's log segments (its CUSTOMERHUB_LOCAL_DIR).
+KAFKA_DATA = Path(os.environ.get("CUSTOMERHUB_LOCAL_DIR") or REPO / ".local") / "kafka" / "data"
 # scripts/ferretdb.sh truncates FerretDB's WALs every second: a few intervals, with room for
 # ticks that find a database busy.
 FERRETDB_ERASURE_WINDOW = 5.0
