@@ -38,7 +38,10 @@ def quickstart_block() -> str:
 
 def fresh_machine_env(data_dir: Path, port: int) -> dict[str, str]:
     """The caller's environment without customerhub settings and without uv on the PATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CUSTOMERHUB_", "UV_"))}
+    # A person's shell: no settings, and not inside a make run (CI's `make test` exports
+    # MAKEFLAGS/MAKELEVEL, and a nested make prints "Entering directory" into `$(make token)`).
+    prefixes = ("CUSTOMERHUB_", "UV_", "MAKE", "MFLAGS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     for name in ("VIRTUAL_ENV", "KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "KURRENTDB_URL"):
         env.pop(name, None)
     local_bin = str(Path.home() / ".local" / "bin")
