@@ -134,3 +134,6 @@ class SQLiteImportStore(ImportStore):
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            if record.status in FINISHED:
+                # The upload is gone from the file (secure_delete); its pages leave the log too.
+                sqlite_files.erase_replaced(self._db)
