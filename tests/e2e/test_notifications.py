@@ -27,10 +27,10 @@ import customer_query.bootstrap as customer_query
 import notifications.bootstrap as notifications
 from customer_command.application.context import CommandContext
 from customer_command.entrypoints.http.runner import CommandService
+from customerhub_shared.consumers import Consumers, running
 from customerhub_shared.events.equipment import EquipmentRegistered
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
-from customerhub_shared.projection import projectors_following
 from customerhub_shared.settings import Settings
 from notifications.settings import NotificationSettings
 from tests.e2e.conftest import ADMIN, SECRET, USER
@@ -56,17 +56,12 @@ def create_app(settings: Settings, notification_settings: NotificationSettings) 
         async with serve_infrastructure(app, settings) as infra:
             read_store = await open_read_store(settings)
             try:
-                customer_command.attach(app, infra, settings)
-                projector = customer_query.attach(app, infra, read_store, settings)
-                notifier = notifications.attach(
-                    app, infra, read_store, settings, notification_settings
-                )
-                async with (
-                    projectors_following(
-                        [projector], infra.event_store, batch_size=settings.projector_batch_size
-                    ),
-                    notifier.running(),
-                ):
+                services = [
+                    customer_command.attach(app, infra, settings),
+                    customer_query.attach(app, infra, read_store, settings),
+                    notifications.attach(app, infra, read_store, settings, notification_settings),
+                ]
+                async with running(Consumers(parked=None), *services):
                     yield
             finally:
                 await read_store.close()

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from customerhub_shared.eventstore import NewEvent
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
@@ -62,6 +63,17 @@ def wait_for(check: object, seconds: float = 30) -> None:
     asyncio.run(poll())
 
 
+def parked_metric(base: str) -> float | None:
+    """`customerhub_consumer_parked_events` of the customers projector, as /metrics says."""
+    scraped = httpx.get(f"{base}/metrics").text
+    for family in text_string_to_metric_families(scraped):
+        for sample in family.samples:
+            name, consumer = sample.name, sample.labels.get("consumer")
+            if name == "customerhub_consumer_parked_events" and consumer == "customers":
+                return sample.value
+    return None
+
+
 def test_a_poison_event_is_parked_and_survives_a_kill(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with embedded_server(data, SECRET, extra_env=FAST) as (base, process):
@@ -82,6 +94,7 @@ def test_a_poison_event_is_parked_and_survives_a_kill(tmp_path: Path) -> None:
         for customer in before:
             assert read(base, customer).status_code == 200, "nothing applied was lost"
         assert [row["revision"] for row in parked(base)["customers"]] == [1, 2]
+        assert parked_metric(base) == 2
         after = create(base, "Crèmerie Après")
         assert read(base, after).status_code == 200
 
@@ -90,6 +103,7 @@ def test_a_poison_event_is_parked_and_survives_a_kill(tmp_path: Path) -> None:
         statuses = [row["status"] for row in skipped.json()["marked"]]
         assert statuses == ["skipped", "retry"]
         wait_for(lambda: "customers" not in parked(base))
+        assert parked_metric(base) == 0
         shown = httpx.get(f"{base}/v1/customers/{victim['id']}", headers=ADMIN).json()
         assert shown["version"] == 3, "the copy behind the skipped event was applied"
         missing = httpx.post(f"{base}/v1/admin/parked/999999/retry", headers=ADMIN)

@@ -12,11 +12,10 @@ import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
 from customerhub import write_side
-from customerhub.directory import ReadModelDirectory
 from customerhub.followers import embedded_followers
 from customerhub.timeline import SentDeliveries
 from customerhub_shared.checkpoints import open_checkpoint_store
-from customerhub_shared.consumers import following, runner
+from customerhub_shared.consumers import running
 from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
@@ -35,12 +34,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 async with parked_events.serving(app, settings) as consumers:
                     parked = consumers.parked
-                    items, reconciler = write_side.attach(
-                        app, infra, read_store, checkpoints, settings
+                    services = [
+                        write_side.attach(
+                            app,
+                            infra,
+                            read_store,
+                            checkpoints,
+                            settings,
+                            parked=parked,
+                            equipment_read_model=True,
+                        ),
+                        customer_query.attach(app, infra, read_store, settings, parked=parked),
+                        notifications.attach(app, infra, read_store, settings, parked=parked),
+                    ]
+                    app.state.customer_query.notifications = SentDeliveries(
+                        app.state.notifications.store
                     )
-                    customers = customer_query.attach(app, infra, read_store, settings)
-                    notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
-                    app.state.customer_query.notifications = SentDeliveries(notifier.service.store)
                     observe(
                         app,
                         infra,
@@ -49,25 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         checkpoints=checkpoints,
                         followers=embedded_followers(read_store, checkpoints, settings),
                     )
-                    events = infra.event_store
-                    runners = [
-                        runner(customers, settings, events=events, parked=parked),
-                        runner(items, settings, events=events, parked=parked),
-                        equipment.reconciler_runner(
-                            reconciler,
-                            events,
-                            batch_size=settings.projector_batch_size,
-                            parked=parked,
-                            max_attempts=settings.consumer_max_attempts,
-                        ),
-                    ]
-                    consumers.add(*runners, notifier.runner)
-                    directory = ReadModelDirectory(app.state.customer_query)
-                    async with (
-                        following(runners, on_stop=reconciler.wake),
-                        notifier.running(),
-                        customer_command.importing(app, settings, directory),
-                    ):
+                    async with running(consumers, *services):
                         yield
             finally:
                 await checkpoints.close()

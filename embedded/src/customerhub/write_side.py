@@ -21,15 +21,13 @@ from customerhub.directory import ReadModelDirectory
 from customerhub.duplicates import ReadModelDuplicates
 from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
-from customerhub_shared.consumers import following
+from customerhub_shared.consumers import Attached, ParkedStore, running
 from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import Infrastructure, open_read_store
-from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
 from customerhub_shared.settings import Settings, load_settings
-from equipment.application.reconciler import OwnershipReconciler
 
 
 def attach(
@@ -38,23 +36,37 @@ def attach(
     read_store: ReadStore,
     checkpoints: CheckpointStore,
     settings: Settings,
-) -> tuple[Projector, OwnershipReconciler]:
-    """Customer-command, and equipment with the customers' side: the equipment projector and
-    the ownership reconciler, for the caller to run."""
+    *,
+    parked: ParkedStore | None = None,
+    equipment_read_model: bool = False,
+) -> Attached:
+    """Customer-command, and equipment with the customers' side: the ownership reconciler
+    (unless it runs `separate`ly) and, with `equipment_read_model`, the equipment projector."""
     query = customer_query.build_query_service(infra, read_store, settings)
     duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
     warn = settings.duplicate_warnings
-    customer_command.attach(app, infra, settings, duplicates=duplicates if warn else None)
-    items, reconciler = equipment.attach(
+    commands = customer_command.attach(
+        app,
+        infra,
+        settings,
+        duplicates=duplicates if warn else None,
+        directory=ReadModelDirectory(query),
+    )
+    customers = equipment.CustomersSide(
+        customer_command.equipment_ledger(app),
+        checkpoints,
+        reconcile_here=settings.ownership_reconciler == "in-process",
+    )
+    items = equipment.attach(
         app,
         infra,
         read_store,
         settings,
-        customers=customer_command.equipment_ledger(app),
-        checkpoints=checkpoints,
+        customers=customers,
+        parked=parked,
+        read_model=equipment_read_model,
     )
-    assert reconciler is not None
-    return items, reconciler
+    return commands + items
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             checkpoints = await open_checkpoint_store(settings)
             stack.push_async_callback(checkpoints.close)
             consumers = await stack.enter_async_context(parked_events.serving(app, settings))
-            _, reconciler = attach(app, infra, read_store, checkpoints, settings)
+            parked = consumers.parked
+            attached = attach(app, infra, read_store, checkpoints, settings, parked=parked)
             followers = write_side_followers(checkpoints, settings)
             observe(
                 app,
@@ -78,20 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checkpoints=checkpoints,
                 followers=followers,
             )
-            # Imports match rows against customer-query's read model (its projector runs there).
-            customers = customer_query.build_query_service(infra, read_store, settings)
-            directory = ReadModelDirectory(customers)
-            await stack.enter_async_context(customer_command.importing(app, settings, directory))
-            if settings.ownership_reconciler == "in-process":
-                reconciling = equipment.reconciler_runner(
-                    reconciler,
-                    infra.event_store,
-                    batch_size=settings.projector_batch_size,
-                    parked=consumers.parked,
-                    max_attempts=settings.consumer_max_attempts,
-                )
-                consumers.add(reconciling)
-                await stack.enter_async_context(following([reconciling], on_stop=reconciler.wake))
+            await stack.enter_async_context(running(consumers, attached))
             yield
 
     app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)

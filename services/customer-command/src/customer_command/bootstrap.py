@@ -32,6 +32,7 @@ from customer_command.entrypoints.http import (
     unsealing,
 )
 from customer_command.entrypoints.http.runner import CommandService
+from customerhub_shared.consumers import Attached, Consumers, running
 from customerhub_shared.events import default_registry
 from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
@@ -85,13 +86,17 @@ def attach(
     infra: Infrastructure,
     settings: Settings,
     duplicates: DuplicateFinder | None = None,
-) -> None:
+    *,
+    directory: CustomerDirectory | None = None,
+) -> Attached:
     """Give an app (this service's own, or the embedded one) what the routes need; with a
-    duplicate finder, a create answers the customers it may duplicate."""
+    duplicate finder, a create answers the customers it may duplicate. Runs the imports
+    (matching rows against `directory`, where the read model is at hand)."""
     app.state.customer_command = build_command_service(infra, settings, duplicates)
     app.state.unseal_ports = UnsealPorts(
         EventMapper(default_registry()), infra.keyring, infra.access_log
     )
+    return Attached(background=(partial(importing, app, settings, directory),))
 
 
 def equipment_ledger(app: FastAPI) -> EquipmentLedger:
@@ -147,9 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with serve_infrastructure(app, settings) as infra:
-            attach(app, infra, settings)
+            attached = attach(app, infra, settings)
             observe(app, infra, settings)
-            async with importing(app, settings):
+            async with running(Consumers(parked=None), attached):
                 yield
 
     app = FastAPI(title="customerhub customer-command", version="1", lifespan=lifespan)

@@ -17,7 +17,7 @@ from customer_query.adapters.customer_streams import CustomerStreams
 from customer_query.domain.view import CustomerView
 from customer_query.entrypoints.http import customers, export
 from customer_query.entrypoints.http.service import QueryService
-from customerhub_shared.consumers import following, runner
+from customerhub_shared.consumers import Attached, ParkedStore, runner, running
 from customerhub_shared.events import default_registry
 from customerhub_shared.followers import projection_follower
 from customerhub_shared.http import parked as parked_events
@@ -50,15 +50,24 @@ def routers() -> list[APIRouter]:
 
 
 def attach(
-    app: FastAPI, infra: Infrastructure, read_store: ReadStore, settings: Settings
-) -> Projector:
+    app: FastAPI,
+    infra: Infrastructure,
+    read_store: ReadStore,
+    settings: Settings,
+    *,
+    parked: ParkedStore | None = None,
+) -> Attached:
     """Give an app (this service's own, or the embedded one) what the routes need.
 
-    Returns the projector that keeps this service's read model fresh, for the caller to run.
+    Runs the projector that keeps the read model fresh from the log; with the Kafka transport
+    a `customerhub consume customers` process does instead.
     """
     service = build_query_service(infra, read_store, settings)
     app.state.customer_query = service
-    return service.projector
+    if settings.consumer_transport != "log":
+        return Attached()
+    events = infra.event_store
+    return Attached.following_log(runner(service.projector, settings, events=events, parked=parked))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,15 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             read_store = await open_read_store(settings)
             try:
-                projector = attach(app, infra, read_store, settings)
+                attached = attach(app, infra, read_store, settings, parked=consumers.parked)
                 followers = [projection_follower(CustomerView.name, read_store)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
-                runners = []
-                if settings.consumer_transport == "log":
-                    events, parked = infra.event_store, consumers.parked
-                    runners = [runner(projector, settings, events=events, parked=parked)]
-                consumers.add(*runners)
-                async with following(runners):
+                async with running(consumers, attached):
                     yield
             finally:
                 await read_store.close()

@@ -10,11 +10,13 @@ with CUSTOMERHUB_CONSUMER_TRANSPORT=kafka, consumes the equipment topic.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 
 from fastapi import APIRouter, FastAPI
 
-from customerhub_shared.consumers import Consumers, following, runner
+from customerhub_shared.consumers import Attached, ParkedStore, runner, running
 from customerhub_shared.events import default_registry
 from customerhub_shared.followers import projection_follower
 from customerhub_shared.http import parked as parked_events
@@ -67,54 +69,86 @@ def ownership_reconciler(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CustomersSide:
+    """Given to the equipment service composed beside customer-command: the customers'
+    ledger, where the reconciler keeps its checkpoint, and whether it runs in this process."""
+
+    ledger: CustomerLedger
+    checkpoints: Checkpoints
+    reconcile_here: bool = True
+
+
 def attach(
     app: FastAPI,
     infra: Infrastructure,
     read_store: ReadStore,
     settings: Settings,
     *,
-    customers: CustomerLedger | None = None,
-    checkpoints: Checkpoints | None = None,
-) -> tuple[Projector, OwnershipReconciler | None]:
+    customers: CustomersSide | None = None,
+    parked: ParkedStore | None = None,
+    read_model: bool = True,
+) -> Attached:
     """Give an app (this service's own, or the embedded one) what the routes need.
 
-    Returns the equipment projector and, given the customers' side and a checkpoint store,
-    the ownership reconciler: for the caller to run.
+    Runs the equipment projector (unless the read model is served elsewhere: `read_model`)
+    and, given the customers' side, the ownership reconciler.
     """
     mapper = EventMapper(default_registry())
     items = EquipmentRepository(infra.event_store, mapper)
     reconciler = None
-    if customers is not None and checkpoints is not None:
-        reconciler = ownership_reconciler(infra, settings, customers, checkpoints)
+    if customers is not None:
+        reconciler = ownership_reconciler(infra, settings, customers.ledger, customers.checkpoints)
     projector = Projector(EquipmentView(), read_store, mapper, infra.keyring)
     app.state.equipment = EquipmentService(
-        ports=EquipmentPorts(items=items, customers=customers, reconciliation=reconciler),
+        ports=EquipmentPorts(
+            items=items,
+            customers=customers.ledger if customers else None,
+            reconciliation=reconciler,
+        ),
         idempotency=infra.idempotency,
         read_store=read_store,
         projector=projector,
         freshness_timeout=settings.freshness_timeout_seconds,
         head=infra.event_store.head_position,
     )
-    return projector, reconciler
+    attached = _keeping_fresh(projector, infra, settings, parked) if read_model else Attached()
+    if reconciler is not None and customers is not None and customers.reconcile_here:
+        attached += _reconciling(reconciler, infra, settings, parked)
+    return attached
+
+
+def _reconciling(
+    reconciler: OwnershipReconciler,
+    infra: Infrastructure,
+    settings: Settings,
+    parked: ParkedStore | None,
+) -> Attached:
+    reconciling = reconciler_runner(
+        reconciler,
+        infra.event_store,
+        batch_size=settings.projector_batch_size,
+        parked=parked,
+        max_attempts=settings.consumer_max_attempts,
+    )
+    return Attached.following_log(reconciling, on_stop=reconciler.wake)
 
 
 def _keeping_fresh(
-    projector: Projector, infra: Infrastructure, settings: Settings, consumers: Consumers
-) -> AbstractAsyncContextManager[None]:
+    projector: Projector, infra: Infrastructure, settings: Settings, parked: ParkedStore | None
+) -> Attached:
     """The equipment read model's projector: following the log, or consuming the equipment
     topic as a consumer-group agent (CUSTOMERHUB_CONSUMER_TRANSPORT=kafka)."""
-    projector_runner = runner(
-        projector, settings, events=infra.event_store, parked=consumers.parked
-    )
-    consumers.add(projector_runner)
+    projector_runner = runner(projector, settings, events=infra.event_store, parked=parked)
     if settings.consumer_transport == "log":
-        return following([projector_runner])
+        return Attached.following_log(projector_runner)
     from customerhub_shared.bus.agents import consuming
     from customerhub_shared.bus.handlers import ConsumerFeed
 
     topics = [settings.kafka_equipment_topic]
     feed = ConsumerFeed(projector_runner)
-    return consuming(settings, consumer=CONSUMER, topics=topics, handler=feed)
+    agent = partial(consuming, settings, consumer=CONSUMER, topics=topics, handler=feed)
+    return Attached((projector_runner,), (agent,))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -128,10 +162,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ):
             read_store = await open_read_store(settings)
             try:
-                projector, _ = attach(app, infra, read_store, settings)
+                attached = attach(app, infra, read_store, settings, parked=consumers.parked)
                 followers = [projection_follower(EquipmentView.name, read_store)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
-                async with _keeping_fresh(projector, infra, settings, consumers):
+                async with running(consumers, attached):
                     yield
             finally:
                 await read_store.close()

@@ -1,8 +1,8 @@
 """The composition root of the notification service: settings and adapters in, a running
 consumer, a dispatcher per channel and the HTTP routes out.
 
-Embedded, the embedded app calls `attach` and runs `NotificationRuntime.running()` beside its
-projectors; standalone, `create_app` does the same for the service's own app.
+Embedded, the embedded app calls `attach` and runs what it answers (`consumers.running`)
+beside the other services'; standalone, `create_app` does the same for the service's own app.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from uuid import UUID
 import structlog
 from fastapi import APIRouter, FastAPI
 
-from customerhub_shared.consumers import ParkedStore, Runner
+from customerhub_shared.consumers import Attached, ParkedStore, Runner, running
 from customerhub_shared.events import default_registry
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.followers import read_store_follower
@@ -250,11 +250,9 @@ def attach(
     notification_settings: NotificationSettings | None = None,
     *,
     parked: ParkedStore | None = None,
-) -> NotificationRuntime:
-    """Give an app (this service's own, or the embedded one) what the routes need.
-
-    Returns the runtime for the caller to run (`async with runtime.running(): ...`).
-    """
+) -> Attached:
+    """Give an app (this service's own, or the embedded one) what the routes need; runs the
+    consumer and one dispatcher per channel."""
     # The outbox lives in the data directory the app was given, whatever the environment says.
     notification_settings = notification_settings or load_notification_settings(
         data_dir=settings.data_dir
@@ -263,7 +261,7 @@ def attach(
     runtime.parked = parked
     app.state.notifications = runtime.service
     app.state.metrics.collect_from("deliveries", DeliveryCollector(runtime.service.metrics))
-    return runtime
+    return Attached((runtime.runner,), (runtime.running,))
 
 
 def create_app(
@@ -280,13 +278,12 @@ def create_app(
         ):
             read_store = await open_read_store(settings)
             try:
-                runtime = attach(
+                attached = attach(
                     app, infra, read_store, settings, notification_settings, parked=consumers.parked
                 )
-                consumers.add(runtime.runner)
                 followers = [read_store_follower("notifications", read_store, CONSUMER_CHECKPOINT)]
                 observe(app, infra, settings, read_store=read_store, followers=followers)
-                async with runtime.running():
+                async with running(consumers, attached):
                     yield
             finally:
                 await read_store.close()

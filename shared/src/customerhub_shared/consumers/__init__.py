@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from customerhub_shared.consumers.attached import Attached, running
 from customerhub_shared.consumers.backoff import backoff
 from customerhub_shared.consumers.parked import ParkedEvent, ParkedStore
 from customerhub_shared.consumers.port import Consumer, Refreshing
@@ -14,6 +15,7 @@ from customerhub_shared.eventstore import EventStore
 from customerhub_shared.settings import Settings
 
 __all__ = [
+    "Attached",
     "Consumer",
     "ConsumerStatus",
     "Consumers",
@@ -26,6 +28,7 @@ __all__ = [
     "following",
     "open_parked_store",
     "runner",
+    "running",
     "wait_for_position",
 ]
 

@@ -65,6 +65,8 @@ async def serving(app: FastAPI, settings: Settings) -> AsyncIterator[Consumers]:
     parked = await open_parked_store(settings)
     app.state.parked_store = parked
     app.state.consumers = Consumers(parked)
+    if (metrics := getattr(app.state, "metrics", None)) is not None:
+        metrics.parked_counts = parked.counts
     try:
         yield app.state.consumers
     finally:
