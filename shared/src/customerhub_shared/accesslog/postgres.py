@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.accesslog.port import AccessLog, AccessPage, AccessRecord
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS access_log (
@@ -24,11 +25,7 @@ class PostgresAccessLog(AccessLog):
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresAccessLog:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=3, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(7311003)")
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=7311003, max_size=3)
         return cls(pool)
 
     async def record(self, entry: AccessRecord) -> None:

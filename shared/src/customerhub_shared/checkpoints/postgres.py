@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.checkpoints.port import CheckpointStore
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log_checkpoints (
@@ -24,11 +25,7 @@ class PostgresCheckpointStore(CheckpointStore):
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresCheckpointStore:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=2, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=_SCHEMA_LOCK, max_size=2)
         return cls(pool)
 
     async def get(self, name: str) -> int | None:

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from customerhub_shared.consumers.parked import ParkedEvent, ParkedStore, Status
 from customerhub_shared.consumers.parked_rows import COLUMNS, event_values, from_row, now
 from customerhub_shared.eventstore import RecordedEvent
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parked_events (
@@ -40,11 +41,7 @@ class PostgresParkedStore(ParkedStore):
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresParkedStore:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=2, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=_SCHEMA_LOCK, max_size=2)
         return cls(pool)
 
     async def park(self, consumer: str, event: RecordedEvent, *, error: str, attempts: int) -> int:

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.idempotency.port import ClaimTiming, IdempotencyStore, StoredAnswer
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotent_answers (
@@ -52,11 +53,7 @@ class PostgresIdempotencyStore(IdempotencyStore):
 
     @classmethod
     async def open(cls, dsn: str, timing: ClaimTiming | None = None) -> PostgresIdempotencyStore:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=5, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(7311002)")
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=7311002, max_size=5)
         return cls(pool, timing)
 
     async def get(self, scope: str, key: str) -> StoredAnswer | None:

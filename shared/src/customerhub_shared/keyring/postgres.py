@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.keyring.port import KeyDestroyed, KeyRing
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS subject_keys (
@@ -59,11 +60,7 @@ class PostgresKeyRing(KeyRing):
 
     @classmethod
     async def open(cls, dsn: str, *, key_encryption_key: bytes | None = None) -> PostgresKeyRing:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=5, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(7311001)")
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=7311001, max_size=5)
         return cls(pool, KeyWrapping(key_encryption_key))
 
     async def key_for(self, subject: UUID) -> bytes | None:

@@ -21,6 +21,7 @@ from customer_command.application.imports.ports import (
     ImportStore,
     RowNote,
 )
+from customerhub_shared.postgres_tables import open_pool
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customer_imports (
@@ -57,11 +58,7 @@ class PostgresImportStore(ImportStore):
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresImportStore:
-        pool = AsyncConnectionPool(dsn, min_size=1, max_size=3, open=False)
-        await pool.open(wait=True)
-        async with pool.connection() as db:
-            await db.execute("SELECT pg_advisory_xact_lock(7311015)")
-            await db.execute(_SCHEMA)
+        pool = await open_pool(dsn, _SCHEMA, lock=7311015, max_size=3)
         return cls(pool)
 
     async def add(self, record: ImportRecord, content: bytes) -> None:
