@@ -11,21 +11,12 @@ import httpx
 from fastapi import FastAPI
 
 from tests.e2e.conftest import ADMIN, USER, new_customer
-
-PROBLEM = "application/problem+json"
+from tests.e2e.office import assert_problem
 
 
 async def stream_length(app: FastAPI, customer_id: str) -> int:
     store = app.state.customer_command.ports.customers.writer.store
     return int(await store.stream_version(f"customer-{customer_id}"))
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status and body["title"]
-    return body
 
 
 async def test_create_answers_201_with_id_version_and_position(client: httpx.AsyncClient) -> None:

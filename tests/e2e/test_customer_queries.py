@@ -18,30 +18,17 @@ from fastapi import FastAPI
 import customer_query.bootstrap as customer_query
 from customerhub.app import create_app
 from customerhub_shared.settings import Settings
-from tests.e2e.conftest import ADMIN, SECRET, USER, new_customer
+from tests.e2e.conftest import USER
+from tests.e2e.office import Office, assert_problem, read_store_settings
 
-PROBLEM = "application/problem+json"
 POSITION = "x-read-model-position"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """The embedded default, and the same app with its read model in MongoDB (FerretDB here)."""
-    extra: dict[str, Any] = {}
-    if request.param == "mongodb":
-        extra = {
-            "read_store": "mongodb",
-            "mongodb_url": request.getfixturevalue("mongodb_url"),
-            "mongodb_database": request.getfixturevalue("mongodb_database"),
-        }
-    return Settings(
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        log_level="WARNING",
-        # Generous: FerretDB on a loaded 2-core machine can take a while to project.
-        freshness_timeout_seconds=2.0,
-        **extra,
-    )
+    # Generous: FerretDB on a loaded 2-core machine can take a while to project.
+    return read_store_settings(request, tmp_path, freshness=2.0)
 
 
 @pytest.fixture
@@ -51,54 +38,18 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
-class Hub:
-    """A client that writes with commands and reads its own writes (X-Min-Position)."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.position = 0
-
-    async def command(
-        self, method: str, url: str, body: Any = None, *, headers: dict[str, str] = ADMIN
-    ) -> dict[str, Any]:
-        response = await self.http.request(method, url, json=body, headers=headers)
-        assert response.status_code in (200, 201), response.text
-        answer: dict[str, Any] = response.json()
-        self.position = max(self.position, answer["position"])
-        return answer
-
-    async def create(self, name: str, **fields: Any) -> str:
-        body = new_customer(name, **{"internal_name": None, "labels": []} | fields)
-        return str((await self.command("POST", "/v1/customers", body))["id"])
+class Hub(Office):
+    """An office whose every read answers at or past its own writes."""
 
     async def read(self, url: str, **params: Any) -> httpx.Response:
-        headers = {**USER, "X-Min-Position": str(self.position)}
-        response = await self.http.get(url, params=params, headers=headers)
+        response = await super().read(url, **params)
         assert int(response.headers[POSITION]) >= self.position, response.headers
         return response
-
-    async def ok(self, url: str, **params: Any) -> Any:
-        response = await self.read(url, **params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def names(self, **params: Any) -> list[str]:
-        return [
-            customer["name"] for customer in (await self.ok("/v1/customers", **params))["items"]
-        ]
 
 
 @pytest.fixture
 def hub(client: httpx.AsyncClient) -> Hub:
     return Hub(client)
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def three_customers(hub: Hub) -> dict[str, str]:

@@ -12,8 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.e2e.conftest import ADMIN, USER
-
-PROBLEM = "application/problem+json"
+from tests.e2e.office import assert_problem
 
 
 async def register(client: httpx.AsyncClient, count: int = 1) -> list[str]:
@@ -47,13 +46,6 @@ async def item(client: httpx.AsyncClient, equipment_id: str, position: int = 0) 
     )
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def head(app: FastAPI) -> int:

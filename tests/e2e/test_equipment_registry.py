@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from tests.e2e.conftest import USER
+from tests.e2e.office import assert_problem
 
-PROBLEM = "application/problem+json"
 BOILER = {
     "name": "Chaudière murale",
     "type": "boiler",
@@ -36,13 +36,6 @@ async def read(client: httpx.AsyncClient, url: str, position: int, **params: Any
     assert response.status_code == 200, response.text
     assert int(response.headers["x-read-model-position"]) >= position
     return response.json()
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def head(app: FastAPI) -> int | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -17,27 +16,13 @@ from fastapi import FastAPI
 
 from customerhub.app import create_app
 from customerhub_shared.settings import Settings
-from tests.e2e.conftest import ADMIN, SECRET, USER, new_customer
-
-PROBLEM = "application/problem+json"
+from tests.e2e.conftest import USER, new_customer
+from tests.e2e.office import Office, assert_problem, read_store_settings
 
 
 @pytest.fixture(params=["sqlite", pytest.param("mongodb", marks=pytest.mark.mongodb)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    extra: dict[str, Any] = {}
-    if request.param == "mongodb":
-        extra = {
-            "read_store": "mongodb",
-            "mongodb_url": request.getfixturevalue("mongodb_url"),
-            "mongodb_database": request.getfixturevalue("mongodb_database"),
-        }
-    return Settings(
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        log_level="WARNING",
-        freshness_timeout_seconds=5.0,
-        **extra,
-    )
+    return read_store_settings(request, tmp_path, freshness=5.0)
 
 
 @pytest.fixture
@@ -47,51 +32,11 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield application
 
 
-class Office:
-    """Writes with commands and reads its own writes (X-Min-Position)."""
-
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-        self.position = 0
-
-    async def command(
-        self, method: str, url: str, body: Any = None, *, headers: dict[str, str] = ADMIN
-    ) -> dict[str, Any]:
-        response = await self.http.request(method, url, json=body, headers=headers)
-        assert response.status_code in (200, 201), response.text
-        answer: dict[str, Any] = response.json()
-        self.position = max(self.position, answer["position"] or 0)
-        return answer
-
-    async def create(self, name: str, **fields: Any) -> str:
-        body = new_customer(name, **{"internal_name": None, "labels": [], "email": None} | fields)
-        return str((await self.command("POST", "/v1/customers", body))["id"])
-
-    async def read(self, url: str, **params: Any) -> httpx.Response:
-        headers = {**USER, "X-Min-Position": str(self.position)}
-        return await self.http.get(url, params=params, headers=headers)
-
-    async def ok(self, url: str, **params: Any) -> Any:
-        response = await self.read(url, **params)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def names(self, **params: Any) -> list[str]:
-        return [c["name"] for c in (await self.ok("/v1/customers", **params))["items"]]
-
-
 @pytest.fixture
 async def office(app: FastAPI) -> AsyncIterator[Office]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://customerhub") as http:
-        yield Office(http)
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = response.json()
-    return body
+        yield Office(http, email=None)
 
 
 # 1 -------------------------------------------------------------------------------------------
