@@ -363,6 +363,12 @@ def _erased_instance(event_type: type[CustomerEvent], customer_id: UUID) -> Cust
         "activity_id": uuid4(),
         "occurred_at": datetime(2026, 3, 3, 12, tzinfo=UTC),
         "author": "bob",
+        "attachment_id": uuid4(),
+        "size": 42,
+        "content_type": "application/pdf",
+        "added_by": "bob",
+        "added_at": datetime(2026, 3, 3, 12, tzinfo=UTC),
+        "removed_by": "bob",
     }
     if event_type is ActivityRecorded:
         samples["kind"] = "visit"

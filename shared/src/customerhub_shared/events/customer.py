@@ -62,6 +62,19 @@ class LocationSnapshot(_Value):
     geo: GeoPoint | None = None
 
 
+class AttachmentSnapshot(_Value):
+    """An attachment as it stood when a merge moved it to the survivor (its bytes stay where
+    they are: the blob is keyed by the attachment, not by the customer)."""
+
+    attachment_id: UUID
+    file_name: str | None
+    size: int
+    content_type: str
+    sha256: str | None
+    added_by: str
+    added_at: datetime
+
+
 class CustomerEvent(DomainEvent):
     aggregate: ClassVar[str] = "customer"
     customer_id: UUID
@@ -320,6 +333,33 @@ class ActivityRecorded(CustomerEvent):
     author: str
 
 
+class AttachmentAdded(CustomerEvent):
+    """A file attached to the customer; its bytes are in the blob store, checked to be of
+    `content_type`. The file name and the content's hash are sealed with the customer's key."""
+
+    type_name: ClassVar[str] = "customerhub.customer.attachment_added.v1"
+    attachment_id: UUID
+    file_name: Personal[str]
+    size: int
+    content_type: str
+    sha256: Personal[str]
+    added_by: str
+    added_at: datetime
+
+
+class AttachmentRemoved(CustomerEvent):
+    """An attachment removed (by a user, or because the customer was anonymised); its bytes
+    were deleted from the blob store before this was recorded."""
+
+    type_name: ClassVar[str] = "customerhub.customer.attachment_removed.v1"
+    attachment_id: UUID
+    file_name: Personal[str]
+    size: int
+    content_type: str
+    sha256: Personal[str]
+    removed_by: str
+
+
 class CustomerArchived(CustomerEvent):
     type_name: ClassVar[str] = "customerhub.customer.archived.v1"
     reason: str | None = None
@@ -341,6 +381,7 @@ class DuplicatesMerged(CustomerEvent):
     equipment_ids: tuple[UUID, ...] = ()
     document_ids: tuple[tuple[str, str], ...] = ()
     employee_ids: tuple[str, ...] = ()
+    attachments: Personal[tuple[AttachmentSnapshot, ...]] = ()
 
 
 class CustomerMergedInto(CustomerEvent):
@@ -411,6 +452,8 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     EquipmentUnassigned,
     EquipmentPlaced,
     ActivityRecorded,
+    AttachmentAdded,
+    AttachmentRemoved,
     CustomerArchived,
     CustomerReactivated,
     DuplicatesMerged,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from customer_command.application.context import CustomerNotFound, VersionMismatch
 from customer_command.application.names import NameTaken
 from customer_command.domain.errors import (
+    AttachmentTypeUnsupported,
     CommandRefused,
     CustomerGone,
     CustomerWasMerged,
@@ -33,6 +34,13 @@ def problem_for(error: Exception) -> Problem | None:
         case CustomerGone():
             return Problem(
                 status=410, title="Customer deleted", detail=str(error), type=PROBLEMS + error.code
+            )
+        case AttachmentTypeUnsupported():
+            return Problem(
+                status=415,
+                title="Unsupported attachment type",
+                detail=str(error),
+                type=PROBLEMS + error.code,
             )
         case NotFound():
             return Problem(
