@@ -42,21 +42,24 @@ class S3BlobStore(BlobStore):
         self._bucket_lock = asyncio.Lock()
 
     async def put(self, key: str, content: bytes) -> None:
+        path = self._object_path(key)
         await self._ensure_bucket()
-        response = await self._send("PUT", self._object_path(key), content)
+        response = await self._send("PUT", path, content)
         _check(response, "PUT")
 
     async def get(self, key: str) -> bytes:
+        path = self._object_path(key)
         await self._ensure_bucket()
-        response = await self._send("GET", self._object_path(key))
+        response = await self._send("GET", path)
         if response.status_code == 404:
             raise BlobNotFound(key)
         _check(response, "GET")
         return response.content
 
     async def delete(self, key: str) -> None:
+        path = self._object_path(key)
         await self._ensure_bucket()
-        response = await self._send("DELETE", self._object_path(key))
+        response = await self._send("DELETE", path)
         if response.status_code != 404:
             _check(response, "DELETE")
 
