@@ -65,6 +65,26 @@ s3_answers() { # port: the S3 gateway answers HTTP (an unsigned request gets 403
     [[ "$status" =~ ^[2-4][0-9][0-9]$ ]]
 }
 
+http_get() { # port path: the answer (status line, headers, body) to a GET on $HOST
+    (
+        exec 3<>"/dev/tcp/$HOST/$1" || exit 1
+        printf 'GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n' "$2" "$HOST" "$1" >&3
+        timeout 5 cat <&3
+    ) 2>/dev/null
+}
+
+master_ready() { # port: the master leads and a volume server has registered with it
+    local answer
+    answer="$(http_get "$1" /cluster/status)" || return 1
+    [[ "$answer" == *'"IsLeader":true'* ]] || return 1
+    answer="$(http_get "$1" /dir/status)" || return 1
+    [[ "$answer" == *'"DataNodes":[{'* ]]
+}
+
+serving() { # s3 port: S3 answers and the master behind it can place objects
+    s3_answers "$1" && master_ready $(($1 + 1))
+}
+
 our_pid() { # the pid from the pid file if that process is alive and is our binary
     local pid args
     [[ -f "$PIDFILE" ]] || return 1
@@ -87,7 +107,7 @@ take_lock() {
 # --- status / stop ----------------------------------------------------------------------------
 
 if [[ "$COMMAND" == status ]]; then
-    if pid="$(our_pid)" && s3_answers "$(running_port)"; then
+    if pid="$(our_pid)" && serving "$(running_port)"; then
         say "running (pid $pid)"
         endpoint "$(running_port)"
         exit 0
@@ -101,12 +121,12 @@ if [[ "$COMMAND" == stop ]]; then
     if pid="$(our_pid)"; then
         say "stopping pid $pid"
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 150); do
+        for _ in $(seq 1 300); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 15s; killing it"
+            say "pid $pid ignored SIGTERM for 30s; killing it"
             kill -KILL "$pid" 2>/dev/null || true
         fi
     else
@@ -124,7 +144,7 @@ if pid="$(our_pid)"; then
     running="$(running_port)"
     [[ "$running" == "$PORT" ]] \
         || die "SeaweedFS already runs on port $running (pid $pid), not $PORT; run '$0 stop' first"
-    if s3_answers "$PORT"; then
+    if serving "$PORT"; then
         say "already running on $HOST:$PORT (pid $pid)"
         endpoint "$PORT"
         exit 0
@@ -206,11 +226,12 @@ if [[ -f "$LOGFILE" ]] && (($(wc -c <"$LOGFILE") > 20 * 1024 * 1024)); then
 fi
 say "starting on $HOST:$PORT (data: $DATA, log: $LOGFILE)"
 # setsid: its own session, so a Ctrl-C meant for the caller does not reach it. 9>&-: the
-# server must not inherit the lock. No telemetry, no Iceberg or Lance catalog ports.
+# server must not inherit the lock. No telemetry, no Iceberg or Lance catalog ports; a short
+# election timeout, since this one master elects itself on every start.
 setsid "$BIN" server -ip="$HOST" -ip.bind="$HOST" -dir="$DATA" \
     -master.port="$MASTER_PORT" -master.port.grpc=$((PORT + 4)) -master.telemetry=false \
-    -master.volumeSizeLimitMB=64 -volume.max=0 \
-    -volume.port="$VOLUME_PORT" -volume.port.grpc=$((PORT + 5)) \
+    -master.volumeSizeLimitMB=64 -master.electionTimeout=2s -volume.max=0 \
+    -volume.port="$VOLUME_PORT" -volume.port.grpc=$((PORT + 5)) -volume.preStopSeconds=1 \
     -filer -filer.port="$FILER_PORT" -filer.port.grpc=$((PORT + 6)) \
     -s3 -s3.port="$PORT" -s3.config="$S3_CONFIG" -s3.port.iceberg=0 -s3.port.lance=0 \
     -s3.iam=false -s3.localSocket="$SW_DIR/s3.sock" \
@@ -220,7 +241,7 @@ echo "$pid" >"$PIDFILE"
 echo "$PORT" >"$PORTFILE"
 
 deadline=$((SECONDS + START_TIMEOUT))
-until s3_answers "$PORT"; do
+until serving "$PORT"; do
     if ! kill -0 "$pid" 2>/dev/null; then
         tail -n 20 "$LOGFILE" >&2 || true
         rm -f "$PIDFILE" "$PORTFILE"

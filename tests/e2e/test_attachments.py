@@ -1,5 +1,6 @@
 """A customer's attachments over HTTP on the embedded default: upload, list, download, remove,
-and what delete, anonymise and merge do with them."""
+and what delete, anonymise and merge do with them; on the local blob store (SQLite and
+PostgreSQL event stores) and on a real S3 server (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,57 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
+from customerhub_shared.blobs import BlobNotFound
+from customerhub_shared.infrastructure import open_blob_store
 from customerhub_shared.settings import Settings
-from tests.e2e.conftest import ADMIN, USER, token
+from tests.e2e.conftest import ADMIN, SECRET, USER, token
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
 MIB = 1024 * 1024
 
 
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "s3"],
+)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The embedded default (its two event stores), and with its blob store on S3."""
+    base: dict[str, Any] = {"data_dir": tmp_path, "jwt_secret": SECRET, "log_level": "WARNING"}
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("fresh_postgres_dsn")
+        return Settings(**base, event_store="postgres", postgres_dsn=dsn)
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        return Settings(
+            **base,
+            blob_store="s3",
+            s3_endpoint=server.endpoint,
+            s3_bucket="customerhub-tests",
+            s3_access_key_id=server.access_key_id,
+            s3_secret_access_key=server.secret_access_key,
+        )
+    return Settings(**base)
+
+
 def files_under(directory: Path) -> list[Path]:
     return [path for path in directory.rglob("*") if path.is_file()]
+
+
+async def stored(settings: Settings, attachment_id: str) -> bytes | None:
+    """The bytes the blob store holds for the attachment, read around the app."""
+    blobs = open_blob_store(settings)
+    try:
+        return await blobs.get(f"attachments/{attachment_id}")
+    except BlobNotFound:
+        return None
+    finally:
+        await blobs.close()
+
+
+def nothing_stored_locally(settings: Settings) -> bool:
+    return settings.blob_store != "local" or files_under(settings.data_dir / "blobs") == []
 
 
 async def upload(
@@ -94,6 +135,7 @@ async def test_an_uploaded_file_is_listed_and_downloads_as_the_same_bytes(
     assert disposition.startswith('attachment; filename="Devis n_42 _t_.pdf"')
     assert "filename*=UTF-8''Devis%20n%C2%B042%20%C3%A9t%C3%A9.pdf" in disposition
     assert download.headers["x-content-type-options"] == "nosniff"
+    assert await stored(settings, answer["attachment_id"]) == PDF
     if settings.blob_store == "local":
         [blob] = files_under(settings.data_dir / "blobs")
         assert blob.read_bytes() == PDF
@@ -137,7 +179,7 @@ async def test_a_declared_type_the_bytes_contradict_is_refused_and_nothing_is_st
     )
     assert_problem(unchecked, 415, "attachment-type-unsupported")
     assert await listed(client, customer) == []
-    assert files_under(settings.data_dir / "blobs") == []
+    assert nothing_stored_locally(settings)
 
 
 async def test_a_file_over_25_mib_is_refused_with_413(
@@ -149,7 +191,7 @@ async def test_a_file_over_25_mib_is_refused_with_413(
     far_over = await upload(client, customer, b"a" * (26 * MIB), content_type="text/plain")
     assert_problem(far_over, 413)
     assert await listed(client, customer) == []
-    assert files_under(settings.data_dir / "blobs") == []
+    assert nothing_stored_locally(settings)
     at_limit = await attached(
         client, customer, content=b"a" * (25 * MIB), name="notes", content_type=None
     )
@@ -168,7 +210,8 @@ async def test_a_removed_attachment_is_gone_with_its_bytes(
     assert await listed(client, customer) == []
     assert_problem(await client.get(url, headers=USER), 404, "attachment-not-found")
     assert_problem(await client.delete(url, headers=USER), 404, "attachment-not-found")
-    assert files_under(settings.data_dir / "blobs") == []
+    assert await stored(settings, answer["attachment_id"]) is None
+    assert nothing_stored_locally(settings)
 
 
 async def test_attachments_need_a_user_and_an_existing_customer(
@@ -206,7 +249,9 @@ async def test_anonymising_removes_the_attachments_bytes(
 ) -> None:
     customer = (await create())["id"]
     first = await attached(client, customer)
-    await attached(client, customer, content=PNG, name="photo.png", content_type="image/png")
+    second = await attached(
+        client, customer, content=PNG, name="photo.png", content_type="image/png"
+    )
     anonymised = await client.post(f"/v1/customers/{customer}/anonymise", headers=ADMIN)
     assert anonymised.status_code == 200, anonymised.text
     assert await listed(client, customer) == []
@@ -217,7 +262,9 @@ async def test_anonymising_removes_the_attachments_bytes(
     assert shown.json()["attachments"] == []
     url = f"/v1/customers/{customer}/attachments/{first['attachment_id']}"
     assert_problem(await client.get(url, headers=USER), 404)
-    assert files_under(settings.data_dir / "blobs") == []
+    assert await stored(settings, first["attachment_id"]) is None
+    assert await stored(settings, second["attachment_id"]) is None
+    assert nothing_stored_locally(settings)
     history = await client.get(
         f"/v1/customers/{customer}/history",
         headers={**ADMIN, "X-Min-Position": str(anonymised.json()["position"])},
