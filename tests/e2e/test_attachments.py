@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from customerhub.app import create_app
 from customerhub_shared.blobs import BlobNotFound
 from customerhub_shared.infrastructure import open_blob_store
 from customerhub_shared.settings import Settings
@@ -312,3 +313,29 @@ async def test_a_retried_upload_with_the_same_idempotency_key_attaches_once(
     other = await upload(client, customer, PNG, content_type="image/png", headers=headers)
     assert_problem(other, 422)
     assert len(await listed(client, customer)) == 1
+
+
+async def test_an_unreachable_s3_store_answers_503_and_lists_nothing(tmp_path: Path) -> None:
+    down = Settings(
+        data_dir=tmp_path / "down",
+        jwt_secret=SECRET,
+        log_level="WARNING",
+        blob_store="s3",
+        s3_endpoint="http://127.0.0.1:9",
+        s3_access_key_id="id",
+        s3_secret_access_key="secret",
+    )
+    app = create_app(down)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            created = await http.post(
+                "/v1/customers",
+                json={"kind": "company", "name": "Fournil", "main_location": {"city": "Brest"}},
+                headers=ADMIN,
+            )
+            customer = created.json()["id"]
+            refused = await upload(http, customer)
+            assert_problem(refused, 503, "blob-store-unavailable")
+            assert refused.headers["retry-after"] == "5"
+            assert await listed(http, customer) == []

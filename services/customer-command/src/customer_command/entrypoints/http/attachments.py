@@ -32,7 +32,7 @@ from customerhub_shared.http.openapi import answer_headers, problem_responses
 from customerhub_shared.http.problems import Problem
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/attachments", tags=["attachments"])
-_READ_PROBLEMS = (404, 409, 410)
+_READ_PROBLEMS = (404, 409, 410, 503)
 _CHUNK = 1024 * 1024
 _BINARY = {"type": "string", "format": "binary"}
 
@@ -60,7 +60,7 @@ class AttachmentList(BaseModel):
     **command_route(
         201,
         model=AttachmentAdded,
-        problems=(*CUSTOMER_PROBLEMS, 413, 415),
+        problems=(*CUSTOMER_PROBLEMS, 413, 415, 503),
     ),
 )
 async def add_attachment(
@@ -143,7 +143,7 @@ async def download_attachment(
 @router.delete(
     "/{attachment_id}",
     summary="Remove an attachment (its bytes are deleted)",
-    **command_route(),
+    **command_route(problems=(*CUSTOMER_PROBLEMS, 503)),
 )
 async def remove_attachment(customer_id: UUID, attachment_id: UUID, call: UserCall) -> Response:
     return await execute(call, c.RemoveAttachment(customer_id, attachment_id, call.principal.sub))
