@@ -1,7 +1,8 @@
 """Command handlers: load the customer, let it decide, save what it recorded.
 
 Most commands change one customer and are a line in CHANGES, run by `change_customer`.
-Create, merge, anonymise and delete touch more than one stream or a key and have their own.
+Create, merge, anonymise and delete touch more than one stream or a key and have their own;
+adding and removing an attachment write its bytes to the blob store around the change.
 """
 
 from __future__ import annotations
