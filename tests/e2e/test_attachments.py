@@ -50,7 +50,7 @@ def files_under(directory: Path) -> list[Path]:
 
 
 async def stored(settings: Settings, attachment_id: str) -> bytes | None:
-    """The bytes the blob store holds for the attachment, read around the app."""
+    """The bytes the blob store holds for the attachment (sealed), read around the app."""
     blobs = open_blob_store(settings)
     try:
         return await blobs.get(f"attachments/{attachment_id}")
@@ -136,10 +136,12 @@ async def test_an_uploaded_file_is_listed_and_downloads_as_the_same_bytes(
     assert disposition.startswith('attachment; filename="Devis n_42 _t_.pdf"')
     assert "filename*=UTF-8''Devis%20n%C2%B042%20%C3%A9t%C3%A9.pdf" in disposition
     assert download.headers["x-content-type-options"] == "nosniff"
-    assert await stored(settings, answer["attachment_id"]) == PDF
+    at_rest = await stored(settings, answer["attachment_id"])
+    assert at_rest is not None and len(at_rest) == len(PDF) + 28  # nonce and tag
+    assert PDF[:16] not in at_rest, "the bytes at rest are sealed with the customer's key"
     if settings.blob_store == "local":
         [blob] = files_under(settings.data_dir / "blobs")
-        assert blob.read_bytes() == PDF
+        assert blob.read_bytes() == at_rest
         assert blob.stat().st_mode & 0o777 == 0o600
         assert (settings.data_dir / "blobs").stat().st_mode & 0o777 == 0o700
 

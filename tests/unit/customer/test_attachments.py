@@ -149,6 +149,8 @@ def test_a_merge_moves_the_duplicates_attachments_to_the_survivor() -> None:
     ]
     assert set(survivor.attachments) == {kept, moved}
     assert survivor.attachments[moved].blob_key == f"attachments/{moved}"
+    assert survivor.attachments[moved].sealed_for == duplicate.id, "opened with its first key"
+    assert survivor.attachments[kept].sealed_for == survivor.id
 
 
 def test_an_attachment_the_customer_does_not_list_is_not_found() -> None:

@@ -64,9 +64,11 @@ class LocationSnapshot(_Value):
 
 class AttachmentSnapshot(_Value):
     """An attachment as it stood when a merge moved it to the survivor (its bytes stay where
-    they are: the blob is keyed by the attachment, not by the customer)."""
+    they are: the blob is keyed by the attachment, not by the customer, and stays sealed with
+    the key of `sealed_for`, the customer it was attached to)."""
 
     attachment_id: UUID
+    sealed_for: UUID
     file_name: str | None
     size: int
     content_type: str
@@ -335,7 +337,7 @@ class ActivityRecorded(CustomerEvent):
 
 class AttachmentAdded(CustomerEvent):
     """A file attached to the customer; its bytes are in the blob store, checked to be of
-    `content_type`. The file name and the content's hash are sealed with the customer's key."""
+    `content_type` and sealed with the customer's key, as are the file name and the hash."""
 
     type_name: ClassVar[str] = "customerhub.customer.attachment_added.v1"
     attachment_id: UUID

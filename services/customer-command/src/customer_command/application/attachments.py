@@ -12,6 +12,8 @@ from customer_command.adapters.repository import CustomerRepository
 from customer_command.domain.errors import AttachmentNotFound
 from customer_command.domain.state import Attachment
 from customerhub_shared.blobs import BlobNotFound, BlobStore
+from customerhub_shared.blobs.sealing import open_sealed
+from customerhub_shared.keyring import KeyRing
 
 
 async def list_attachments(customers: CustomerRepository, customer_id: UUID) -> list[Attachment]:
@@ -19,11 +21,21 @@ async def list_attachments(customers: CustomerRepository, customer_id: UUID) -> 
 
 
 async def open_attachment(
-    customers: CustomerRepository, blobs: BlobStore, customer_id: UUID, attachment_id: UUID
+    customers: CustomerRepository,
+    blobs: BlobStore,
+    keyring: KeyRing,
+    customer_id: UUID,
+    attachment_id: UUID,
 ) -> tuple[Attachment, bytes]:
+    """The file's bytes, opened with the key of the customer it was attached to."""
     attachment = (await customers.get(customer_id)).customer.attachment(attachment_id)
     try:
-        return attachment, await blobs.get(attachment.blob_key)
+        sealed = await blobs.get(attachment.blob_key)
     except BlobNotFound:
-        # Its removal has begun (the bytes go first): it is as good as gone.
-        raise AttachmentNotFound(attachment_id) from None
+        sealed = None
+    key = await keyring.key_for(attachment.sealed_for)
+    content = None if sealed is None else open_sealed(key, attachment_id, sealed)
+    if content is None:
+        # Its removal has begun (the bytes, then the key, go first): as good as gone.
+        raise AttachmentNotFound(attachment_id)
+    return attachment, content

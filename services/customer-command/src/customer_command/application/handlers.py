@@ -27,13 +27,18 @@ from customer_command.application.names import NameReservations, NameTaken
 from customer_command.application.numbers import CustomerNumberRange
 from customer_command.domain.content_types import checked_content_type
 from customer_command.domain.customer import Customer
-from customer_command.domain.errors import CustomerWasMerged, RelatedCustomerUnknown
+from customer_command.domain.errors import (
+    CustomerWasAnonymised,
+    CustomerWasMerged,
+    RelatedCustomerUnknown,
+)
 from customer_command.domain.names import name_key
 from customer_command.domain.state import Attachment, attachment_blob_key
 from customer_command.domain.values import NewAttachment
 from customerhub_shared.blobs import BlobStore
+from customerhub_shared.blobs.sealing import seal
 from customerhub_shared.eventstore import ConcurrencyConflict
-from customerhub_shared.keyring import KeyRing
+from customerhub_shared.keyring import KeyDestroyed, KeyRing
 
 NameUniqueness = Literal["reject", "warn"]
 
@@ -321,9 +326,9 @@ def _covering(result: CommandResult, other_side: CommandResult) -> CommandResult
 async def add_attachment(
     cmd: c.AddAttachment, ctx: CommandContext, ports: CustomerPorts
 ) -> CommandResult:
-    """The bytes are stored first, then the event that lists them. A refusal after storing
-    them deletes them again, unless the customer lists them after all (a retry whose first
-    attempt was recorded)."""
+    """The bytes are stored first, sealed with the customer's key, then the event that lists
+    them. A refusal after storing them deletes them again, unless the customer lists them after
+    all (a retry whose first attempt was recorded)."""
     attachment = NewAttachment(
         file_name=cmd.file_name,
         content_type=checked_content_type(cmd.declared_type, cmd.content),
@@ -337,7 +342,11 @@ async def add_attachment(
     _check_if_match(ctx, trial)
     CHANGES[c.RecordAttachment](trial, record)  # refused before any byte is stored
     key = attachment_blob_key(cmd.attachment_id)
-    await ports.blobs.put(key, cmd.content)
+    try:
+        customer_key = await ports.keyring.create_key(cmd.customer_id)
+    except KeyDestroyed:
+        raise CustomerWasAnonymised() from None
+    await ports.blobs.put(key, seal(customer_key, cmd.attachment_id, cmd.content))
     try:
         result = await change_customer(record, ctx, ports)
     except Exception:

@@ -123,9 +123,11 @@ class Location:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file attached to the customer; its bytes are in the blob store under `blob_key`."""
+    """A file attached to the customer; its bytes are in the blob store under `blob_key`,
+    sealed with the key of `sealed_for` (the customer it was attached to, before any merge)."""
 
     attachment_id: UUID
+    sealed_for: UUID
     file_name: str | None
     size: int
     content_type: str
@@ -147,6 +149,11 @@ def attachment_blob_key(attachment_id: UUID) -> str:
 
 
 def attachment_from(event: AttachmentAdded | AttachmentSnapshot) -> Attachment:
+    if isinstance(event, AttachmentAdded):
+        return Attachment(
+            sealed_for=event.customer_id,
+            **{name: getattr(event, name) for name in ATTACHMENT_FIELDS if name != "sealed_for"},
+        )
     return Attachment(**{name: getattr(event, name) for name in ATTACHMENT_FIELDS})
 
 

@@ -123,7 +123,7 @@ async def download_attachment(
     ports = service.ports
     try:
         attachment, content = await open_attachment(
-            ports.customers, ports.blobs, customer_id, attachment_id
+            ports.customers, ports.blobs, ports.keyring, customer_id, attachment_id
         )
     except Exception as error:
         raise problem_for(error) or error from error
