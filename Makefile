@@ -46,10 +46,11 @@ cluster: bootstrap
 cluster-stop:
 	bash scripts/cluster.sh stop
 
-# Everything this checkout runs: the cluster's services, then PostgreSQL, Kafka and FerretDB
+# Everything this checkout runs: the cluster's services, then PostgreSQL, Kafka, FerretDB, SeaweedFS
 # under .local/, whoever started them (a `uv run pytest` run leaves the servers it started up).
 stop:
 	bash scripts/cluster.sh stop
 	bash scripts/kafka.sh stop
 	bash scripts/ferretdb.sh stop
+	bash scripts/seaweedfs.sh stop
 	bash scripts/postgres.sh stop

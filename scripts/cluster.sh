@@ -2,7 +2,7 @@
 # The local cluster mode, no Docker: PostgreSQL (event store, keys, idempotency answers, relay
 # checkpoint), Kafka (the bus), FerretDB (read store), and each service as its own OS process.
 #
-#   scripts/cluster.sh start      provision the servers with scripts/{postgres,kafka,ferretdb}.sh,
+#   scripts/cluster.sh start      provision the servers with scripts/{postgres,kafka,ferretdb,seaweedfs}.sh,
 #                                 then start every service that is not running yet and wait
 #                                 until each serves; prints COMMAND_URL=…, QUERY_URL=…, EQUIPMENT_URL=…,
 #                                 NOTIFICATIONS_URL=…, ENV_FILE=… on stdout (progress goes to stderr)
@@ -36,6 +36,9 @@
 # server, and the MongoDB database unless CUSTOMERHUB_MONGODB_DATABASE is set),
 # CUSTOMERHUB_PYTHON (the interpreter of the project's environment; default: uv's),
 # CUSTOMERHUB_CLUSTER_REPLICAS (1: command and query replicas, see above),
+# CUSTOMERHUB_CLUSTER_BLOB_STORE (s3: attachments' bytes in SeaweedFS's S3, or the server that
+# CUSTOMERHUB_S3_ENDPOINT with CUSTOMERHUB_S3_ACCESS_KEY_ID/_SECRET_ACCESS_KEY names; `local`:
+# files under the cluster's data directory, no SeaweedFS),
 # CUSTOMERHUB_CLUSTER_READ_STORE (mongodb; `sqlite` puts the read model in one SQLite file the
 # query service and the projector share, no FerretDB: a comparison for benchmarks).
 # CUSTOMERHUB_POSTGRES_DSN, KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL, when set, point at servers
@@ -55,6 +58,7 @@ EQUIPMENT_PORT="${CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT:-8103}"
 NOTIFICATIONS_PORT="${CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT:-8104}"
 DATABASE="${CUSTOMERHUB_CLUSTER_DATABASE:-customerhub_cluster}"
 READ_STORE="${CUSTOMERHUB_CLUSTER_READ_STORE:-mongodb}"
+BLOB_STORE="${CUSTOMERHUB_CLUSTER_BLOB_STORE:-s3}"
 HOST=127.0.0.1
 START_TIMEOUT=90 # seconds for one service to serve once started
 REPLICAS="${CUSTOMERHUB_CLUSTER_REPLICAS:-1}"
@@ -98,6 +102,10 @@ esac
 case "$READ_STORE" in
     mongodb | sqlite) ;;
     *) die "CUSTOMERHUB_CLUSTER_READ_STORE must be mongodb or sqlite, not $READ_STORE" ;;
+esac
+case "$BLOB_STORE" in
+    s3 | local) ;;
+    *) die "CUSTOMERHUB_CLUSTER_BLOB_STORE must be s3 or local, not $BLOB_STORE" ;;
 esac
 for service in "$@"; do
     [[ " ${SERVICES[*]} " == *" $service "* ]] || die "unknown service $service (${SERVICES[*]})"
@@ -192,6 +200,7 @@ server_address() { # server: host:port of the server cluster.env points at
         postgres) url="$(setting CUSTOMERHUB_POSTGRES_DSN)" ;;
         kafka) url="$(setting KAFKA_BOOTSTRAP_SERVERS)" ;;
         ferretdb) url="$(setting MONGODB_URL)" ;;
+        seaweedfs) url="$(setting CUSTOMERHUB_S3_ENDPOINT)" ;;
     esac
     url="${url#*://}"
     url="${url#*@}"
@@ -221,7 +230,7 @@ if [[ "$COMMAND" == status ]]; then
         fi
     done
     [[ -f "$ENV_FILE" ]] && grep -E '^[A-Z]+_URLS?=' "$ENV_FILE" || true
-    for server in postgres kafka ferretdb; do
+    for server in postgres kafka ferretdb seaweedfs; do
         address="$(server_address "$server")"
         [[ -n "$address" ]] || continue
         if (exec 3<>"/dev/tcp/${address%:*}/${address##*:}") 2>/dev/null; then
@@ -315,6 +324,22 @@ else
         fi
         mongodb="$(bash "$REPO/scripts/ferretdb.sh" start 9>&- | tail -n 1)"
     fi
+    s3="" s3_key_id="" s3_secret=""
+    if [[ "$BLOB_STORE" == s3 && -n "${CUSTOMERHUB_S3_ENDPOINT:-}" ]]; then
+        s3="$CUSTOMERHUB_S3_ENDPOINT"
+        s3_key_id="${CUSTOMERHUB_S3_ACCESS_KEY_ID:?CUSTOMERHUB_S3_ENDPOINT needs CUSTOMERHUB_S3_ACCESS_KEY_ID}"
+        s3_secret="${CUSTOMERHUB_S3_SECRET_ACCESS_KEY:?CUSTOMERHUB_S3_ENDPOINT needs CUSTOMERHUB_S3_SECRET_ACCESS_KEY}"
+    elif [[ "$BLOB_STORE" == s3 ]]; then
+        if bash "$REPO/scripts/seaweedfs.sh" status >/dev/null 2>&1; then
+            remember_adopted seaweedfs
+        else
+            remember_started seaweedfs
+        fi
+        s3="$(bash "$REPO/scripts/seaweedfs.sh" start 9>&- | tail -n 1)"
+        credentials="${CUSTOMERHUB_LOCAL_DIR:-$REPO/.local}/seaweedfs/credentials"
+        s3_key_id="$(sed -n 's/^CUSTOMERHUB_S3_ACCESS_KEY_ID=//p' "$credentials")"
+        s3_secret="$(sed -n 's/^CUSTOMERHUB_S3_SECRET_ACCESS_KEY=//p' "$credentials")"
+    fi
 
     PYTHON="${CUSTOMERHUB_PYTHON:-}"
     if [[ -z "$PYTHON" ]]; then
@@ -369,6 +394,12 @@ EOF
             printf 'CUSTOMERHUB_MONGODB_DATABASE=%q\n' "${CUSTOMERHUB_MONGODB_DATABASE:-$DATABASE}"
         fi
         printf 'KAFKA_BOOTSTRAP_SERVERS=%q\n' "$kafka"
+        echo "CUSTOMERHUB_BLOB_STORE=$BLOB_STORE"
+        if [[ "$BLOB_STORE" == s3 ]]; then
+            printf 'CUSTOMERHUB_S3_ENDPOINT=%q\n' "$s3"
+            printf 'CUSTOMERHUB_S3_ACCESS_KEY_ID=%q\n' "$s3_key_id"
+            printf 'CUSTOMERHUB_S3_SECRET_ACCESS_KEY=%q\n' "$s3_secret"
+        fi
         echo "CUSTOMERHUB_CONSUMER_TRANSPORT=kafka"
         printf 'CUSTOMERHUB_JWT_SECRET=%q\n' "$secret"
         printf 'CUSTOMERHUB_KEYRING_KEK=%q\n' "$kek"

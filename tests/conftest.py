@@ -6,6 +6,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,59 @@ async def kafka_topics(kafka_bootstrap: str) -> AsyncIterator[Topics]:
     await ensure_topics(kafka_bootstrap, topics.all(), partitions=6)
     yield topics
     await delete_topics(kafka_bootstrap, topics.all())
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+    access_key_id: str
+    secret_access_key: str
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    """A real S3-compatible server: $CUSTOMERHUB_S3_ENDPOINT (with CUSTOMERHUB_S3_ACCESS_KEY_ID
+    and CUSTOMERHUB_S3_SECRET_ACCESS_KEY), else SeaweedFS built and started by
+    scripts/seaweedfs.sh. Fails (never skips) when neither yields a server."""
+    endpoint = os.environ.get("CUSTOMERHUB_S3_ENDPOINT", "").strip()
+    if endpoint:
+        key_id = os.environ.get("CUSTOMERHUB_S3_ACCESS_KEY_ID", "")
+        secret = os.environ.get("CUSTOMERHUB_S3_SECRET_ACCESS_KEY", "")
+        if not key_id or not secret:
+            pytest.fail(
+                "CUSTOMERHUB_S3_ENDPOINT is set without CUSTOMERHUB_S3_ACCESS_KEY_ID and "
+                "CUSTOMERHUB_S3_SECRET_ACCESS_KEY",
+                pytrace=False,
+            )
+        return S3Server(endpoint, key_id, secret)
+    script = REPO / "scripts" / "seaweedfs.sh"
+    try:
+        done = subprocess.run(
+            ["bash", str(script), "start"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1800,  # a first run builds SeaweedFS from the Go module proxy
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        pytest.fail(f"could not run {script} to provision SeaweedFS: {error}", pytrace=False)
+    note_start("seaweedfs", done.stderr)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines or not lines[-1].startswith("http://"):
+        pytest.fail(
+            f"no S3 server: CUSTOMERHUB_S3_ENDPOINT is unset and {script} start exited "
+            f"{done.returncode}.\n--- stdout ---\n{done.stdout[-2000:]}"
+            f"\n--- stderr ---\n{done.stderr[-4000:]}",
+            pytrace=False,
+        )
+    local_dir = Path(os.environ.get("CUSTOMERHUB_LOCAL_DIR", REPO / ".local"))
+    credentials = dict(
+        line.split("=", 1)
+        for line in (local_dir / "seaweedfs" / "credentials").read_text().splitlines()
+        if "=" in line
+    )
+    return S3Server(
+        lines[-1],
+        credentials["CUSTOMERHUB_S3_ACCESS_KEY_ID"],
+        credentials["CUSTOMERHUB_S3_SECRET_ACCESS_KEY"],
+    )

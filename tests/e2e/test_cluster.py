@@ -34,6 +34,7 @@ from customerhub_shared.http.auth import mint_token
 from customerhub_shared.projection import collection_name
 from customerhub_shared.readstore import Document, Query
 from customerhub_shared.readstore.mongo import MongoReadStore
+from tests.conftest import S3Server
 from tests.integration.kafka.topics import group_lag, read_topic
 from tests.support.processes import free_port
 
@@ -100,6 +101,7 @@ def cluster(
     mongodb_url: str,
     kafka_bootstrap: str,
     kafka_topics: Topics,
+    s3_server: S3Server,
 ) -> Iterator[Cluster]:
     """The six services on the session's servers, with a database, topics and consumer group
     of their own; stopped (and checked gone) afterwards, the servers left running. Indirect
@@ -123,6 +125,10 @@ def cluster(
         "CUSTOMERHUB_RELAY_BATCH_SIZE": str(RELAY_BATCH),
         "CUSTOMERHUB_LOG_FORMAT": "json",
         "CUSTOMERHUB_CLUSTER_REPLICAS": str(getattr(request, "param", 1)),
+        "CUSTOMERHUB_S3_ENDPOINT": s3_server.endpoint,
+        "CUSTOMERHUB_S3_ACCESS_KEY_ID": s3_server.access_key_id,
+        "CUSTOMERHUB_S3_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+        "CUSTOMERHUB_S3_BUCKET": "customerhub-cluster-tests",
     }
     running = Cluster(tmp_path / "cluster", env)
     running.start()

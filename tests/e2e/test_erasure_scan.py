@@ -52,6 +52,8 @@ class Canary:
             "contact": f"Claire {_token('Cont')}",
             "contact_email": f"{_token('claire')}@canary.example",
             "position": _token("Posi"),
+            "file_name": f"Contrat {_token('Fich')}.txt",
+            "attachment_text": f"Contrat signé par {_token('Sign')}",
         }
 
     def needles(self) -> dict[str, bytes]:
@@ -133,7 +135,8 @@ async def _canary_customer(
     headers: dict[str, str] = ADMIN,
 ) -> str:
     """The canary with a second location, an alert-list contact opted in to email and SMS,
-    an item assigned and an ad-hoc SMS; the base URLs are the services' (one app: "")."""
+    an attachment, an item assigned and an ad-hoc SMS; the base URLs are the services' (one
+    app: "")."""
     f = canary.fields
     created = await _command(
         http,
@@ -170,6 +173,12 @@ async def _canary_customer(
         "equipment_alerts": True,
     }
     await _command(http, "POST", f"{url}/contacts", contact, headers=headers)
+    attached = await http.post(
+        f"{url}/attachments",
+        files={"file": (f["file_name"], f["attachment_text"].encode(), "text/plain")},
+        headers=headers,
+    )
+    assert attached.status_code == 201, attached.text
     new_item = {"name": "Chaudière", "serial_number": "S1"}
     item = await _command(http, "POST", f"{equipment}/v1/equipment", new_item, headers=headers)
     await _command(

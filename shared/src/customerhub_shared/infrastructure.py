@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customerhub_shared.accesslog import AccessLog
+from customerhub_shared.blobs import BlobStore
 from customerhub_shared.eventstore import EventStore
 from customerhub_shared.idempotency import ClaimTiming, IdempotencyStore
 from customerhub_shared.keyring import KeyRing
@@ -19,12 +20,14 @@ class Infrastructure:
     keyring: KeyRing
     idempotency: IdempotencyStore
     access_log: AccessLog
+    blobs: BlobStore
 
     async def close(self) -> None:
         await self.event_store.close()
         await self.keyring.close()
         await self.idempotency.close()
         await self.access_log.close()
+        await self.blobs.close()
 
 
 async def open_infrastructure(settings: Settings) -> Infrastructure:
@@ -35,7 +38,29 @@ async def open_infrastructure(settings: Settings) -> Infrastructure:
     else:
         keyring, idempotency = _sqlite_side_stores(settings)
     access_log = await open_access_log(settings)
-    return Infrastructure(await open_event_store(settings), keyring, idempotency, access_log)
+    event_store = await open_event_store(settings)
+    return Infrastructure(event_store, keyring, idempotency, access_log, open_blob_store(settings))
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """Attachments' bytes: an S3 bucket in the distributed modes, else files beside the data."""
+    if settings.blob_store == "s3":
+        from customerhub_shared.blobs.s3 import S3BlobStore
+        from customerhub_shared.blobs.sigv4 import Credentials
+
+        secret = settings.s3_secret_access_key
+        credentials = Credentials(
+            access_key_id=_require(settings.s3_access_key_id, "CUSTOMERHUB_S3_ACCESS_KEY_ID"),
+            secret_access_key=_require(
+                secret.get_secret_value() if secret else None, "CUSTOMERHUB_S3_SECRET_ACCESS_KEY"
+            ),
+            region=settings.s3_region,
+        )
+        endpoint = _require(settings.s3_endpoint, "CUSTOMERHUB_S3_ENDPOINT")
+        return S3BlobStore(endpoint, settings.s3_bucket, credentials)
+    from customerhub_shared.blobs.local import LocalBlobStore
+
+    return LocalBlobStore(settings.data_dir / "blobs")
 
 
 async def open_access_log(settings: Settings) -> AccessLog:

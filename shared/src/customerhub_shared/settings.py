@@ -135,6 +135,18 @@ class Settings(BaseSettings):
     request_body_timeout_seconds: float = Field(default=30.0, gt=0)
 
     import_max_bytes: int = 52_428_800
+    # The largest attachment file accepted (25 MiB); the upload's body may exceed it by the
+    # multipart framing only.
+    attachment_max_bytes: int = Field(default=26_214_400, ge=1)
+
+    # Where attachments' bytes go: files under the data directory (embedded default), or one
+    # bucket of an S3-compatible server (the distributed modes).
+    blob_store: Literal["local", "s3"] = "local"
+    s3_endpoint: str | None = None
+    s3_bucket: str = "customerhub-attachments"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
 
     @field_validator("jwt_secret")
     @classmethod

@@ -4,6 +4,8 @@ reconciler run inline: what the embedded app composes, minus HTTP and background
 from __future__ import annotations
 
 import itertools
+import tempfile
+from pathlib import Path
 from uuid import UUID, uuid4
 
 from customer_command.application import commands as cc
@@ -13,6 +15,7 @@ from customer_command.bootstrap import build_command_service
 from customer_command.domain.values import NewCustomer
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customerhub_shared.accesslog.sqlite import SQLiteAccessLog
+from customerhub_shared.blobs.local import LocalBlobStore
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.equipment import EquipmentOwnerChanged
 from customerhub_shared.idempotency.sqlite import SQLiteIdempotencyStore
@@ -39,6 +42,8 @@ class World:
             SQLiteKeyRing(":memory:"),
             SQLiteIdempotencyStore(":memory:"),
             SQLiteAccessLog(":memory:"),
+            # Never written here (no attachments): a folder made only if one were.
+            LocalBlobStore(Path(tempfile.gettempdir()) / "customerhub-world-blobs"),
         )
         self.customer_ports = build_command_service(infra, Settings()).ports
         self.ledger = EquipmentLedger(self.customer_ports)

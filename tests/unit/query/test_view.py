@@ -15,6 +15,8 @@ from customerhub_shared.events import DomainEvent, default_registry
 from customerhub_shared.events.customer import (
     CUSTOMER_EVENTS,
     ActivityRecorded,
+    AttachmentAdded,
+    AttachmentRemoved,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -363,6 +365,12 @@ def _erased_instance(event_type: type[CustomerEvent], customer_id: UUID) -> Cust
         "activity_id": uuid4(),
         "occurred_at": datetime(2026, 3, 3, 12, tzinfo=UTC),
         "author": "bob",
+        "attachment_id": uuid4(),
+        "size": 42,
+        "content_type": "application/pdf",
+        "added_by": "bob",
+        "added_at": datetime(2026, 3, 3, 12, tzinfo=UTC),
+        "removed_by": "bob",
     }
     if event_type is ActivityRecorded:
         samples["kind"] = "visit"
@@ -455,3 +463,44 @@ def test_folding_only_foreign_events_gives_the_document_back() -> None:
     foreign = item.model_copy(update={"event": CustomerNameReleased(customer_id=customer_id)})
     assert CustomerView().fold(before, [foreign, foreign]) is before
     assert CustomerView().fold(None, [foreign]) is None
+
+
+def test_attachments_are_listed_until_removed_and_lose_their_name_when_erased() -> None:
+    customer_id, stream = a_customer()
+    kept, removed = uuid4(), uuid4()
+    at = datetime(2026, 3, 3, 12, tzinfo=UTC)
+    for attachment_id, name in ((kept, "devis.pdf"), (removed, "photo.png")):
+        stream.record(
+            AttachmentAdded(
+                customer_id=customer_id,
+                attachment_id=attachment_id,
+                file_name=name,
+                size=10,
+                content_type="application/pdf",
+                sha256="ab" * 32,
+                added_by="bob",
+                added_at=at,
+            )
+        )
+    stream.record(
+        AttachmentRemoved(
+            customer_id=customer_id,
+            attachment_id=removed,
+            file_name=None,
+            sha256=None,
+            size=10,
+            content_type="application/pdf",
+            removed_by="bob",
+        )
+    )
+    [listed] = stream.view()["attachments"]
+    assert listed == {
+        "attachment_id": str(kept),
+        "file_name": "devis.pdf",
+        "size": 10,
+        "content_type": "application/pdf",
+        "added_by": "bob",
+        "added_at": "2026-03-03T12:00:00.000000Z",
+    }
+    stream.record(CustomerAnonymised(customer_id=customer_id))
+    assert stream.view()["attachments"][0]["file_name"] is None

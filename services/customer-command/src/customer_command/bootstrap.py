@@ -21,6 +21,7 @@ from customer_command.application.unsealing import UnsealPorts
 from customer_command.entrypoints.equipment_ledger import EquipmentLedger
 from customer_command.entrypoints.http import (
     activities,
+    attachments,
     bulk,
     contacts,
     customers,
@@ -53,6 +54,7 @@ def build_command_service(
             writer, prefix=settings.customer_number_prefix, start=settings.customer_number_start
         ),
         keyring=infra.keyring,
+        blobs=infra.blobs,
         name_uniqueness=settings.name_uniqueness,
         duplicates=duplicates,
         supplier_numbers=CustomerNumberRange(
@@ -63,7 +65,11 @@ def build_command_service(
         ),
         default_language=settings.default_language,
     )
-    return CommandService(ports=ports, idempotency=infra.idempotency)
+    return CommandService(
+        ports=ports,
+        idempotency=infra.idempotency,
+        attachment_max_bytes=settings.attachment_max_bytes,
+    )
 
 
 def routers() -> list[APIRouter]:
@@ -75,6 +81,7 @@ def routers() -> list[APIRouter]:
         lifecycle.router,
         relations.router,
         activities.router,
+        attachments.router,
         events.router,
         unsealing.router,
         imports.router,

@@ -62,6 +62,21 @@ class LocationSnapshot(_Value):
     geo: GeoPoint | None = None
 
 
+class AttachmentSnapshot(_Value):
+    """An attachment as it stood when a merge moved it to the survivor (its bytes stay where
+    they are: the blob is keyed by the attachment, not by the customer, and stays sealed with
+    the key of `sealed_for`, the customer it was attached to)."""
+
+    attachment_id: UUID
+    sealed_for: UUID
+    file_name: str | None
+    size: int
+    content_type: str
+    sha256: str | None
+    added_by: str
+    added_at: datetime
+
+
 class CustomerEvent(DomainEvent):
     aggregate: ClassVar[str] = "customer"
     customer_id: UUID
@@ -320,6 +335,33 @@ class ActivityRecorded(CustomerEvent):
     author: str
 
 
+class AttachmentAdded(CustomerEvent):
+    """A file attached to the customer; its bytes are in the blob store, checked to be of
+    `content_type` and sealed with the customer's key, as are the file name and the hash."""
+
+    type_name: ClassVar[str] = "customerhub.customer.attachment_added.v1"
+    attachment_id: UUID
+    file_name: Personal[str]
+    size: int
+    content_type: str
+    sha256: Personal[str]
+    added_by: str
+    added_at: datetime
+
+
+class AttachmentRemoved(CustomerEvent):
+    """An attachment removed (by a user, or because the customer was anonymised); its bytes
+    were deleted from the blob store before this was recorded."""
+
+    type_name: ClassVar[str] = "customerhub.customer.attachment_removed.v1"
+    attachment_id: UUID
+    file_name: Personal[str]
+    size: int
+    content_type: str
+    sha256: Personal[str]
+    removed_by: str
+
+
 class CustomerArchived(CustomerEvent):
     type_name: ClassVar[str] = "customerhub.customer.archived.v1"
     reason: str | None = None
@@ -341,6 +383,7 @@ class DuplicatesMerged(CustomerEvent):
     equipment_ids: tuple[UUID, ...] = ()
     document_ids: tuple[tuple[str, str], ...] = ()
     employee_ids: tuple[str, ...] = ()
+    attachments: Personal[tuple[AttachmentSnapshot, ...]] = ()
 
 
 class CustomerMergedInto(CustomerEvent):
@@ -411,6 +454,8 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     EquipmentUnassigned,
     EquipmentPlaced,
     ActivityRecorded,
+    AttachmentAdded,
+    AttachmentRemoved,
     CustomerArchived,
     CustomerReactivated,
     DuplicatesMerged,

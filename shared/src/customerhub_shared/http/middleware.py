@@ -68,18 +68,34 @@ class BodySizeLimitMiddleware:
     """Answers 413 to a body over `max_bytes`, judged by Content-Length and by bytes received."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        path_limits: Mapping[str, int] | None = None,
+        pattern_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # Uploads (an imported customer list) may be larger than a JSON body.
+        # Uploads (an imported customer list, an attachment) may be larger than a JSON body;
+        # `pattern_limits` are for paths with ids in them (regular expressions, whole path).
         self.path_limits = dict(path_limits or {})
+        self.pattern_limits = [
+            (re.compile(pattern), limit) for pattern, limit in (pattern_limits or {}).items()
+        ]
+
+    def _limit(self, path: str) -> int:
+        if path in self.path_limits:
+            return self.path_limits[path]
+        for pattern, limit in self.pattern_limits:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
+        limit = self._limit(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, limit)

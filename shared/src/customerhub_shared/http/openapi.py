@@ -107,6 +107,10 @@ HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "integer"},
     },
     "WWW-Authenticate": {"description": "The bearer challenge", "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": "attachment, with the file's name (RFC 6266: filename and filename*)",
+        "schema": {"type": "string"},
+    },
 }
 
 _PROBLEM_DESCRIPTIONS = {
@@ -118,6 +122,7 @@ _PROBLEM_DESCRIPTIONS = {
     410: "Deleted",
     412: "If-Match does not match the current version (see current_version)",
     413: "The request body is too large",
+    415: "The content's type is not accepted",
     422: "Invalid request: see errors",
     503: "Temporarily unavailable (read model behind, or signing keys unreachable)",
 }

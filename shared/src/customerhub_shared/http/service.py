@@ -27,6 +27,10 @@ from customerhub_shared.logging import configure_logging
 from customerhub_shared.settings import Settings
 from customerhub_shared.tracing import configure_tracing
 
+# An upload's body is the file plus its multipart framing (boundaries, part headers).
+MULTIPART_FRAMING = 64 * 1024
+ATTACHMENTS_PATH = r"/v1/customers/[^/]+/attachments/?"
+
 
 async def docs_redirect() -> RedirectResponse:
     return RedirectResponse("/docs", status_code=307)
@@ -54,6 +58,7 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         path_limits={"/v1/imports": settings.import_max_bytes},
+        pattern_limits={ATTACHMENTS_PATH: settings.attachment_max_bytes + MULTIPART_FRAMING},
     )
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     install_metrics(app)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -11,6 +11,7 @@ from customer_command.domain.values import (
     CustomerPatch,
     LocationPatch,
     NewActivity,
+    NewAttachment,
     NewContact,
     NewCustomer,
     NewLocation,
@@ -131,6 +132,34 @@ class RecordActivity(CustomerCommand):
     activity: NewActivity
     recorded_at: datetime
     author: str
+
+
+@dataclass(frozen=True)
+class AddAttachment(CustomerCommand):
+    """A file as uploaded: its type is checked against its bytes before anything is stored."""
+
+    attachment_id: UUID
+    file_name: str
+    declared_type: str | None
+    added_by: str
+    added_at: datetime
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RecordAttachment(CustomerCommand):
+    """The customer lists a file whose bytes are already in the blob store."""
+
+    attachment_id: UUID
+    attachment: NewAttachment
+    added_by: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class RemoveAttachment(CustomerCommand):
+    attachment_id: UUID
+    removed_by: str
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,13 @@
 """Command handlers: load the customer, let it decide, save what it recorded.
 
 Most commands change one customer and are a line in CHANGES, run by `change_customer`.
-Create, merge, anonymise and delete touch more than one stream or a key and have their own.
+Create, merge, anonymise and delete touch more than one stream or a key and have their own;
+adding and removing an attachment write its bytes to the blob store around the change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -23,11 +25,20 @@ from customer_command.application.context import (
 from customer_command.application.duplicates import DuplicateFinder, PossibleDuplicate
 from customer_command.application.names import NameReservations, NameTaken
 from customer_command.application.numbers import CustomerNumberRange
+from customer_command.domain.content_types import checked_content_type
 from customer_command.domain.customer import Customer
-from customer_command.domain.errors import CustomerWasMerged, RelatedCustomerUnknown
+from customer_command.domain.errors import (
+    CustomerWasAnonymised,
+    CustomerWasMerged,
+    RelatedCustomerUnknown,
+)
 from customer_command.domain.names import name_key
+from customer_command.domain.state import Attachment, attachment_blob_key
+from customer_command.domain.values import NewAttachment
+from customerhub_shared.blobs import BlobStore
+from customerhub_shared.blobs.sealing import seal
 from customerhub_shared.eventstore import ConcurrencyConflict
-from customerhub_shared.keyring import KeyRing
+from customerhub_shared.keyring import KeyDestroyed, KeyRing
 
 NameUniqueness = Literal["reject", "warn"]
 
@@ -38,6 +49,7 @@ class CustomerPorts:
     names: NameReservations
     numbers: CustomerNumberRange
     keyring: KeyRing
+    blobs: BlobStore
     name_uniqueness: NameUniqueness = "reject"
     duplicates: DuplicateFinder | None = None
     supplier_numbers: CustomerNumberRange | None = None
@@ -129,6 +141,18 @@ CHANGES: dict[type[c.CustomerCommand], Change] = dict(
         ),
         _change(
             c.ReleaseEquipment, lambda customer, cmd: customer.release_equipment(cmd.equipment_ids)
+        ),
+        _change(
+            c.RecordAttachment,
+            lambda customer, cmd: customer.add_attachment(
+                cmd.attachment_id, cmd.attachment, added_by=cmd.added_by, at=cmd.added_at
+            ),
+        ),
+        _change(
+            c.RemoveAttachment,
+            lambda customer, cmd: customer.remove_attachment(
+                cmd.attachment_id, removed_by=cmd.removed_by
+            ),
         ),
         _change(
             c.PlaceEquipment,
@@ -299,10 +323,60 @@ def _covering(result: CommandResult, other_side: CommandResult) -> CommandResult
     return replace(result, position=max(positions, default=None))
 
 
+async def add_attachment(
+    cmd: c.AddAttachment, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    """The bytes are stored first, sealed with the customer's key, then the event that lists
+    them. A refusal after storing them deletes them again, unless the customer lists them after
+    all (a retry whose first attempt was recorded)."""
+    attachment = NewAttachment(
+        file_name=cmd.file_name,
+        content_type=checked_content_type(cmd.declared_type, cmd.content),
+        size=len(cmd.content),
+        sha256=hashlib.sha256(cmd.content).hexdigest(),
+    )
+    record = c.RecordAttachment(
+        cmd.customer_id, cmd.attachment_id, attachment, cmd.added_by, cmd.added_at
+    )
+    trial = (await ports.customers.get(cmd.customer_id)).customer
+    _check_if_match(ctx, trial)
+    CHANGES[c.RecordAttachment](trial, record)  # refused before any byte is stored
+    key = attachment_blob_key(cmd.attachment_id)
+    try:
+        customer_key = await ports.keyring.create_key(cmd.customer_id)
+    except KeyDestroyed:
+        raise CustomerWasAnonymised() from None
+    await ports.blobs.put(key, seal(customer_key, cmd.attachment_id, cmd.content))
+    try:
+        result = await change_customer(record, ctx, ports)
+    except Exception:
+        listed = await ports.customers.find(cmd.customer_id)
+        if listed is None or cmd.attachment_id not in listed.customer.attachments:
+            await ports.blobs.delete(key)
+        raise
+    checked = {"content_type": attachment.content_type, "size": attachment.size}
+    return replace(result, extra={**result.extra, **checked, "sha256": attachment.sha256})
+
+
+async def remove_attachment(
+    cmd: c.RemoveAttachment, ctx: CommandContext, ports: CustomerPorts
+) -> CommandResult:
+    """The bytes go first: a crash before the event leaves the file listed without content,
+    and repeating the removal completes it."""
+    trial = (await ports.customers.get(cmd.customer_id)).customer
+    _check_if_match(ctx, trial)
+    attachment = trial.attachment(cmd.attachment_id)
+    CHANGES[c.RemoveAttachment](trial, cmd)
+    await ports.blobs.delete(attachment.blob_key)
+    return await change_customer(cmd, ctx, ports)
+
+
 async def anonymise_customer(
     cmd: c.AnonymiseCustomer, ctx: CommandContext, ports: CustomerPorts
 ) -> CommandResult:
-    return await _forget(cmd.customer_id, ctx, ports, lambda customer: customer.anonymise())
+    return await _forget(
+        cmd.customer_id, ctx, ports, lambda customer: customer.anonymise(by=ctx.actor)
+    )
 
 
 async def _shred_keys(customer: Customer, keyring: KeyRing) -> None:
@@ -333,7 +407,9 @@ async def _forget(
     customer = loaded.customer
     _check_if_match(ctx, customer)
     held = _held_name(customer)
+    attached = list(customer.attachments.values())
     decide(customer)
+    await _delete_removed_bytes(attached, customer, ports.blobs)
     await _shred_keys(customer, ports.keyring)
     result = await ports.customers.save(customer, ctx)
     if held is not None:
@@ -345,6 +421,15 @@ async def _forget(
     if result is None:
         return CommandResult(customer.id, customer.version, loaded.position)
     return CommandResult(customer.id, result.version, result.position)
+
+
+async def _delete_removed_bytes(
+    attached: list[Attachment], customer: Customer, blobs: BlobStore
+) -> None:
+    """Before the key: a crash afterwards must not leave a forgotten customer's files."""
+    for attachment in attached:
+        if attachment.attachment_id not in customer.attachments:
+            await blobs.delete(attachment.blob_key)
 
 
 Handler = Callable[[c.CustomerCommand, CommandContext, CustomerPorts], Awaitable[CommandResult]]
@@ -369,6 +454,7 @@ HANDLERS: dict[type[c.CustomerCommand], Handler] = {
             _handler(c.MergeCustomers, merge_customers),
             _handler(c.AnonymiseCustomer, anonymise_customer),
             _handler(c.DeleteCustomer, delete_customer),
+            _handler(c.AddAttachment, add_attachment),
         ]
     ),
     **dict.fromkeys(CHANGES, change_customer),
@@ -377,6 +463,7 @@ HANDLERS: dict[type[c.CustomerCommand], Handler] = {
         [
             _handler(c.AddRelation, relate_customers),
             _handler(c.RemoveRelation, unrelate_customers),
+            _handler(c.RemoveAttachment, remove_attachment),
         ]
     ),
 }

@@ -17,6 +17,7 @@ from customer_command.domain.merge import duplicates_merged
 from customer_command.domain.state import (
     DETAIL_FIELDS,
     LOCATION_FIELDS,
+    Attachment,
     Contact,
     CustomerState,
     Location,
@@ -27,6 +28,7 @@ from customer_command.domain.values import (
     CustomerPatch,
     LocationPatch,
     NewActivity,
+    NewAttachment,
     NewContact,
     NewCustomer,
     NewLocation,
@@ -35,6 +37,8 @@ from customer_command.domain.values import (
 )
 from customerhub_shared.events.customer import (
     ActivityRecorded,
+    AttachmentAdded,
+    AttachmentRemoved,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -362,6 +366,61 @@ class Customer(CustomerState):
             )
         )
 
+    # -- attachments ---------------------------------------------------------------------------
+
+    def listed_attachments(self) -> list[Attachment]:
+        """Oldest first; a merged customer answers with a redirect to its survivor."""
+        self._ensure_exists()
+        return sorted(self.attachments.values(), key=lambda item: item.added_at)
+
+    def attachment(self, attachment_id: UUID) -> Attachment:
+        self._ensure_exists()
+        attachment = self.attachments.get(attachment_id)
+        if attachment is None:
+            raise errors.AttachmentNotFound(attachment_id)
+        return attachment
+
+    def add_attachment(
+        self, attachment_id: UUID, new: NewAttachment, *, added_by: str, at: datetime
+    ) -> None:
+        """Archived customers still get files (a last invoice); adding the same file under the
+        same id again (a retry) is no change."""
+        self._ensure_usable()
+        listed = self.attachments.get(attachment_id)
+        if listed is not None:
+            if listed.sha256 != new.sha256:
+                raise errors.AttachmentAlreadyExists(attachment_id)
+            return
+        self._record(
+            AttachmentAdded(
+                customer_id=self.id,
+                attachment_id=attachment_id,
+                file_name=new.file_name,
+                size=new.size,
+                content_type=new.content_type,
+                sha256=new.sha256,
+                added_by=added_by,
+                added_at=at,
+            )
+        )
+
+    def remove_attachment(self, attachment_id: UUID, *, removed_by: str) -> None:
+        self._ensure_usable()
+        self._record_removal(self.attachment(attachment_id), removed_by)
+
+    def _record_removal(self, attachment: Attachment, removed_by: str) -> None:
+        self._record(
+            AttachmentRemoved(
+                customer_id=self.id,
+                attachment_id=attachment.attachment_id,
+                file_name=attachment.file_name,
+                size=attachment.size,
+                content_type=attachment.content_type,
+                sha256=attachment.sha256,
+                removed_by=removed_by,
+            )
+        )
+
     def assign_employee(self, employee_id: str) -> None:
         self._ensure_usable()
         if employee_id not in self.employees:
@@ -462,18 +521,27 @@ class Customer(CustomerState):
             self._record(CustomerReactivated(customer_id=self.id))
 
     def delete(self) -> None:
-        """Deletion is the exception: refused while equipment or kept documents are linked."""
+        """Deletion is the exception: refused while equipment, kept documents or attachments
+        are linked."""
         self._ensure_exists()
         if self.equipment_ids:
             raise errors.CustomerHasEquipment(len(self.equipment_ids))
         if self.documents:
             raise errors.CustomerHasDocuments(len(self.documents))
+        if self.attachments:
+            raise errors.CustomerHasAttachments(len(self.attachments))
         self._record(CustomerDeleted(customer_id=self.id))
 
-    def anonymise(self) -> None:
-        """Anonymising twice is a no-op, so a retried request cannot fail half-way."""
+    def anonymise(self, *, by: str = "customerhub") -> None:
+        """Anonymising twice is a no-op, so a retried request cannot fail half-way.
+
+        The attachments go with the personal data: each is recorded removed first (the caller
+        deletes their bytes, then the key, then appends)."""
         self._ensure_exists()
         if self.status != "anonymised":
+            # Recorded without the name and hash: the key they would be sealed with is gone.
+            for attachment in list(self.attachments.values()):
+                self._record_removal(attachment.erased(), by)
             self._record(CustomerAnonymised(customer_id=self.id))
 
     def forget_with_survivor(self) -> None:

@@ -233,3 +233,55 @@ class DuplicateNotMergeable(CommandRefused):
     def __init__(self, duplicate_id: UUID, why: str) -> None:
         super().__init__(f"customer {duplicate_id} cannot be merged: {why}")
         self.duplicate_id = duplicate_id
+
+
+class CustomerHasAttachments(CommandRefused):
+    code = "customer-has-attachments"
+
+    def __init__(self, count: int) -> None:
+        super().__init__(
+            f"the customer still has {count} attachment(s); remove them, "
+            "or archive, merge or anonymise the customer instead"
+        )
+        self.count = count
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment-not-found"
+
+    def __init__(self, attachment_id: UUID) -> None:
+        super().__init__(f"the customer has no attachment {attachment_id}")
+        self.attachment_id = attachment_id
+
+
+class AttachmentAlreadyExists(CommandRefused):
+    code = "attachment-already-exists"
+
+    def __init__(self, attachment_id: UUID) -> None:
+        super().__init__(f"the customer already has a different attachment {attachment_id}")
+        self.attachment_id = attachment_id
+
+
+class AttachmentTypeMismatch(InvalidCommand):
+    """The declared content type is one we check, and the bytes are something else."""
+
+    code = "attachment-type-mismatch"
+
+    def __init__(self, declared: str, found: str) -> None:
+        super().__init__(f"the file is declared as {declared} but its content is {found}")
+        self.declared = declared
+        self.found = found
+
+
+class AttachmentTypeUnsupported(DomainError):
+    """A declared content type that cannot be checked against the bytes (or is never served
+    back, like HTML): refused rather than stored unverified."""
+
+    code = "attachment-type-unsupported"
+
+    def __init__(self, declared: str) -> None:
+        super().__init__(
+            f"files of type {declared} are not accepted; send the file as "
+            "application/octet-stream, or as one of the checked office types"
+        )
+        self.declared = declared

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from customer_command.domain.state import CONTACT_FIELDS, LOCATION_FIELDS, CustomerState
+from customer_command.domain.state import (
+    ATTACHMENT_FIELDS,
+    CONTACT_FIELDS,
+    LOCATION_FIELDS,
+    CustomerState,
+)
 from customerhub_shared.events.customer import (
+    AttachmentSnapshot,
     ContactSnapshot,
     DuplicatesMerged,
     LocationSnapshot,
@@ -35,6 +41,18 @@ def duplicates_merged(
         equipment_ids=tuple(sorted(equipment_ids - survivor.equipment_ids, key=str)),
         document_ids=_documents(survivor, duplicates),
         employee_ids=tuple(sorted(employees - survivor.employees)),
+        attachments=_attachments(survivor, duplicates),
+    )
+
+
+def _attachments(
+    survivor: CustomerState, duplicates: Sequence[CustomerState]
+) -> tuple[AttachmentSnapshot, ...]:
+    return tuple(
+        AttachmentSnapshot(**{name: getattr(attachment, name) for name in ATTACHMENT_FIELDS})
+        for duplicate in duplicates
+        for attachment_id, attachment in duplicate.attachments.items()
+        if attachment_id not in survivor.attachments
     )
 
 

@@ -15,6 +15,9 @@ from typing import Any, Literal, Self
 from uuid import UUID
 
 from customerhub_shared.events.customer import (
+    AttachmentAdded,
+    AttachmentRemoved,
+    AttachmentSnapshot,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -118,7 +121,44 @@ class Location:
         return replace(self, label=None, street=None, postal_code=None, city=None, geo=None)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file attached to the customer; its bytes are in the blob store under `blob_key`,
+    sealed with the key of `sealed_for` (the customer it was attached to, before any merge)."""
+
+    attachment_id: UUID
+    sealed_for: UUID
+    file_name: str | None
+    size: int
+    content_type: str
+    sha256: str | None
+    added_by: str
+    added_at: datetime
+
+    @property
+    def blob_key(self) -> str:
+        return attachment_blob_key(self.attachment_id)
+
+    def erased(self) -> Attachment:
+        return replace(self, file_name=None, sha256=None)
+
+
+def attachment_blob_key(attachment_id: UUID) -> str:
+    """Keyed by the attachment alone: a merge moves it to the survivor without moving bytes."""
+    return f"attachments/{attachment_id}"
+
+
+def attachment_from(event: AttachmentAdded | AttachmentSnapshot) -> Attachment:
+    if isinstance(event, AttachmentAdded):
+        return Attachment(
+            sealed_for=event.customer_id,
+            **{name: getattr(event, name) for name in ATTACHMENT_FIELDS if name != "sealed_for"},
+        )
+    return Attachment(**{name: getattr(event, name) for name in ATTACHMENT_FIELDS})
+
+
 CONTACT_FIELDS = tuple(field.name for field in fields(Contact))
+ATTACHMENT_FIELDS = tuple(field.name for field in fields(Attachment))
 LOCATION_FIELDS = tuple(field.name for field in fields(Location))
 
 
@@ -179,6 +219,7 @@ class CustomerState:
         self.equipment_ids: set[UUID] = set()
         # Where listed items stand (an item at none said is not a key).
         self.equipment_locations: dict[UUID, UUID] = {}
+        self.attachments: dict[UUID, Attachment] = {}
         self.absorbed_ids: set[UUID] = set()
         self.personal_data_erased = False
         self.merged_into: UUID | None = None
@@ -344,6 +385,14 @@ class CustomerState:
             self.equipment_locations[event.equipment_id] = event.location_id
 
     @_when.register
+    def _attachment_added(self, event: AttachmentAdded) -> None:
+        self.attachments[event.attachment_id] = attachment_from(event)
+
+    @_when.register
+    def _attachment_removed(self, event: AttachmentRemoved) -> None:
+        self.attachments.pop(event.attachment_id, None)
+
+    @_when.register
     def _archived(self, event: CustomerArchived) -> None:
         self.status = "archived"
 
@@ -363,6 +412,8 @@ class CustomerState:
         self.equipment_ids.update(event.equipment_ids)
         self.documents.update(dict(event.document_ids))
         self.employees.update(event.employee_ids)
+        for attachment in event.attachments or ():
+            self.attachments[attachment.attachment_id] = attachment_from(attachment)
 
     @_when.register
     def _merged_into(self, event: CustomerMergedInto) -> None:
@@ -378,6 +429,7 @@ class CustomerState:
         self.custom_fields = {}
         self.contacts = {cid: contact.erased() for cid, contact in self.contacts.items()}
         self.locations = {lid: location.erased() for lid, location in self.locations.items()}
+        self.attachments = {aid: item.erased() for aid, item in self.attachments.items()}
         self.personal_data_erased = True
         # A merged duplicate forgotten with its survivor stays a redirect.
         if self.merged_into is None:

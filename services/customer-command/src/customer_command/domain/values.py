@@ -8,6 +8,7 @@ clears it, except for the fields a customer or contact cannot be without.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, ClassVar, Self
 from uuid import UUID
@@ -321,6 +322,28 @@ class NewActivity(_Input):
     occurred_at: AwareDatetime | None = None
 
 
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file to attach, its type already checked against its bytes (content_types)."""
+
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
 class NewRelation(_Input):
     other_customer_id: UUID
     relation: RelationKind = "related"
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FILE_NAME_LENGTH = 255
+
+
+def attachment_file_name(raw: str | None) -> str:
+    """The name a file is kept under: its last path segment (a client may send a path),
+    without control characters, at most 255 characters; "attachment" when nothing is left."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_IN_FILE_NAMES.sub("", name).strip()
+    return name[:MAX_FILE_NAME_LENGTH] or "attachment"

@@ -20,6 +20,9 @@ from customer_query.domain.instants import instant_text
 from customerhub_shared.events import Envelope
 from customerhub_shared.events.customer import (
     ActivityRecorded,
+    AttachmentAdded,
+    AttachmentRemoved,
+    AttachmentSnapshot,
     ContactAdded,
     ContactChanged,
     ContactRemoved,
@@ -155,6 +158,7 @@ def blank_customer(customer_id: UUID) -> Document:
         "employees": [],
         "documents": [],
         "equipment_ids": [],
+        "attachments": [],
         "activities": [],
         "merged_into": None,
         "merged_ids": [],
@@ -295,6 +299,8 @@ def _erase_personal_data(customer: Document) -> None:
         location.update(dict.fromkeys(_PERSONAL_LOCATION_FIELDS))
     for activity in customer.get("activities", ()):
         activity["text"] = None
+    for attachment in customer.get("attachments", ()):
+        attachment["file_name"] = None
 
 
 # -- one mutator per event -----------------------------------------------------------------------
@@ -498,6 +504,31 @@ def _activity_recorded(event: ActivityRecorded, customer: Document) -> None:
     )
 
 
+def _attachment_document(attachment: AttachmentAdded | AttachmentSnapshot) -> Document:
+    return {
+        "attachment_id": str(attachment.attachment_id),
+        "file_name": attachment.file_name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "added_by": attachment.added_by,
+        "added_at": instant_text(attachment.added_at),
+    }
+
+
+@_when.register
+def _attachment_added(event: AttachmentAdded, customer: Document) -> None:
+    _put(customer.setdefault("attachments", []), "attachment_id", _attachment_document(event))
+
+
+@_when.register
+def _attachment_removed(event: AttachmentRemoved, customer: Document) -> None:
+    customer["attachments"] = [
+        attachment
+        for attachment in customer.get("attachments", ())
+        if attachment["attachment_id"] != str(event.attachment_id)
+    ]
+
+
 @_when.register
 def _archived(event: CustomerArchived, customer: Document) -> None:
     customer["status"] = "archived"
@@ -527,6 +558,12 @@ def _duplicates_merged(event: DuplicatesMerged, customer: Document) -> None:
             customer["documents"].append(
                 {"document_id": document_id, "document_type": document_type}
             )
+    for attachment in event.attachments or ():
+        _put(
+            customer.setdefault("attachments", []),
+            "attachment_id",
+            _attachment_document(attachment),
+        )
 
 
 def _absorb_location(customer: Document, location: LocationSnapshot) -> None:
@@ -539,8 +576,9 @@ def _merged_into(event: CustomerMergedInto, customer: Document) -> None:
     customer["status"] = "merged"
     customer["merged_into"] = str(event.survivor_id)
     # A redirect owns nothing: its equipment passes to the survivor (the items' streams say
-    # so once the ownership reconciler hands each over), so it lists none.
+    # so once the ownership reconciler hands each over), so it lists none; nor attachments.
     customer["equipment_ids"] = []
+    customer["attachments"] = []
 
 
 @_when.register

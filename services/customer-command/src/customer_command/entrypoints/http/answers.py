@@ -54,6 +54,13 @@ class ActivityRecorded(CommandAnswer):
     activity_id: str
 
 
+class AttachmentAdded(CommandAnswer):
+    attachment_id: str
+    content_type: str = Field(description="As checked against the file's bytes")
+    size: int = Field(description="Bytes")
+    sha256: str = Field(description="The content's SHA-256, hex")
+
+
 def command_route(
     status_code: int = 200,
     *,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from customer_command.application.context import CustomerNotFound, VersionMismatch
 from customer_command.application.names import NameTaken
 from customer_command.domain.errors import (
+    AttachmentTypeUnsupported,
     CommandRefused,
     CustomerGone,
     CustomerWasMerged,
@@ -12,6 +13,7 @@ from customer_command.domain.errors import (
     InvalidCommand,
     NotFound,
 )
+from customerhub_shared.blobs import BlobStoreUnavailable
 from customerhub_shared.eventstore import ConcurrencyConflict
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.mapper import PersonalDataKeyMissing
@@ -33,6 +35,13 @@ def problem_for(error: Exception) -> Problem | None:
         case CustomerGone():
             return Problem(
                 status=410, title="Customer deleted", detail=str(error), type=PROBLEMS + error.code
+            )
+        case AttachmentTypeUnsupported():
+            return Problem(
+                status=415,
+                title="Unsupported attachment type",
+                detail=str(error),
+                type=PROBLEMS + error.code,
             )
         case NotFound():
             return Problem(
@@ -80,6 +89,14 @@ def problem_for(error: Exception) -> Problem | None:
                 title="Customer being forgotten",
                 detail="the customer's personal data key was destroyed (anonymised or deleted)",
                 type=PROBLEMS + "customer-being-forgotten",
+            )
+        case BlobStoreUnavailable():
+            return Problem(
+                status=503,
+                title="Attachment store unavailable",
+                detail="the store of attachments' bytes did not answer; retry shortly",
+                type=PROBLEMS + "blob-store-unavailable",
+                headers={"Retry-After": "5"},
             )
         case ConcurrencyConflict():
             return Problem(

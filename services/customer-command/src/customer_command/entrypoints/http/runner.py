@@ -39,6 +39,7 @@ class CommandService:
 
     ports: CustomerPorts
     idempotency: IdempotencyStore
+    attachment_max_bytes: int = 26_214_400
     _key_locks: KeyLocks = field(default_factory=KeyLocks)
 
     def key_lock(self, scope_key: str) -> AbstractAsyncContextManager[None]:
@@ -89,11 +90,14 @@ async def execute(
     *,
     status_code: int = 200,
     extra: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
 ) -> Response:
+    """`fingerprint` stands for the request's body where the route has parsed a multipart
+    body (its bytes cannot be read twice)."""
     if rc.idempotency_key is None:
         return _answer(await _run(rc, command), status_code, extra)
     scope = f"{rc.principal.sub}\x1f{rc.request.method} {rc.request.url.path}"
-    fingerprint = await _fingerprint(rc.request)
+    fingerprint = fingerprint or await _fingerprint(rc.request)
 
     async def respond() -> Response:
         return _answer(await _run(rc, command), status_code, extra)

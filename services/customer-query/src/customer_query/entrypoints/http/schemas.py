@@ -67,6 +67,15 @@ class LinkedDocumentOut(BaseModel):
     document_type: str
 
 
+class AttachmentSummaryOut(BaseModel):
+    attachment_id: str
+    file_name: str | None = Field(description="null once erased")
+    size: int
+    content_type: str
+    added_by: str
+    added_at: str
+
+
 class CustomerOut(BaseModel):
     """A customer; personal fields are null once it was anonymised."""
 
@@ -97,6 +106,10 @@ class CustomerOut(BaseModel):
     employees: list[str]
     documents: list[LinkedDocumentOut]
     equipment_ids: list[str]
+    attachments: list[AttachmentSummaryOut] = Field(
+        default=[],
+        description="Files attached, oldest first (download: GET …/attachments/{id})",
+    )
     merged_into: str | None = Field(description="Set when the requested id was merged")
     merged_ids: list[str] = Field(description="The duplicates this customer absorbed")
     created_at: str
