@@ -10,8 +10,9 @@ bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
 	@$(UV) sync --frozen --quiet
 
+# The console at / offers its development sign-in (name + role) here only.
 run: bootstrap
-	$(UV) run customerhub run
+	CUSTOMERHUB_CONSOLE_DEV_SIGN_IN=$${CUSTOMERHUB_CONSOLE_DEV_SIGN_IN:-true} $(UV) run customerhub run
 
 # A development token on stdout, signed with the secret `make run` uses (same
 # CUSTOMERHUB_DATA_DIR / CUSTOMERHUB_JWT_SECRET): `TOKEN=$$(make token ROLES=user SUB=bob)`.

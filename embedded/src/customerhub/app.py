@@ -11,6 +11,7 @@ import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
+import web_console.bootstrap as web_console
 from customerhub import write_side
 from customerhub.directory import ReadModelDirectory
 from customerhub.followers import embedded_followers
@@ -22,10 +23,14 @@ from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
 from customerhub_shared.settings import Settings, load_settings
+from web_console.settings import ConsoleSettings, load_console_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, console_settings: ConsoleSettings | None = None
+) -> FastAPI:
     settings = settings or load_settings()
+    console_settings = console_settings or load_console_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         following(runners, on_stop=reconciler.wake),
                         notifier.running(),
                         customer_command.importing(app, settings, directory),
+                        web_console.serving(
+                            app,
+                            settings,
+                            console_settings,
+                            web_console.embedded_api(app, console_settings),
+                        ),
                     ):
                         yield
             finally:
@@ -84,4 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for router in service.routers():
             app.include_router(router)
     app.include_router(parked_events.router)
+    web_console.install(app)
     return app
