@@ -128,6 +128,10 @@ class Console:
         }.items():
             self.page.get_by_label(label, exact=True).fill(value)
         self.page.get_by_role("button", name="Save").click()
+        self.page.wait_for_load_state()
+        anyway = self.page.get_by_role("button", name="Create anyway")
+        if anyway.count():  # a name like another customer's: warned, created all the same
+            anyway.click()
         expect(self.page.get_by_role("heading", name=name, exact=True)).to_be_visible()
         return self.page.url.split("?")[0].removeprefix(self.url)
 
