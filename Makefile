@@ -39,8 +39,8 @@ bench: bootstrap
 	$(UV) run python bench/append_throughput.py
 
 # The local cluster mode: PostgreSQL, Kafka, FerretDB and each service as its own process
-# (command :8101, query :8102, equipment :8103, notifications :8104, relay, projector);
-# state and logs in .local/cluster/
+# (command :8101, query :8102, equipment :8103, notifications :8104, console :8105, relay,
+# projector); state and logs in .local/cluster/
 cluster: bootstrap
 	bash scripts/cluster.sh start
 

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from customerhub_shared.http.auth import mint_token
 from customerhub_shared.http.health import install_health
+from customerhub_shared.http.metrics import install_metrics
 from customerhub_shared.http.service import serve_root
 from customerhub_shared.settings import Settings, load_settings
 from web_console.api import Api, ServiceName
@@ -132,10 +133,10 @@ def create_app(
     """The console as a process of its own (local cluster, compose, Kubernetes)."""
     settings = settings or load_settings()
     console_settings = console_settings or load_console_settings()
-    urls = _service_urls(console_settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        urls = _service_urls(console_settings)
         api = Api.over_http(urls, console_settings.console_api_timeout_seconds)
         async with serving(app, settings, console_settings, api):
             app.state.readiness = _Readiness(api)
@@ -143,5 +144,6 @@ def create_app(
 
     app = FastAPI(title="customerhub console", version="1", lifespan=lifespan, docs_url=None)
     install_health(app)
+    install_metrics(app)
     install(app)
     return app

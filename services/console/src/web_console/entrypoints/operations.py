@@ -28,9 +28,9 @@ async def operations(screen: ScreenDep) -> Response:
         body = ready.body if isinstance(ready.body, dict) else {}
         readiness.append({"service": service, "ready": ready.ok, **body})
         answer = await screen.call("GET", "/v1/admin/parked", service=service)
-        if not answer.ok:
-            return screen.render("message.html", status_code=answer.status, message=answer.reason)
-        for consumer in answer.body["consumers"]:
+        if answer.status == 403:
+            return screen.render("message.html", status_code=403, message=answer.reason)
+        for consumer in answer.body["consumers"] if answer.ok else []:
             parked += [{"service": service, **event} for event in consumer["parked"]]
     return screen.render("operations.html", readiness=readiness, parked=parked)
 
