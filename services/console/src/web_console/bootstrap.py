@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -28,6 +29,7 @@ from web_console.entrypoints import (
     operations,
     sign_in,
 )
+from web_console.oidc import OpenIdConnect
 from web_console.screens import PREFIX, Console, Mint, install_handlers, page_environment
 from web_console.settings import ConsoleSettings, load_console_settings
 
@@ -83,16 +85,19 @@ async def serving(
 ) -> AsyncIterator[Console]:
     """For the app's life: the console's wiring on `app.state.console`."""
     allowed = console_settings.console_dev_sign_in and not settings.jwks_url
+    identity = httpx.AsyncClient(timeout=console_settings.console_api_timeout_seconds)
     app.state.console = console = Console(
         api=api,
         settings=console_settings,
         pages=page_environment(),
         roles_claim=settings.jwt_roles_claim,
         mint=development_mint(settings) if allowed else None,
+        oidc=OpenIdConnect(console_settings, identity) if console_settings.oidc else None,
     )
     try:
         yield console
     finally:
+        await identity.aclose()
         await api.close()
 
 

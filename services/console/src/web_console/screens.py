@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from web_console.api import Answer, Api, SignedOut
 from web_console.i18n import LOCALES, Translator, negotiate
+from web_console.oidc import OpenIdConnect
 from web_console.session import (
     CSRF_FIELD,
     LOCALE_COOKIE,
@@ -39,6 +40,7 @@ class Console:
     pages: Environment
     roles_claim: str
     mint: Mint | None  # the development sign-in, when allowed
+    oidc: OpenIdConnect | None = None  # the identity provider, when one is configured
 
 
 class NotSignedIn(Exception):
