@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -28,6 +28,9 @@ from web_console.session import (
 from web_console.settings import ConsoleSettings
 
 PREFIX = "/console"
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# An id in a console address: a UUID and nothing else, before it goes into an API path.
+Id = Annotated[str, Path(pattern=UUID_PATTERN)]
 Mint = Callable[[str, list[str]], str]
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from web_console.api import Answer
-from web_console.screens import PREFIX, Screen, ScreenDep, see_other
+from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
 TABS = ("details", "contacts", "locations", "equipment", "activity", "notifications", "history")
@@ -28,13 +28,13 @@ def page_path(customer_id: str, tab: str, position: Any = None) -> str:
     return f"{PREFIX}/customers/{customer_id}?tab={tab}{seen}"
 
 
-async def load_customer(screen: Screen, customer_id: str, **params: str) -> Answer:
+async def load_customer(screen: Screen, customer_id: Id, **params: str) -> Answer:
     seen = fresh(screen.request.query_params.get("seen"))
     return await screen.call("GET", f"/v1/customers/{customer_id}", params=params, headers=seen)
 
 
 @router.get("")
-async def customer_page(customer_id: str, screen: ScreenDep) -> Response:
+async def customer_page(customer_id: Id, screen: ScreenDep) -> Response:
     tab = screen.request.query_params.get("tab", "details")
     return await show(screen, customer_id, tab if tab in TABS else "details")
 
@@ -198,7 +198,7 @@ def location_body(form: FormData) -> dict[str, Any]:
 
 
 @router.post("/contacts")
-async def add_contact(customer_id: str, screen: ScreenDep) -> Response:
+async def add_contact(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     path = f"/v1/customers/{customer_id}/contacts"
     return await run(
@@ -207,21 +207,21 @@ async def add_contact(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/contacts/{contact_id}/main")
-async def make_main_contact(customer_id: str, contact_id: str, screen: ScreenDep) -> Response:
+async def make_main_contact(customer_id: Id, contact_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
     path = f"/v1/customers/{customer_id}/contacts/{contact_id}"
     return await run(screen, customer_id, "contacts", "PATCH", path, body={"main": True})
 
 
 @router.post("/contacts/{contact_id}/remove")
-async def remove_contact(customer_id: str, contact_id: str, screen: ScreenDep) -> Response:
+async def remove_contact(customer_id: Id, contact_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
     path = f"/v1/customers/{customer_id}/contacts/{contact_id}"
     return await run(screen, customer_id, "contacts", "DELETE", path)
 
 
 @router.post("/locations")
-async def add_location(customer_id: str, screen: ScreenDep) -> Response:
+async def add_location(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     path = f"/v1/customers/{customer_id}/locations"
     return await run(
@@ -230,21 +230,21 @@ async def add_location(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/locations/{location_id}/main")
-async def make_main_location(customer_id: str, location_id: str, screen: ScreenDep) -> Response:
+async def make_main_location(customer_id: Id, location_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
     path = f"/v1/customers/{customer_id}/locations/{location_id}/make-main"
     return await run(screen, customer_id, "locations", "POST", path)
 
 
 @router.post("/locations/{location_id}/remove")
-async def remove_location(customer_id: str, location_id: str, screen: ScreenDep) -> Response:
+async def remove_location(customer_id: Id, location_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
     path = f"/v1/customers/{customer_id}/locations/{location_id}"
     return await run(screen, customer_id, "locations", "DELETE", path)
 
 
 @router.post("/labels")
-async def add_label(customer_id: str, screen: ScreenDep) -> Response:
+async def add_label(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     label = _text(form, "label") or ""
     path = f"/v1/customers/{customer_id}/labels/{quote(label, safe='')}"
@@ -252,7 +252,7 @@ async def add_label(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/labels/remove")
-async def remove_label(customer_id: str, screen: ScreenDep) -> Response:
+async def remove_label(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     label = quote(str(form.get("label", "")), safe="")
     path = f"/v1/customers/{customer_id}/labels/{label}"
@@ -260,7 +260,7 @@ async def remove_label(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/activities")
-async def record_activity(customer_id: str, screen: ScreenDep) -> Response:
+async def record_activity(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     body = {"kind": str(form.get("kind", "comment")), "text": _text(form, "text")}
     path = f"/v1/customers/{customer_id}/activities"
@@ -268,7 +268,7 @@ async def record_activity(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/equipment")
-async def assign_equipment(customer_id: str, screen: ScreenDep) -> Response:
+async def assign_equipment(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     body = {
         "equipment_ids": form.getlist("equipment_ids"),
@@ -291,14 +291,14 @@ async def assign_equipment(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/equipment/{equipment_id}/unassign")
-async def unassign_equipment(customer_id: str, equipment_id: str, screen: ScreenDep) -> Response:
+async def unassign_equipment(customer_id: Id, equipment_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
     path = f"/v1/customers/{customer_id}/equipment/{equipment_id}"
     return await run(screen, customer_id, "equipment", "DELETE", path)
 
 
 @router.post("/notify")
-async def send_technician_en_route(customer_id: str, screen: ScreenDep) -> Response:
+async def send_technician_en_route(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     body = {
         "customer_id": customer_id,

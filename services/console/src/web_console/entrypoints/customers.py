@@ -76,6 +76,8 @@ async def customers_list(screen: ScreenDep) -> Response:
 
 
 def _outcome(query: dict[str, str]) -> dict[str, str] | None:
+    if "deleted" in query:
+        return {"deleted": "1"}
     if "done" not in query:
         return None
     return {"done": query.get("done", "0"), "refused": query.get("refused", "0")}

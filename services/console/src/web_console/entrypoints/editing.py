@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from web_console.entrypoints.customer import page_path
-from web_console.screens import PREFIX, Screen, ScreenDep, see_other
+from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers", include_in_schema=False)
 
@@ -123,7 +123,7 @@ async def create_customer(screen: ScreenDep) -> Response:
 
 
 @router.get("/{customer_id}/edit")
-async def edit_form(customer_id: str, screen: ScreenDep) -> Response:
+async def edit_form(customer_id: Id, screen: ScreenDep) -> Response:
     answer = await screen.call("GET", f"/v1/customers/{customer_id}")
     if not answer.ok:
         return screen.render("message.html", status_code=answer.status, message=answer.reason)
@@ -135,7 +135,7 @@ async def edit_form(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/{customer_id}/edit")
-async def save_edit(customer_id: str, screen: ScreenDep) -> Response:
+async def save_edit(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     version = str(form.get("version", ""))
     answer = await screen.call(

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from web_console.screens import PREFIX, ScreenDep, see_other
+from web_console.screens import PREFIX, Id, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/imports", include_in_schema=False)
 
@@ -41,7 +41,7 @@ async def upload(screen: ScreenDep) -> Response:
 
 
 @router.get("/{import_id}")
-async def report(import_id: str, screen: ScreenDep) -> Response:
+async def report(import_id: Id, screen: ScreenDep) -> Response:
     answer = await screen.call("GET", f"/v1/imports/{import_id}")
     if not answer.ok:
         return screen.render("message.html", status_code=answer.status, message=answer.reason)

@@ -3,13 +3,14 @@ the merge assistant (pick the survivor, compare field by field, confirm)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from web_console.entrypoints.customer import page_path
-from web_console.screens import PREFIX, Screen, ScreenDep, see_other
+from web_console.screens import PREFIX, UUID_PATTERN, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
 
@@ -51,14 +52,14 @@ async def _confirm_page(
 
 
 @router.get("/confirm/{action}")
-async def confirm(customer_id: str, action: str, screen: ScreenDep) -> Response:
+async def confirm(customer_id: Id, action: str, screen: ScreenDep) -> Response:
     if action not in ACTIONS:
         return screen.render("message.html", status_code=404, message=screen.t("error.not_found"))
     return await _confirm_page(screen, customer_id, action, problem=None)
 
 
 @router.post("/confirm/{action}")
-async def confirmed(customer_id: str, action: str, screen: ScreenDep) -> Response:
+async def confirmed(customer_id: Id, action: str, screen: ScreenDep) -> Response:
     form = await screen.form()
     if action not in ACTIONS:
         return screen.render("message.html", status_code=404, message=screen.t("error.not_found"))
@@ -81,7 +82,7 @@ def differences(left: dict[str, Any], right: dict[str, Any]) -> list[tuple[str, 
 
 
 @router.get("/merge")
-async def merge_assistant(customer_id: str, screen: ScreenDep) -> Response:
+async def merge_assistant(customer_id: Id, screen: ScreenDep) -> Response:
     query = screen.request.query_params
     this = await screen.call("GET", f"/v1/customers/{customer_id}")
     if not this.ok:
@@ -92,7 +93,7 @@ async def merge_assistant(customer_id: str, screen: ScreenDep) -> Response:
         found = await screen.call("GET", "/v1/customers", params={"q": search, "limit": 20})
         candidates = [c for c in found.body["items"] if c["id"] != customer_id] if found.ok else []
     other = None
-    if query.get("other"):
+    if re.match(UUID_PATTERN, query.get("other", "")):
         answer = await screen.call("GET", f"/v1/customers/{query['other']}")
         other = answer.body if answer.ok and answer.body["id"] != customer_id else None
     return screen.render(
@@ -107,11 +108,11 @@ async def merge_assistant(customer_id: str, screen: ScreenDep) -> Response:
 
 
 @router.post("/merge")
-async def merge(customer_id: str, screen: ScreenDep) -> Response:
+async def merge(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     other = str(form.get("other", ""))
     survivor = str(form.get("survivor", customer_id))
-    if survivor not in (customer_id, other) or not other:
+    if survivor not in (customer_id, other) or not re.match(UUID_PATTERN, other):
         return screen.render("message.html", status_code=422, message=screen.t("merge.pick"))
     duplicate = other if survivor == customer_id else customer_id
     answer = await screen.call(
