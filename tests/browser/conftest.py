@@ -1,6 +1,6 @@
 """The console in a real browser: Debian's Chromium driven by Playwright against the embedded
 server as `make run` starts it (its own process, development sign-in on), with axe-core from
-npm injected into every page checked. One server and one browser for the whole session."""
+npm injected into every page checked. One server and one browser for all of them."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def axe_source() -> str:
     return axe.read_text()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("console-data")
     extra = {"CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true"}
@@ -69,13 +69,15 @@ def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop of its own running while it is
+# open, which the asyncio tests that follow this package could not start theirs beside.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium_path: str) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
     yield launched
