@@ -213,6 +213,23 @@ async def make_main_contact(customer_id: Id, contact_id: Id, screen: ScreenDep) 
     return await run(screen, customer_id, "contacts", "PATCH", path, body={"main": True})
 
 
+@router.post("/contacts/{contact_id}/preferences")
+async def change_contact_preferences(
+    customer_id: Id, contact_id: Id, screen: ScreenDep
+) -> Response:
+    form = await screen.form()
+    body = {
+        "notify": {
+            "email": form.get("notify_email") == "on",
+            "sms": form.get("notify_sms") == "on",
+        },
+        "equipment_alerts": form.get("equipment_alerts") == "on",
+        "portal_access": form.get("portal_access") == "on",
+    }
+    path = f"/v1/customers/{customer_id}/contacts/{contact_id}"
+    return await run(screen, customer_id, "contacts", "PATCH", path, body=body)
+
+
 @router.post("/contacts/{contact_id}/remove")
 async def remove_contact(customer_id: Id, contact_id: Id, screen: ScreenDep) -> Response:
     await screen.form()
