@@ -158,3 +158,41 @@ def test_operations_show_each_consumer_s_lag_and_the_parked_events(console: Cons
     expect(consumers.get_by_role("row")).not_to_have_count(1)
     expect(console.page.get_by_text("No parked event.")).to_be_visible()
     console.screen("operations")
+
+
+def test_saving_over_someone_else_s_change_says_so_instead_of_overwriting(
+    console: Console,
+) -> None:
+    console.sign_in()
+    page = console.create_customer(unique("Concurrent"))
+    console.open(page + "/edit")
+    token = mint_token(SECRET, sub="someone-else", roles=["admin"])
+    meanwhile = httpx.patch(
+        console.url + page.replace("/console", "/v1"),
+        json={"note": "changed meanwhile"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert meanwhile.status_code == 200, meanwhile.text
+    console.page.get_by_label("Internal name").fill("Mine")
+    console.page.get_by_role("button", name="Save").click()
+    expect(console.page.get_by_role("alert")).to_contain_text("changed this customer meanwhile")
+    expect(console.page.get_by_label("Internal name")).to_have_value("Mine")  # kept, not lost
+    expect(console.page.get_by_label("Note", exact=True)).to_have_value("changed meanwhile")
+    console.page.get_by_role("button", name="Save").click()
+    expect(console.page.get_by_role("definition").filter(has_text="Mine")).to_be_visible()
+    expect(
+        console.page.get_by_role("definition").filter(has_text="changed meanwhile")
+    ).to_be_visible()
+
+
+def test_sending_to_a_customer_nobody_opted_in_for_says_why_nothing_went(
+    console: Console,
+) -> None:
+    console.sign_in()
+    page = console.create_customer(unique("Sans contact"))
+    console.open(page + "?tab=notifications")
+    console.page.get_by_label("Technician").fill("Marc")
+    console.page.get_by_label("Expected arrival").fill("15:00")
+    console.page.get_by_role("button", name="Send").click()
+    expect(console.page.get_by_role("alert")).not_to_be_empty()
+    expect(console.page.get_by_text("Nothing sent yet.")).to_be_visible()

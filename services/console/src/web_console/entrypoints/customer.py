@@ -323,6 +323,10 @@ async def send_technician_en_route(customer_id: Id, screen: ScreenDep) -> Respon
         "params": {"technician": _text(form, "technician"), "eta": _text(form, "eta")},
     }
     answer = await screen.call("POST", "/v1/notifications", json=body)
+    if answer.ok and answer.body.get("nothing_to_deliver"):
+        # Accepted, yet no contact opted in on any channel: say why nothing went out.
+        reason = answer.body["nothing_to_deliver"]
+        return await show(screen, customer_id, "notifications", problem=reason)
     if answer.ok:
         return see_other(page_path(customer_id, "notifications"))
     return await show(

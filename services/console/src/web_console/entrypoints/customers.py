@@ -55,7 +55,9 @@ async def customers_list(screen: ScreenDep) -> Response:
     params = [*api_params(filters), ("limit", str(PAGE_SIZE))]
     if query.get("cursor"):
         params.append(("cursor", query["cursor"]))
-    answer = await screen.call("GET", "/v1/customers", params=params)
+    seen = query.get("seen", "")
+    headers = {"X-Min-Position": seen} if seen.isdigit() else {}
+    answer = await screen.call("GET", "/v1/customers", params=params, headers=headers)
     page: dict[str, Any] = answer.body if answer.ok else {"items": [], "next_cursor": None}
     template = "customers_results.html" if query.get("partial") else "customers.html"
     return screen.render(
@@ -103,8 +105,11 @@ async def mass_action(screen: ScreenDep) -> Response:
     if not answer.ok:
         return screen.render("message.html", status_code=answer.status, message=answer.reason)
     done, refused = answer.body["succeeded"], answer.body["refused"]
+    seen = max((item.get("position") or 0 for item in answer.body["items"]), default=0)
     separator = "&" if back else ""
-    return see_other(f"{PREFIX}/customers?{back}{separator}done={done}&refused={refused}")
+    return see_other(
+        f"{PREFIX}/customers?{back}{separator}done={done}&refused={refused}&seen={seen}"
+    )
 
 
 @router.get("/customers/export")

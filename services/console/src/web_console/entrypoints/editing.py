@@ -62,6 +62,7 @@ def _form_page(
     errors: dict[str, str] | None = None,
     problem: str | None = None,
     duplicates: list[dict[str, Any]] | None = None,
+    was: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
     return screen.render(
@@ -69,6 +70,7 @@ def _form_page(
         status_code=status_code,
         customer=customer,
         entered=entered,
+        was=was or {},
         errors=errors or {},
         problem=problem,
         duplicates=duplicates or [],
@@ -122,36 +124,54 @@ async def create_customer(screen: ScreenDep) -> Response:
     )
 
 
+EDITED = (*DETAILS, "segment", "show_note_on_selection")
+
+
+def form_values(customer: dict[str, Any]) -> dict[str, str]:
+    """A customer's editable fields as the form shows them."""
+    values = {name: "" if customer.get(name) is None else str(customer[name]) for name in EDITED}
+    values["show_note_on_selection"] = "on" if customer.get("show_note_on_selection") else ""
+    return values
+
+
 @router.get("/{customer_id}/edit")
 async def edit_form(customer_id: Id, screen: ScreenDep) -> Response:
     answer = await screen.call("GET", f"/v1/customers/{customer_id}")
     if not answer.ok:
         return screen.render("message.html", status_code=answer.status, message=answer.reason)
-    customer = answer.body
-    entered = {name: customer.get(name) for name in (*DETAILS, "segment")}
-    if customer.get("show_note_on_selection"):
-        entered["show_note_on_selection"] = "on"
-    return _form_page(screen, customer=customer, entered=entered)
+    values = form_values(answer.body)
+    return _form_page(screen, customer=answer.body, entered=values, was=values)
 
 
 @router.post("/{customer_id}/edit")
 async def save_edit(customer_id: Id, screen: ScreenDep) -> Response:
+    """Only what this person changed is sent, with the version they saw: a change someone made
+    meanwhile is a 412, and the form then shows it beside this person's own changes."""
     form = await screen.form()
+    entered = {name: str(form.get(name, "")).strip() for name in EDITED}
+    changed = [name for name in EDITED if entered[name] != str(form.get(f"was.{name}", ""))]
+    if not changed:
+        return see_other(page_path(customer_id, "details"))
+    details = _details(form)
     version = str(form.get("version", ""))
     answer = await screen.call(
         "PATCH",
         f"/v1/customers/{customer_id}",
-        json=_details(form),
+        json={name: details[name] for name in changed},
         headers={"If-Match": version} if version.isdigit() else {},
     )
     if answer.ok:
         return see_other(page_path(customer_id, "details", answer.body.get("position")))
     current = await screen.call("GET", f"/v1/customers/{customer_id}")
+    if not current.ok:
+        return screen.render("message.html", status_code=current.status, message=current.reason)
+    now = form_values(current.body)
     problem = screen.t("edit.changed_meanwhile") if answer.status == 412 else answer.reason
     return _form_page(
         screen,
-        customer=current.body if current.ok else {"id": customer_id, "version": version},
-        entered=dict(form),
+        customer=current.body,
+        entered={**now, **{name: entered[name] for name in changed}},
+        was=now,
         errors=answer.field_errors(),
         problem=problem,
         status_code=answer.status if answer.status < 500 else 502,
