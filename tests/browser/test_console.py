@@ -200,3 +200,23 @@ def test_every_control_of_the_list_is_reached_with_the_keyboard(console: Console
         console.page.keyboard.press("Tab")
         reached.add(console.page.evaluate("document.activeElement.id"))
     assert {"q", "f-role", "f-status", "bulk-action", "bulk-value"} <= reached
+
+
+def test_the_customer_page_s_tabs_and_forms_are_reached_with_the_keyboard(
+    console: Console,
+) -> None:
+    console.sign_in()
+    page = console.create_customer(unique("Clavier"))
+    console.open(page + "?tab=contacts")
+    reached = []
+    for _ in range(45):
+        console.page.keyboard.press("Tab")
+        reached.append(
+            console.page.evaluate(
+                "document.activeElement.id || document.activeElement.textContent.trim()"
+            )
+        )
+    assert {"History", "Edit", "f-name", "f-phone", "f-notify_sms", "f-portal_access"} <= set(
+        reached
+    )
+    assert reached.index("Edit") < reached.index("History") < reached.index("f-name")
