@@ -71,11 +71,15 @@ class Screen:
     viewer: Viewer | None
     t: Translator
 
-    @property
-    def me(self) -> Viewer:
+    def require_sign_in(self) -> Viewer:
+        """The signed-in person; nobody signed in goes to the sign-in page first."""
         if self.viewer is None:
             raise NotSignedIn(self.request.url.path)
         return self.viewer
+
+    @property
+    def me(self) -> Viewer:
+        return self.require_sign_in()
 
     def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
         page = self.console.pages.get_template(template).render(

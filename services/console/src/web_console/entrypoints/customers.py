@@ -49,7 +49,7 @@ def api_params(filters: dict[str, str]) -> list[tuple[str, str]]:
 
 @router.get("/customers")
 async def customers_list(screen: ScreenDep) -> Response:
-    screen.me  # noqa: B018 - signs the person in first
+    screen.require_sign_in()
     query = dict(screen.request.query_params)
     filters = chosen_filters(query)
     params = [*api_params(filters), ("limit", str(PAGE_SIZE))]

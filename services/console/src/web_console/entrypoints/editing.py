@@ -83,7 +83,7 @@ def _form_page(
 
 @router.get("/new")
 async def new_customer_form(screen: ScreenDep) -> Response:
-    screen.me  # noqa: B018 - signs the person in first
+    screen.require_sign_in()
     entered = {
         "kind": "company",
         "segment": "other",

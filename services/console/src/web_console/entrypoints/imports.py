@@ -13,7 +13,7 @@ router = APIRouter(prefix=PREFIX + "/imports", include_in_schema=False)
 
 @router.get("")
 async def upload_form(screen: ScreenDep) -> Response:
-    screen.me  # noqa: B018 - signs the person in first
+    screen.require_sign_in()
     return screen.render("imports.html", report=None, problem=None)
 
 

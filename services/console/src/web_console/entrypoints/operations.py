@@ -20,7 +20,7 @@ def _services(screen: Screen) -> tuple[ServiceName, ...]:
 
 @router.get("")
 async def operations(screen: ScreenDep) -> Response:
-    screen.me  # noqa: B018 - signs the person in first
+    screen.require_sign_in()
     readiness: list[dict[str, Any]] = []
     parked: list[dict[str, Any]] = []
     for service in _services(screen):
