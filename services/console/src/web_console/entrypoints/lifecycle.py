@@ -14,13 +14,13 @@ from web_console.screens import PREFIX, UUID_PATTERN, Id, Screen, ScreenDep, see
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
 
-# action → (method, API route under the customer, admin only)
-ACTIONS: dict[str, tuple[str, str, bool]] = {
-    "archive": ("POST", "/archive", False),
-    "reactivate": ("POST", "/reactivate", False),
-    "convert": ("POST", "/convert-to-customer", True),
-    "anonymise": ("POST", "/anonymise", True),
-    "delete": ("DELETE", "", True),
+# action → (method, API route under the customer); the API says who may
+ACTIONS: dict[str, tuple[str, str]] = {
+    "archive": ("POST", "/archive"),
+    "reactivate": ("POST", "/reactivate"),
+    "convert": ("POST", "/convert-to-customer"),
+    "anonymise": ("POST", "/anonymise"),
+    "delete": ("DELETE", ""),
 }
 COMPARED = (
     "kind",
@@ -63,7 +63,7 @@ async def confirmed(customer_id: Id, action: str, screen: ScreenDep) -> Response
     form = await screen.form()
     if action not in ACTIONS:
         return screen.render("message.html", status_code=404, message=screen.t("error.not_found"))
-    method, route, _ = ACTIONS[action]
+    method, route = ACTIONS[action]
     reason = str(form.get("reason", "")).strip()
     body = {"reason": reason} if action == "archive" and reason else None
     answer = await screen.call(method, f"/v1/customers/{customer_id}{route}", json=body)
