@@ -196,3 +196,20 @@ def test_sending_to_a_customer_nobody_opted_in_for_says_why_nothing_went(
     console.page.get_by_role("button", name="Send").click()
     expect(console.page.get_by_role("alert")).not_to_be_empty()
     expect(console.page.get_by_text("Nothing sent yet.")).to_be_visible()
+
+
+def test_a_prospect_is_converted_once_after_a_confirmation(console: Console) -> None:
+    console.sign_in()
+    name = unique("Prospect")
+    console.open("/console/customers/new")
+    console.page.get_by_label("Customer", exact=True).uncheck()
+    console.page.get_by_label("Prospect", exact=True).check()
+    console.page.get_by_label("Name", exact=True).fill(name)
+    console.page.get_by_label("City", exact=True).fill("Nantes")
+    console.page.get_by_role("button", name="Save").click()
+    expect(console.page.get_by_text("Roles: Prospect")).to_be_visible()
+    console.page.get_by_role("link", name="Convert to customer").click()
+    expect(console.page.get_by_text("cannot be undone")).to_be_visible()
+    console.page.get_by_role("button", name="Yes, Convert to customer").click()
+    expect(console.page.get_by_text("Roles: Customer")).to_be_visible()
+    expect(console.page.get_by_role("link", name="Convert to customer")).to_have_count(0)
