@@ -55,13 +55,20 @@ class BadForm(Exception):
     """A POST without the CSRF token of this browser."""
 
 
+def moment(instant: str | None) -> str:
+    """An API instant (ISO-8601, UTC) as people read it: to the minute."""
+    return f"{instant[:10]} {instant[11:16]} UTC" if instant and len(instant) >= 16 else ""
+
+
 def page_environment() -> Environment:
-    return Environment(
+    pages = Environment(
         loader=PackageLoader("web_console", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    pages.filters["moment"] = moment
+    return pages
 
 
 @dataclass
