@@ -213,3 +213,21 @@ def test_a_prospect_is_converted_once_after_a_confirmation(console: Console) -> 
     console.page.get_by_role("button", name="Yes, Convert to customer").click()
     expect(console.page.get_by_text("Roles: Customer")).to_be_visible()
     expect(console.page.get_by_role("link", name="Convert to customer")).to_have_count(0)
+
+
+def test_a_head_office_and_its_branch_are_related_on_both_pages(console: Console) -> None:
+    console.sign_in()
+    word = uuid.uuid4().hex[:6]
+    office = console.create_customer(f"Siège {word}")
+    console.create_customer(f"Magasin {word}")
+    console.open(office)
+    console.page.get_by_label("Find a customer to relate").fill(f"magasin {word}")
+    console.page.get_by_role("button", name="Search", exact=True).click()
+    console.page.get_by_label(f"Towards Magasin {word}").select_option("parent")
+    console.page.get_by_role("button", name="Relate").click()
+    related = console.page.get_by_role("listitem").filter(has_text=f"Magasin {word}")
+    expect(related).to_contain_text("this customer is its head office")
+    console.screen("customer-relations")
+    related.get_by_role("link").click()
+    branch = console.page.get_by_role("listitem").filter(has_text=f"Siège {word}")
+    expect(branch).to_contain_text("this customer is its branch")

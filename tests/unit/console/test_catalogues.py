@@ -33,6 +33,7 @@ BUILT_KEYS = {
     "import.status_": ("queued", "running", "completed", "failed"),
     "import.count_": ("created", "updated", "unchanged", "duplicates", "failed"),
     "ops.": ("retry", "skip"),
+    "relation.": customer.RELATION_KINDS,
     "locale.": LOCALES,
 }
 

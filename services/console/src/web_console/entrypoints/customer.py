@@ -14,6 +14,8 @@ from web_console.api import Answer
 from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
+RELATIONS_SHOWN = 20
+RELATION_KINDS = ("related", "parent", "child")
 TABS = ("details", "contacts", "locations", "equipment", "activity", "notifications", "history")
 ACTIVITY_KINDS = ("comment", "call", "visit", "email")
 
@@ -68,6 +70,7 @@ async def show(
         entered=entered or {},
         merged_from=screen.request.query_params.get("merged_from"),
         activity_kinds=ACTIVITY_KINDS,
+        relation_kinds=RELATION_KINDS,
         **context,
         **extra,
     )
@@ -75,6 +78,21 @@ async def show(
 
 async def _nothing(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
     return {}
+
+
+async def _details(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
+    """The related customers by name, and those a search for one to relate found."""
+    names: dict[str, str] = {}
+    for relation in customer["relations"][:RELATIONS_SHOWN]:
+        other = await screen.call("GET", f"/v1/customers/{relation['customer_id']}")
+        names[relation["customer_id"]] = (other.body.get("name") or "") if other.ok else ""
+    search = screen.request.query_params.get("relate_q", "").strip()
+    found: list[dict[str, Any]] = []
+    if search:
+        answer = await screen.call("GET", "/v1/customers", params={"q": search, "limit": 10})
+        items = answer.body["items"] if answer.ok else []
+        found = [c for c in items if c["id"] != customer["id"]]
+    return {"related_names": names, "relate_q": search, "relate_found": found}
 
 
 async def _equipment(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +147,7 @@ async def _history(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
 
 
 TAB_DATA = {
-    "details": _nothing,
+    "details": _details,
     "contacts": _nothing,
     "locations": _nothing,
     "equipment": _equipment,
@@ -273,6 +291,21 @@ async def remove_label(customer_id: Id, screen: ScreenDep) -> Response:
     form = await screen.form()
     label = quote(str(form.get("label", "")), safe="")
     path = f"/v1/customers/{customer_id}/labels/{label}"
+    return await run(screen, customer_id, "details", "DELETE", path)
+
+
+@router.post("/relations")
+async def relate(customer_id: Id, screen: ScreenDep) -> Response:
+    form = await screen.form()
+    body = {"other_customer_id": _text(form, "other"), "relation": _text(form, "relation")}
+    path = f"/v1/customers/{customer_id}/relations"
+    return await run(screen, customer_id, "details", "POST", path, body=body)
+
+
+@router.post("/relations/{other_id}/remove")
+async def unrelate(customer_id: Id, other_id: Id, screen: ScreenDep) -> Response:
+    await screen.form()
+    path = f"/v1/customers/{customer_id}/relations/{other_id}"
     return await run(screen, customer_id, "details", "DELETE", path)
 
 
