@@ -10,8 +10,9 @@ bootstrap:
 	@command -v uv >/dev/null 2>&1 || test -x $(UV) || python3 -m pip install --quiet --user uv
 	@$(UV) sync --frozen --quiet
 
+# The console at / offers its development sign-in (name + role) here only.
 run: bootstrap
-	$(UV) run customerhub run
+	CUSTOMERHUB_CONSOLE_DEV_SIGN_IN=$${CUSTOMERHUB_CONSOLE_DEV_SIGN_IN:-true} $(UV) run customerhub run
 
 # A development token on stdout, signed with the secret `make run` uses (same
 # CUSTOMERHUB_DATA_DIR / CUSTOMERHUB_JWT_SECRET): `TOKEN=$$(make token ROLES=user SUB=bob)`.
@@ -38,8 +39,8 @@ bench: bootstrap
 	$(UV) run python bench/append_throughput.py
 
 # The local cluster mode: PostgreSQL, Kafka, FerretDB and each service as its own process
-# (command :8101, query :8102, equipment :8103, notifications :8104, relay, projector);
-# state and logs in .local/cluster/
+# (command :8101, query :8102, equipment :8103, notifications :8104, console :8105, relay,
+# projector); state and logs in .local/cluster/
 cluster: bootstrap
 	bash scripts/cluster.sh start
 

@@ -5,7 +5,7 @@
 #   scripts/cluster.sh start      provision the servers with scripts/{postgres,kafka,ferretdb,seaweedfs}.sh,
 #                                 then start every service that is not running yet and wait
 #                                 until each serves; prints COMMAND_URL=…, QUERY_URL=…, EQUIPMENT_URL=…,
-#                                 NOTIFICATIONS_URL=…, ENV_FILE=… on stdout (progress goes to stderr)
+#                                 NOTIFICATIONS_URL=…, CONSOLE_URL=…, ENV_FILE=… on stdout (progress goes to stderr)
 #   scripts/cluster.sh stop [SERVICE…]
 #                                 stop those services (default: all of them, and then the
 #                                 servers this script started; a server it found running, say
@@ -26,12 +26,15 @@
 #           projector `customerhub consume customers`: Kafka to the customers read model
 #           equipment the equipment registry over HTTP, its projector consuming Kafka, port 8103
 #           notifications  the notification service over HTTP, consuming Kafka, port 8104
+#           console   the web console, calling the four services above over HTTP, port 8105
+#                     (its development sign-in only with CUSTOMERHUB_CONSOLE_DEV_SIGN_IN=true)
 # Everything lives under .local/cluster/ (CUSTOMERHUB_CLUSTER_DIR): one pid file and one log per
 # service in logs/, and cluster.env, the settings every process got (source it to talk to the
 # cluster: `set -a; . .local/cluster/cluster.env; set +a; uv run customerhub token`).
 #
 # Settings: CUSTOMERHUB_CLUSTER_COMMAND_PORT (8101), CUSTOMERHUB_CLUSTER_QUERY_PORT (8102),
 # CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT (8103), CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT (8104),
+# CUSTOMERHUB_CLUSTER_CONSOLE_PORT (8105),
 # CUSTOMERHUB_CLUSTER_DATABASE (customerhub_cluster: the PostgreSQL database made on the local
 # server, and the MongoDB database unless CUSTOMERHUB_MONGODB_DATABASE is set),
 # CUSTOMERHUB_PYTHON (the interpreter of the project's environment; default: uv's),
@@ -56,6 +59,7 @@ COMMAND_PORT="${CUSTOMERHUB_CLUSTER_COMMAND_PORT:-8101}"
 QUERY_PORT="${CUSTOMERHUB_CLUSTER_QUERY_PORT:-8102}"
 EQUIPMENT_PORT="${CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT:-8103}"
 NOTIFICATIONS_PORT="${CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT:-8104}"
+CONSOLE_PORT="${CUSTOMERHUB_CLUSTER_CONSOLE_PORT:-8105}"
 DATABASE="${CUSTOMERHUB_CLUSTER_DATABASE:-customerhub_cluster}"
 READ_STORE="${CUSTOMERHUB_CLUSTER_READ_STORE:-mongodb}"
 BLOB_STORE="${CUSTOMERHUB_CLUSTER_BLOB_STORE:-s3}"
@@ -84,14 +88,16 @@ if [[ -f "$ENV_FILE" ]] && { [[ "${1:-start}" != start ]] || some_service_alive;
     QUERY_PORT="$(setting CUSTOMERHUB_CLUSTER_QUERY_PORT)"
     EQUIPMENT_PORT="$(setting CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT)"
     NOTIFICATIONS_PORT="$(setting CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT)"
+    CONSOLE_PORT="$(setting CUSTOMERHUB_CLUSTER_CONSOLE_PORT)"
     COMMAND_PORT="${COMMAND_PORT:-8101}" QUERY_PORT="${QUERY_PORT:-8102}"
     EQUIPMENT_PORT="${EQUIPMENT_PORT:-8103}" NOTIFICATIONS_PORT="${NOTIFICATIONS_PORT:-8104}"
+    CONSOLE_PORT="${CONSOLE_PORT:-8105}"
 fi
 
 SERVICES=(command query)
 for ((k = 2; k <= REPLICAS; k++)); do SERVICES+=("command-$k" "query-$k"); done
 ((REPLICAS > 1)) && SERVICES+=(reconciler)
-SERVICES+=(projector relay equipment notifications)
+SERVICES+=(projector relay equipment notifications console)
 
 COMMAND="${1:-start}"
 shift || true
@@ -123,6 +129,7 @@ port_of() { # the HTTP port of a service; nothing for the workers
         query*) echo $((QUERY_PORT + REPLICA_PORT_STEP * (k - 1))) ;;
         equipment) echo "$EQUIPMENT_PORT" ;;
         notifications) echo "$NOTIFICATIONS_PORT" ;;
+        console) echo "$CONSOLE_PORT" ;;
     esac
 }
 
@@ -134,6 +141,7 @@ app_of() {
         query*) echo "customer_query.bootstrap:create_app" ;;
         equipment) echo "equipment.bootstrap:create_app" ;;
         notifications) echo "notifications.bootstrap:create_app" ;;
+        console) echo "web_console.bootstrap:create_app" ;;
     esac
 }
 service_args() {
@@ -412,10 +420,17 @@ EOF
         echo "CUSTOMERHUB_CLUSTER_QUERY_PORT=$QUERY_PORT"
         echo "CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT=$EQUIPMENT_PORT"
         echo "CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT=$NOTIFICATIONS_PORT"
+        echo "CUSTOMERHUB_CLUSTER_CONSOLE_PORT=$CONSOLE_PORT"
+        # The console calls the services as any client does.
+        echo "CUSTOMERHUB_CONSOLE_COMMAND_URL=http://$HOST:$COMMAND_PORT"
+        echo "CUSTOMERHUB_CONSOLE_QUERY_URL=http://$HOST:$QUERY_PORT"
+        echo "CUSTOMERHUB_CONSOLE_EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
+        echo "CUSTOMERHUB_CONSOLE_NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
         echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
         echo "QUERY_URL=http://$HOST:$QUERY_PORT"
         echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
         echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
+        echo "CONSOLE_URL=http://$HOST:$CONSOLE_PORT"
         echo "COMMAND_URLS=$(urls command)"
         echo "QUERY_URLS=$(urls query)"
     } >"$ENV_FILE.tmp"
@@ -495,6 +510,7 @@ echo "COMMAND_URL=http://$HOST:$COMMAND_PORT"
 echo "QUERY_URL=http://$HOST:$QUERY_PORT"
 echo "EQUIPMENT_URL=http://$HOST:$EQUIPMENT_PORT"
 echo "NOTIFICATIONS_URL=http://$HOST:$NOTIFICATIONS_PORT"
+echo "CONSOLE_URL=http://$HOST:$CONSOLE_PORT"
 echo "COMMAND_URLS=$(urls command)"
 echo "QUERY_URLS=$(urls query)"
 echo "ENV_FILE=$ENV_FILE"

@@ -47,7 +47,7 @@ BURST_WRITERS = 8
 BURST_CUSTOMERS = 500  # each: created, given a main contact, then 8 labels: 5,000 commands
 BURST_LABELS = 8
 RELAY_BATCH = 20
-SERVICES = ("command", "query", "relay", "projector", "equipment", "notifications")
+SERVICES = ("command", "query", "relay", "projector", "equipment", "notifications", "console")
 REGIONS = ("FR-IDF", "DE-BY", "FR-ARA")
 HEADERS = {"Authorization": f"Bearer {mint_token(SECRET, sub='alice', roles=['admin'])}"}
 
@@ -60,6 +60,7 @@ class Cluster:
     query_url: str = ""
     equipment_url: str = ""
     notifications_url: str = ""
+    console_url: str = ""
     settings: dict[str, str] = field(default_factory=dict)
 
     def script(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -79,6 +80,7 @@ class Cluster:
         self.command_url, self.query_url = answer["COMMAND_URL"], answer["QUERY_URL"]
         self.equipment_url = answer["EQUIPMENT_URL"]
         self.notifications_url = answer["NOTIFICATIONS_URL"]
+        self.console_url = answer["CONSOLE_URL"]
         self.settings = _env_file(Path(answer["ENV_FILE"]))
 
     def pid(self, service: str) -> int:
@@ -103,7 +105,7 @@ def cluster(
     kafka_topics: Topics,
     s3_server: S3Server,
 ) -> Iterator[Cluster]:
-    """The six services on the session's servers, with a database, topics and consumer group
+    """The seven services on the session's servers, with a database, topics and consumer group
     of their own; stopped (and checked gone) afterwards, the servers left running. Indirect
     parametrisation asks for replicas (CUSTOMERHUB_CLUSTER_REPLICAS)."""
     env = {
@@ -113,6 +115,7 @@ def cluster(
         "CUSTOMERHUB_CLUSTER_QUERY_PORT": str(free_port()),
         "CUSTOMERHUB_CLUSTER_EQUIPMENT_PORT": str(free_port()),
         "CUSTOMERHUB_CLUSTER_NOTIFICATIONS_PORT": str(free_port()),
+        "CUSTOMERHUB_CLUSTER_CONSOLE_PORT": str(free_port()),
         "CUSTOMERHUB_PYTHON": sys.executable,
         "CUSTOMERHUB_POSTGRES_DSN": fresh_postgres_dsn,
         "MONGODB_URL": mongodb_url,
@@ -274,6 +277,8 @@ async def test_commands_and_queries_across_processes_survive_a_relay_killed_mid_
 ) -> None:
     written = Written()
     command = f"{cluster.command_url}/v1/customers"
+    # The console runs beside the services, ready once the query service answers it.
+    assert (await http.get(f"{cluster.console_url}/health/ready")).status_code == 200
 
     # Create, edit, label, add a contact, merge — over HTTP on the command port.
     ids: list[str] = []

@@ -126,4 +126,7 @@ def test_the_readme_quick_start_works_as_written_on_a_fresh_data_directory(
         assert answer.status == 200
 
     with urllib.request.urlopen(f"{url}/", timeout=10) as answer:
-        assert answer.url == f"{url}/docs"
+        assert answer.url == f"{url}/console/sign-in?next=/console/customers"
+        assert "Development sign-in" in answer.read().decode()
+    with urllib.request.urlopen(f"{url}/docs", timeout=10) as answer:
+        assert answer.status == 200

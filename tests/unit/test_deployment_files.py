@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings
 from customerhub.cli import _parser
 from customerhub_shared.settings import Settings
 from notifications.settings import NotificationSettings
+from web_console.settings import ConsoleSettings
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = [REPO / "docker-compose.yml", *sorted((REPO / "deploy" / "k8s").glob("*.yaml"))]
@@ -31,7 +32,7 @@ def read_names(settings: type[BaseSettings]) -> set[str]:
     return names
 
 
-READ = read_names(Settings) | read_names(NotificationSettings)
+READ = read_names(Settings) | read_names(NotificationSettings) | read_names(ConsoleSettings)
 
 
 def documents() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -11,6 +11,7 @@ import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
 import notifications.bootstrap as notifications
+import web_console.bootstrap as web_console
 from customerhub import write_side
 from customerhub.followers import embedded_followers
 from customerhub.timeline import SentDeliveries
@@ -21,10 +22,14 @@ from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
 from customerhub_shared.settings import Settings, load_settings
+from web_console.settings import ConsoleSettings, load_console_settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, console_settings: ConsoleSettings | None = None
+) -> FastAPI:
     settings = settings or load_settings()
+    console_settings = console_settings or load_console_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,6 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         ),
                         customer_query.attach(app, infra, read_store, settings, parked=parked),
                         notifications.attach(app, infra, read_store, settings, parked=parked),
+                        web_console.attach(
+                            app,
+                            settings,
+                            console_settings,
+                            web_console.embedded_api(app, console_settings),
+                        ),
                     ]
                     app.state.customer_query.notifications = SentDeliveries(
                         app.state.notifications.store
@@ -75,4 +86,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for router in service.routers():
             app.include_router(router)
     app.include_router(parked_events.router)
+    web_console.install(app)
     return app

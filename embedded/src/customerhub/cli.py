@@ -90,7 +90,8 @@ def _run(
     host = host or settings.host
     port = port or settings.port
     server = create_app(settings)
-    _say("run", f"serving http://{host}:{port} (API docs: /docs), data in {settings.data_dir}")
+    address = f"http://{host}:{port}"
+    _say("run", f"serving {address} (console: /, API docs: /docs), data in {settings.data_dir}")
     if not settings.jwks_url:
         token = _mint(settings, sub="dev-admin", roles=["admin"], ttl_seconds=12 * 3600)
         _say("run", f"HS256 secret: {_secret_origin(settings)}")

@@ -1,4 +1,5 @@
-"""`GET /` leads a visitor to the API's docs in every service (until a console serves a page)."""
+"""`GET /` leads a visitor to the API's docs in every service, and to the web console where
+one is served (embedded)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from customerhub_shared.http.service import serve_root
 from customerhub_shared.settings import Settings
 
 FACTORIES: dict[str, Callable[[Settings], FastAPI]] = {
-    "embedded": embedded.create_app,
     "write-side": write_side.create_app,
     "customer-command": customer_command.create_app,
     "customer-query": customer_query.create_app,
@@ -42,6 +42,17 @@ async def test_the_root_redirects_to_the_docs(service: str, tmp_path: Path) -> N
     assert answer.status_code == 307
     assert answer.headers["location"] == "/docs"
     assert "/" not in app.openapi()["paths"]
+
+
+async def test_the_embedded_root_leads_to_the_console_and_docs_stay_at_docs(
+    tmp_path: Path,
+) -> None:
+    app = embedded.create_app(Settings(data_dir=tmp_path, jwt_secret="s" * 32))
+    answer = await get_root(app)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/customers"
+    assert "/" not in app.openapi()["paths"]
+    assert app.docs_url == "/docs"
 
 
 async def test_a_console_replaces_the_root(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The web console: server-rendered screens over the public HTTP API, holding no state."""
