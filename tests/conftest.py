@@ -20,7 +20,42 @@ STOP_SERVERS = "CUSTOMERHUB_TEST_STOP_SERVERS"
 _stopped: list[str] = []
 
 
+# `make test` starts SeaweedFS's script as the run begins: its first build takes minutes,
+# spent beside the unit tests rather than in front of the first S3 test.
+_seaweedfs_early: subprocess.Popen[str] | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _seaweedfs_early
+    if os.environ.get(STOP_SERVERS) == "1" and not os.environ.get("CUSTOMERHUB_S3_ENDPOINT"):
+        _seaweedfs_early = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "seaweedfs.sh"), "start"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+
+def _start_seaweedfs(script: Path) -> subprocess.CompletedProcess[str]:
+    """The early start's outcome, or the script run now."""
+    global _seaweedfs_early
+    early, _seaweedfs_early = _seaweedfs_early, None
+    if early is not None:
+        stdout, stderr = early.communicate(timeout=1800)
+        return subprocess.CompletedProcess(early.args, early.returncode, stdout, stderr)
+    return subprocess.run(
+        ["bash", str(script), "start"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,  # a first run builds SeaweedFS from the Go module proxy
+    )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _seaweedfs_early is not None:  # no S3 test ran: let the script finish, then stop
+        note_start("seaweedfs", _start_seaweedfs(REPO / "scripts" / "seaweedfs.sh").stderr)
     if os.environ.get(STOP_SERVERS) == "1":
         _stopped.extend(stop_started())
 
@@ -165,13 +200,7 @@ def s3_server() -> S3Server:
         return S3Server(endpoint, key_id, secret)
     script = REPO / "scripts" / "seaweedfs.sh"
     try:
-        done = subprocess.run(
-            ["bash", str(script), "start"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=1800,  # a first run builds SeaweedFS from the Go module proxy
-        )
+        done = _start_seaweedfs(script)
     except (OSError, subprocess.TimeoutExpired) as error:
         pytest.fail(f"could not run {script} to provision SeaweedFS: {error}", pytrace=False)
     note_start("seaweedfs", done.stderr)
