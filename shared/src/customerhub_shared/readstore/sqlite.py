@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +61,9 @@ _TOP = chr(0x10FFFF)
 # too seldom, or all at the far end of the sort order (measured: 185 ms against 15 ms).
 COMMON_PREFIX_TERMS = 1000
 COMMON_PREFIX_SHARE = 25
+# A prefix found common is walked without counting again for this long: a collection's
+# documents come and go slowly, and walking a prefix that became rare is slower, not wrong.
+COMMON_PREFIX_KEPT_SECONDS = 30.0
 
 
 def _table(collection: str) -> str:
@@ -108,6 +112,8 @@ class SQLiteReadStore(ReadStore):
         self._value_indexed = frozenset(_field(name) for name in value_indexed)
         # (collection, field) pairs whose values this process knows are in search_terms.
         self._values_ready: set[tuple[str, str]] = set()
+        # (collection, prefix) -> until when (time.monotonic) it counts as common uncounted.
+        self._common_until: dict[tuple[str, str], float] = {}
 
     @classmethod
     async def open(
@@ -160,12 +166,7 @@ class SQLiteReadStore(ReadStore):
         looked_up = await self._ensure_value_indexes(collection, query)
 
         def work(db: sqlite3.Connection) -> list[tuple[str]]:
-            common: set[str] = set()
-            if query.prefixes:
-                threshold = self._common_prefix_terms
-                if threshold is None:
-                    threshold = max(COMMON_PREFIX_TERMS, _rows(db, table) // COMMON_PREFIX_SHARE)
-                common = {p for p in query.prefixes if _matches(db, collection, p, threshold)}
+            common = self._common_prefixes(db, collection, query.prefixes)
             statements = _find_statements(
                 table, collection, query, walked=common, looked_up=looked_up
             )
@@ -177,6 +178,26 @@ class SQLiteReadStore(ReadStore):
             return rows
 
         return [_load(row[0]) for row in await self._read(work) or []]
+
+    def _common_prefixes(
+        self, db: sqlite3.Connection, collection: str, prefixes: Iterable[str]
+    ) -> set[str]:
+        """The prefixes to walk rather than collect. A common one stays so for a while
+        without being counted again: counting costs as much as a page of a common prefix."""
+        now = time.monotonic()
+        common = {p for p in prefixes if self._common_until.get((collection, p), 0.0) > now}
+        unsure = [p for p in prefixes if p not in common]
+        if not unsure:
+            return common
+        threshold = self._common_prefix_terms
+        if threshold is None:
+            rows = _rows(db, _table(collection))
+            threshold = max(COMMON_PREFIX_TERMS, rows // COMMON_PREFIX_SHARE)
+        for prefix in unsure:
+            if _matches(db, collection, prefix, threshold):
+                common.add(prefix)
+                self._common_until[collection, prefix] = now + COMMON_PREFIX_KEPT_SECONDS
+        return common
 
     async def _ensure_indexes(self, collection: str, query: Query) -> None:
         """Index the JSON fields a query sorts or filters on, and each filter with the sort
