@@ -36,8 +36,12 @@ class SQLiteKeyRing(KeyRing):
         self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        self._creates = GroupCommit(
-            lambda: sqlite_files.connect(path, synchronous="FULL"), name="keys"
+        # An in-memory keyring is one connection's: it makes its keys on that one.
+        in_memory = str(path) == ":memory:"
+        self._creates = (
+            None
+            if in_memory
+            else GroupCommit(lambda: sqlite_files.connect(path, synchronous="FULL"), name="keys")
         )
 
     async def key_for(self, subject: UUID) -> bytes | None:
@@ -45,7 +49,10 @@ class SQLiteKeyRing(KeyRing):
         return None if row is None or row[0] is None else bytes(row[0])
 
     async def create_key(self, subject: UUID) -> bytes:
-        row = await self._creates.write(lambda db: _create(db, subject))
+        if self._creates is None:
+            row = await asyncio.to_thread(self._create_here, subject)
+        else:
+            row = await self._creates.write(lambda db: _create(db, subject))
         if row is None or row[0] is None:
             raise KeyDestroyed(str(subject))
         return bytes(row[0])
@@ -54,8 +61,13 @@ class SQLiteKeyRing(KeyRing):
         await asyncio.to_thread(self._destroy, subject)
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._creates.close)
+        if self._creates is not None:
+            await asyncio.to_thread(self._creates.close)
         self._db.close()
+
+    def _create_here(self, subject: UUID) -> tuple[bytes | None] | None:
+        with self._lock:
+            return _create(self._db, subject)
 
     def _row(self, subject: UUID) -> tuple[bytes | None, str | None] | None:
         with self._lock:
