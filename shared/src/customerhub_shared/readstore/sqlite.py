@@ -177,7 +177,8 @@ class SQLiteReadStore(ReadStore):
                 rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
             return rows
 
-        return [_load(row[0]) for row in await self._read(work) or []]
+        load = _projected if query.fields else _load
+        return [load(row[0]) for row in await self._read(work) or []]
 
     def _common_prefixes(
         self, db: sqlite3.Connection, collection: str, prefixes: Iterable[str]
@@ -513,9 +514,11 @@ def _find_statements(
         where.append(sql)
         params += values
 
+    selected = _selected(query.fields)
+
     def select(extra: str, extra_params: list[Any], order: str) -> tuple[str, list[Any]]:
         conditions = " AND ".join([*where, extra] if extra else where) or "1"
-        sql = f"SELECT d.body FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
+        sql = f"SELECT {selected} FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
         return sql, [*params, *extra_params]
 
     direction = "DESC" if query.descending else "ASC"
@@ -539,6 +542,20 @@ def _find_statements(
     after = f"{sort} {op}= ? AND ({sort} {op} ? OR d._id {op} ?)"
     page = select(after, [value, value, doc_id], by_sort)
     return [page, select(f"{sort} IS NULL", [], by_id)] if query.descending else [page]
+
+
+def _selected(fields: Sequence[str]) -> str:
+    """The whole body, or a JSON object of `_id` and the fields (`->` keeps their JSON types)."""
+    if not fields:
+        return "d.body"
+    pairs = [f"'{name}', d.body -> '$.{name}'" for name in map(_field, fields) if name != "_id"]
+    return (
+        f"json_object('_id', d._id, {', '.join(pairs)})" if pairs else "json_object('_id', d._id)"
+    )
+
+
+def _projected(body: str) -> Document:
+    return {name: value for name, value in _load(body).items() if value is not None}
 
 
 def _equals(name: str, value: Scalar) -> tuple[str, list[Any]]:

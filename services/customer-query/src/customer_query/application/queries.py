@@ -19,7 +19,12 @@ from customer_query.application.errors import (
     CustomerNotYetCreated,
     EmptyDuplicateProbe,
 )
-from customer_query.domain.duplicates import DuplicateMatch, DuplicateProbe, match
+from customer_query.domain.duplicates import (
+    MATCHED_FIELDS,
+    DuplicateMatch,
+    DuplicateProbe,
+    match,
+)
 from customer_query.domain.instants import aware, instant_text
 from customer_query.domain.terms import query_prefixes
 from customer_query.domain.view import CustomerView, public
@@ -47,6 +52,8 @@ _CANDIDATES_PER_QUERY = 100
 _QUICK_CANDIDATES = 20
 _NAME_STEM_LENGTH = 4
 _MAX_NAME_STEMS = 5
+# What scoring, ordering and answering a candidate read (whole documents cost their decoding).
+_CANDIDATE_FIELDS = (*MATCHED_FIELDS, "id", "name", "status", "sort_name")
 
 JSON = dict[str, Any]
 Loader = Callable[[str], Awaitable[Document | None]]
@@ -329,10 +336,13 @@ def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
     stems = stems[:_MAX_NAME_STEMS]
     # All stems together first, so a common word's many holders cannot crowd out the match.
     groups = [tuple(stems)] * (len(stems) > 1) + [(stem,) for stem in stems]
-    queries = [Query(prefixes=g, any_of=live, limit=_CANDIDATES_PER_QUERY) for g in groups]
+    shown = _CANDIDATE_FIELDS
+    queries = [
+        Query(prefixes=g, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown) for g in groups
+    ]
     addresses = {"emails": probe.email, "phones": probe.phone_key}
     queries += [
-        Query(contains={name: value}, any_of=live, limit=_CANDIDATES_PER_QUERY)
+        Query(contains={name: value}, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown)
         for name, value in addresses.items()
         if value
     ]
