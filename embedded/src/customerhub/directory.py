@@ -50,8 +50,8 @@ class ReadModelDirectory:
 
 async def _candidates(read_model: ReadModel, probe: DuplicateProbe) -> dict[str, Document]:
     found: dict[str, Document] = {}
-    for query in _likely_queries(probe):
-        for customer in await read_model.find(query):
+    for answer in await read_model.find_each(_likely_queries(probe)):
+        for customer in answer:
             found.setdefault(customer["_id"], customer)
     return found
 

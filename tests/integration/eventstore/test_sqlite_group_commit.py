@@ -12,6 +12,7 @@ import pytest
 
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+from customerhub_shared.keyring.sqlite import SQLiteKeyRing
 from customerhub_shared.sqlite_files import connect
 from customerhub_shared.sqlite_group_commit import GroupCommit
 from tests.integration.eventstore.contract import fresh_stream, new_event
@@ -98,13 +99,20 @@ async def test_an_append_returns_only_once_its_event_is_committed(tmp_path: Path
     assert all(seen)
 
 
-async def test_the_writer_commits_with_a_full_fsync(tmp_path: Path) -> None:
-    commit = GroupCommit(lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t")
+async def test_the_event_stores_and_keyrings_writers_commit_with_a_full_fsync(
+    store: SQLiteEventStore, tmp_path: Path
+) -> None:
+    keyring = SQLiteKeyRing(tmp_path / "keys.db")
+    writers = [store._appends, keyring._creates]
     try:
-        level = await commit.write(lambda db: db.execute("PRAGMA synchronous").fetchone()[0])
+        levels = [
+            await writer.write(lambda db: db.execute("PRAGMA synchronous").fetchone()[0])
+            for writer in writers
+            if writer is not None
+        ]
     finally:
-        await asyncio.to_thread(commit.close)
-    assert level == 2  # FULL
+        await keyring.close()
+    assert levels == [2, 2]  # FULL: a commit returns once it is on disk
 
 
 async def test_a_failed_commit_fails_every_write_of_its_batch(tmp_path: Path) -> None:

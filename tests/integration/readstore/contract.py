@@ -273,6 +273,25 @@ class ReadStoreContract:
         await put(store, collection, *FILTERABLE)
         assert await ids(store, collection, query) == expected
 
+    async def test_queries_found_together_answer_each_as_alone(self, store: ReadStore) -> None:
+        collection = fresh_collection()
+        await put(store, collection, *FILTERABLE)
+        queries = [
+            Query(equals={"segment": "retail"}),
+            Query(contains={"labels": "vip"}, fields=("labels",)),
+            Query(equals={"segment": "nobody"}),
+            Query(any_of={"_id": ["f3", "f5", "zz"]}, limit=1),
+        ]
+        together = await store.find_each(collection, queries)
+        assert together == [await store.find(collection, query) for query in queries]
+        assert [[d["_id"] for d in found] for found in together] == [
+            ["f1", "f3"],
+            ["f1", "f4"],
+            [],
+            ["f3"],
+        ]
+        assert await store.find_each(fresh_collection(), queries[:1]) == [[]]
+
     async def test_a_query_with_fields_returns_those_fields_alone_with_their_types(
         self, store: ReadStore
     ) -> None:

@@ -58,6 +58,10 @@ class ReadStore(abc.ABC):
     @abc.abstractmethod
     async def find(self, collection: str, query: Query) -> list[Document]: ...
 
+    async def find_each(self, collection: str, queries: Sequence[Query]) -> list[list[Document]]:
+        """The answer of each query, in order (a store may run them together)."""
+        return [await self.find(collection, query) for query in queries]
+
     @abc.abstractmethod
     async def count(self, collection: str) -> int: ...
 

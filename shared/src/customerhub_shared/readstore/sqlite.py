@@ -161,24 +161,44 @@ class SQLiteReadStore(ReadStore):
         return {document["_id"]: document for document in documents}
 
     async def find(self, collection: str, query: Query) -> list[Document]:
+        [found] = await self.find_each(collection, [query])
+        return found
+
+    async def find_each(self, collection: str, queries: Sequence[Query]) -> list[list[Document]]:
+        """Every query in one trip to a reader thread."""
         table = _table(collection)
-        await self._ensure_indexes(collection, query)
-        looked_up = await self._ensure_value_indexes(collection, query)
+        plans: list[tuple[Query, set[str]]] = []
+        for query in queries:
+            await self._ensure_indexes(collection, query)
+            plans.append((query, await self._ensure_value_indexes(collection, query)))
 
-        def work(db: sqlite3.Connection) -> list[tuple[str]]:
-            common = self._common_prefixes(db, collection, query.prefixes)
-            statements = _find_statements(
-                table, collection, query, walked=common, looked_up=looked_up
-            )
-            rows: list[tuple[str]] = []
-            for sql, params in statements:
-                if len(rows) >= query.limit:
-                    break
-                rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
-            return rows
+        def work(db: sqlite3.Connection) -> list[list[tuple[str]]]:
+            return [
+                self._rows(db, table, collection, query, looked_up) for query, looked_up in plans
+            ]
 
-        load = _projected if query.fields else _load
-        return [load(row[0]) for row in await self._read(work) or []]
+        answers = await self._read(work) or [[] for _ in plans]
+        return [
+            [(_projected if query.fields else _load)(row[0]) for row in rows]
+            for (query, _), rows in zip(plans, answers, strict=True)
+        ]
+
+    def _rows(
+        self,
+        db: sqlite3.Connection,
+        table: str,
+        collection: str,
+        query: Query,
+        looked_up: set[str],
+    ) -> list[tuple[str]]:
+        common = self._common_prefixes(db, collection, query.prefixes)
+        statements = _find_statements(table, collection, query, walked=common, looked_up=looked_up)
+        rows: list[tuple[str]] = []
+        for sql, params in statements:
+            if len(rows) >= query.limit:
+                break
+            rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
+        return rows
 
     def _common_prefixes(
         self, db: sqlite3.Connection, collection: str, prefixes: Iterable[str]

@@ -92,6 +92,9 @@ class ReadModel:
     async def find(self, query: Query) -> list[Document]:
         return await self.store.find(self.collection, query)
 
+    async def find_each(self, queries: Sequence[Query]) -> list[list[Document]]:
+        return await self.store.find_each(self.collection, queries)
+
 
 @dataclass(frozen=True)
 class CustomerSearch:
@@ -324,8 +327,8 @@ async def _duplicate_candidates(
     """Everyone sharing a word stem of the name, the email or the phone; scored afterwards."""
     candidates: dict[str, Document] = {}
     queries = _quick_queries(probe) if quick else _candidate_queries(probe)
-    for query in queries:
-        for customer in await read_model.find(query):
+    for found in await read_model.find_each(queries):
+        for customer in found:
             candidates.setdefault(customer["_id"], customer)
     return candidates
 
