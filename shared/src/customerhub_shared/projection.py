@@ -214,8 +214,8 @@ class Projector:
             if any(self.mapper.is_sealed(event) for event in recorded)
             and (subject := self.projection.key_subject(stream)) is not None
         }
-        found = await asyncio.gather(*(self.keyring.key_for(s) for s in subjects.values()))
-        return {stream: key for stream, key in zip(subjects, found, strict=True) if key}
+        found = await self.keyring.keys_for(list(subjects.values()))
+        return {stream: found[s] for stream, s in subjects.items() if s in found}
 
     async def catch_up(
         self,

@@ -13,6 +13,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -29,6 +30,9 @@ CREATE TABLE IF NOT EXISTS subject_keys (
     destroyed_at TEXT
 );
 """
+
+
+_CHUNK = 500  # subjects per lookup, far below SQLite's limit on bound parameters
 
 
 class SQLiteKeyRing(KeyRing):
@@ -48,6 +52,9 @@ class SQLiteKeyRing(KeyRing):
         row = await asyncio.to_thread(self._row, subject)
         return None if row is None or row[0] is None else bytes(row[0])
 
+    async def keys_for(self, subjects: Sequence[UUID]) -> dict[UUID, bytes]:
+        return await asyncio.to_thread(self._keys, list(dict.fromkeys(subjects)))
+
     async def create_key(self, subject: UUID) -> bytes:
         if self._creates is None:
             row = await asyncio.to_thread(self._create_here, subject)
@@ -64,6 +71,22 @@ class SQLiteKeyRing(KeyRing):
         if self._creates is not None:
             await asyncio.to_thread(self._creates.close)
         self._db.close()
+
+    def _keys(self, subjects: list[UUID]) -> dict[UUID, bytes]:
+        found: dict[UUID, bytes] = {}
+        by_name = {str(subject): subject for subject in subjects}
+        names = list(by_name)
+        with self._lock:
+            for start in range(0, len(names), _CHUNK):
+                chunk = names[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT subject, data_key FROM subject_keys WHERE subject IN ({marks})"
+                    " AND data_key IS NOT NULL",
+                    chunk,
+                ).fetchall()
+                found.update((by_name[name], bytes(key)) for name, key in rows)
+        return found
 
     def _create_here(self, subject: UUID) -> tuple[bytes | None] | None:
         with self._lock:
