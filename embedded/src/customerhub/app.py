@@ -35,10 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 async with parked_events.serving(app, settings) as consumers:
                     parked = consumers.parked
-                    items, reconciler = write_side.attach(
-                        app, infra, read_store, checkpoints, settings
-                    )
                     customers = customer_query.attach(app, infra, read_store, settings)
+                    items, reconciler = write_side.attach(
+                        app,
+                        infra,
+                        read_store,
+                        checkpoints,
+                        settings,
+                        query=app.state.customer_query,
+                    )
                     notifier = notifications.attach(app, infra, read_store, settings, parked=parked)
                     app.state.customer_query.notifications = SentDeliveries(notifier.service.store)
                     observe(

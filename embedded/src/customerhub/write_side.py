@@ -17,6 +17,7 @@ from fastapi import FastAPI
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+from customer_query.entrypoints.http.service import QueryService
 from customerhub.directory import ReadModelDirectory
 from customerhub.duplicates import ReadModelDuplicates
 from customerhub.followers import write_side_followers
@@ -38,10 +39,14 @@ def attach(
     read_store: ReadStore,
     checkpoints: CheckpointStore,
     settings: Settings,
+    *,
+    query: QueryService | None = None,
 ) -> tuple[Projector, OwnershipReconciler]:
     """Customer-command, and equipment with the customers' side: the equipment projector and
-    the ownership reconciler, for the caller to run."""
-    query = customer_query.build_query_service(infra, read_store, settings)
+    the ownership reconciler, for the caller to run. `query`: the customer read model's
+    service whose projector runs in this process, if one does (creates then know how far it
+    is without reading its checkpoint)."""
+    query = query or customer_query.build_query_service(infra, read_store, settings)
     duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
     warn = settings.duplicate_warnings
     customer_command.attach(app, infra, settings, duplicates=duplicates if warn else None)

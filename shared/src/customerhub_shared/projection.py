@@ -78,6 +78,9 @@ class Projector:
         self.generation = generation or 1
         self._progressed = asyncio.Event()
         self._erasing: set[str] = set()  # documents whose erasure is still to be written
+        # The checkpoint this projector last wrote for its generation: what it holds at least,
+        # known without a read (another process's projector may have gone further).
+        self.written: int | None = None
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""
@@ -86,6 +89,8 @@ class Projector:
         active, _ = await self.store.generations(self.projection.name)
         changed = active != self.generation
         self.generation = active
+        if changed:
+            self.written = None
         return changed
 
     @property
@@ -142,6 +147,7 @@ class Projector:
         if erasing:
             await self.store.erase_replaced()
             self._erasing.difference_update(erasing)
+        self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
 
