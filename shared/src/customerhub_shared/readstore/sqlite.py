@@ -179,7 +179,7 @@ class SQLiteReadStore(ReadStore):
 
         answers = await self._read(work) or [[] for _ in plans]
         return [
-            [(_projected if query.fields else _load)(row[0]) for row in rows]
+            [_projected(row[0], query.fields) if query.fields else _load(row[0]) for row in rows]
             for (query, _), rows in zip(plans, answers, strict=True)
         ]
 
@@ -565,17 +565,17 @@ def _find_statements(
 
 
 def _selected(fields: Sequence[str]) -> str:
-    """The whole body, or a JSON object of `_id` and the fields (`->` keeps their JSON types)."""
+    """The whole body, or the JSON array of `_id` and the fields: one json_extract of many
+    paths parses the body once."""
     if not fields:
         return "d.body"
-    pairs = [f"'{name}', d.body -> '$.{name}'" for name in map(_field, fields) if name != "_id"]
-    return (
-        f"json_object('_id', d._id, {', '.join(pairs)})" if pairs else "json_object('_id', d._id)"
-    )
+    paths = ", ".join(f"'$.{name}'" for name in ("_id", *map(_field, fields)))
+    return f"json_extract(d.body, {paths})"
 
 
-def _projected(body: str) -> Document:
-    return {name: value for name, value in _load(body).items() if value is not None}
+def _projected(values: str, fields: Sequence[str]) -> Document:
+    found = zip(("_id", *fields), json.loads(values), strict=True)
+    return {name: value for name, value in found if value is not None}
 
 
 def _equals(name: str, value: Scalar) -> tuple[str, list[Any]]:
