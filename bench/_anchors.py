@@ -35,6 +35,35 @@ finally:
 """
 
 
+# bench_sqlite_limit.py's figure: raw sqlite3, WAL, synchronous=FULL, 1 row per transaction.
+_SQLITE_LIMIT = """
+import json, os, shutil, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+import bench_sqlite_limit as raw
+tmp = tempfile.mkdtemp(prefix="sqlite-limit-")
+try:
+    rate, p50, p99 = raw.bench(os.path.join(tmp, "limit.sqlite"), "FULL", 1, float(sys.argv[2]))
+    print(json.dumps({"rows_per_s": rate, "p50_ms": p50, "p99_ms": p99}))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+"""
+
+# bench_eventsourcing.py's figure (c): new aggregates of 1 event per save(), from N threads.
+_EVENTSOURCING_THREADS = """
+import json, os, shutil, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+import bench_eventsourcing as es
+tmp = tempfile.mkdtemp(prefix="es-anchor-")
+try:
+    app = es.Customers(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                            "SQLITE_DBNAME": os.path.join(tmp, "events.sqlite")})
+    rate, p50, p99, _ = es.bench_write(app, 1, float(sys.argv[2]), int(sys.argv[3]))
+    print(json.dumps({"events_per_s": rate, "p50_ms": p50, "p99_ms": p99}))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+"""
+
+
 def anchors_dir() -> Path | None:
     """$CUSTOMERHUB_ANCHORS, else `shared/anchors` beside the checkout (or its parent)."""
     candidates = [os.environ.get("CUSTOMERHUB_ANCHORS", "")]
@@ -43,6 +72,31 @@ def anchors_dir() -> Path | None:
         if candidate and (Path(candidate) / "bench_eventsourcing.py").exists():
             return Path(candidate)
     return None
+
+
+def sqlite_append_limit(seconds: float) -> dict[str, Any] | None:
+    """bench_sqlite_limit.py, WAL FULL, 1 row per transaction: rows/s; None if absent."""
+    return _run_anchor(_SQLITE_LIMIT, str(seconds))
+
+
+def eventsourcing_threaded_writes(seconds: float, threads: int) -> dict[str, Any] | None:
+    """Anchor (c): eventsourcing saving 1 event per save() from `threads` threads, events/s."""
+    return _run_anchor(_EVENTSOURCING_THREADS, str(seconds), str(threads))
+
+
+def _run_anchor(script: str, *arguments: str) -> dict[str, Any] | None:
+    where = anchors_dir()
+    if where is None or not VENV_PYTHON.exists():
+        return None
+    answer = subprocess.run(
+        [str(VENV_PYTHON), "-c", script, str(where), *arguments],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(answer.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def eventsourcing_read_rate(

@@ -7,6 +7,11 @@ retry (on ConcurrencyConflict: re-read the stream's version, append again; confl
     uv run python bench/append_throughput.py [--seconds 5] [--writers 20] [--postgres]
     uv run python bench/append_throughput.py --postgres --compare-with ../main
 
+The SQLite figures are printed beside their anchors, run in the same sitting from the anchors'
+venv (../shared/anchors, README there): raw sqlite3's 1-row-per-transaction rate at
+synchronous=FULL (bench_sqlite_limit.py) just before, and eventsourcing's N-thread figure (c)
+just after; then the ratios the issue sets goals for. --no-anchors leaves them out.
+
 With --postgres, a second table runs the writers on their own streams in separate OS processes
 (1 writer; N writers in one process; N writers split over --processes processes), each layout
 on a fresh scratch database; --compare-with DIR runs the same layouts with the PostgreSQL
@@ -36,6 +41,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _anchors import eventsourcing_threaded_writes, missing_anchor_note, sqlite_append_limit
 from _stats import machine_line, percentile
 
 from customerhub_shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
@@ -439,6 +445,30 @@ def print_row(row: Row) -> None:
     )
 
 
+def print_sqlite_ratios(
+    rows: list[Row],
+    limit: dict[str, float] | None,
+    threaded: dict[str, float] | None,
+    writers: int,
+) -> None:
+    """The SQLite adapter beside its anchors, measured in this run."""
+    rate = {row.case: row.rate for row in rows if row.adapter == "sqlite"}
+    one, many = rate[Case(1, OWN)], rate[Case(writers, OWN)]
+    print("\nsqlite beside its anchors (same run)")
+    print(f"{'figure':<44} {'ours/s':>9} {'anchor/s':>9} {'ratio':>7} {'goal':>7}")
+    lines = [("1 writer vs raw sqlite3 1 row/txn FULL", one, limit and limit["rows_per_s"], 0.8)]
+    lines.append((f"{writers} writers own streams vs 1 writer (ours)", many, one, 2.0))
+    anchor = threaded and threaded["events_per_s"]
+    lines.append((f"{writers} writers vs eventsourcing {writers} threads", many, anchor, 4.0))
+    for label, ours, theirs, goal in lines:
+        if not theirs:
+            print(f"{label:<44} {ours:>9.0f}  {missing_anchor_note()}")
+            continue
+        ratio = ours / theirs
+        verdict = "met" if ratio >= goal else "not met"
+        print(f"{label:<44} {ours:>9.0f} {theirs:>9.0f} {ratio:>6.2f}x {goal:>5.1f}x {verdict}")
+
+
 async def main_async(args: argparse.Namespace) -> int:
     print(machine_line())
     print(
@@ -446,10 +476,16 @@ async def main_async(args: argparse.Namespace) -> int:
         f"{args.seconds:g} s per case after {args.warmup:g} s warm-up"
     )
     adapters = available_adapters(args)
+    limit = await asyncio.to_thread(sqlite_append_limit, args.seconds) if args.anchors else None
     print(HEADER, flush=True)
     rows: list[Row] = []
     for name, opener in adapters:
         rows.extend(await bench_adapter(name, opener, args))
+    if args.anchors:
+        threaded = await asyncio.to_thread(
+            eventsourcing_threaded_writes, args.seconds, args.writers
+        )
+        print_sqlite_ratios(rows, limit, threaded, args.writers)
     dsn = postgres_dsn(args.postgres) if args.postgres else None
     if dsn:
         await bench_process_layouts(dsn, args)
@@ -477,6 +513,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="runs per process layout and code (3)"
+    )
+    parser.add_argument(
+        "--no-anchors",
+        dest="anchors",
+        action="store_false",
+        help="leave out the anchors (raw sqlite3, eventsourcing) and the ratios",
     )
     parser.add_argument("--worker-dsn", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

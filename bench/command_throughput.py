@@ -1,14 +1,20 @@
 """Commands/s of `POST /v1/customers` against the embedded system, over real HTTP.
 
-Starts `customerhub run` as a subprocess (fresh temp data dir, a free port, its own JWT secret,
-log level WARNING), waits for GET /docs, then N concurrent clients create customers with
-distinct names (the service refuses a taken name with 409) for --seconds after a warm-up.
+By default, beside its anchor: each round starts `customerhub run` (fresh temp data dir, its
+own JWT secret, log level WARNING) pinned to CPU 1, loads it with the anchors' wrk script
+(`bench_fastapi_bare.sh`, 32 connections, wrk on CPU 0, a unique name and email per request),
+stops it, then runs the FastAPI+JWT anchor under the same load and prints ours, the anchor and
+the ratio (../shared/anchors, README there; needs wrk and the anchors' venv).
 
-    uv run python bench/command_throughput.py [--clients 32] [--seconds 20] [--warmup 3]
+    uv run python bench/command_throughput.py [--rounds 2] [--seconds 15]
+
+With --httpx (or when wrk or the anchors are missing), N concurrent Python clients create
+customers with distinct names for --seconds after a warm-up, without an anchor:
+
+    uv run python bench/command_throughput.py --httpx [--clients 32] [--seconds 20] [--warmup 3]
     uv run python bench/command_throughput.py --url http://127.0.0.1:8000 --jwt-secret S
 
-Latencies cover every measured request, whatever its status. Client and server share the
-machine's CPUs. Figures, not a test.
+Latencies cover every measured request, whatever its status. Figures, not a test.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _anchors import anchors_dir
+from _side_by_side import print_round, run_wrk, wrk_available
 from _stats import machine_line, percentile
 
 from customerhub_shared.http.auth import mint_token
@@ -120,14 +128,17 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 @contextlib.contextmanager
-def spawned_server(launcher: str, secret: str) -> Iterator[Server]:
-    """`customerhub run` on a free port in a fresh data dir, stopped on the way out."""
+def spawned_server(launcher: str, secret: str, *, pinned: bool = False) -> Iterator[Server]:
+    """`customerhub run` on a free port in a fresh data dir, stopped on the way out; `pinned`:
+    on CPU 1 alone, as the anchor's server is."""
     with tempfile.TemporaryDirectory(prefix="customerhub-bench-") as tmp:
         port = free_port()
         log_path = Path(tmp) / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                server_command(launcher),
+                ["taskset", "-c", "1", *server_command(launcher)]
+                if pinned
+                else server_command(launcher),
                 cwd=REPO,
                 env=server_env(Path(tmp) / "data", port, secret),
                 stdout=log,
@@ -282,16 +293,46 @@ def windows(run: Run, width: float) -> str:
     return trend or "(the run is shorter than one window)"
 
 
-async def bench(server: Server, secret: str, args: argparse.Namespace) -> int:
-    waited = await wait_until_up(server, args.startup_timeout)
-    print(f"server: answering after {waited:.1f} s")
-    token = mint_token(
+def admin_token(secret: str) -> str:
+    return mint_token(
         secret,
         sub="bench",
         roles=["admin"],
         issuer=os.environ.get("CUSTOMERHUB_JWT_ISSUER"),
         audience=os.environ.get("CUSTOMERHUB_JWT_AUDIENCE"),
     )
+
+
+def side_by_side(anchors: Path, args: argparse.Namespace) -> int:
+    """Ours, then the anchor, under the same wrk load, `--rounds` times."""
+    body = anchors / "customer_project.json"
+    seconds = args.seconds or 15.0
+    print(machine_line())
+    for number in range(1, args.rounds + 1):
+        secret = secrets.token_urlsafe(32)
+        with spawned_server(args.launcher, secret, pinned=True) as server:
+            asyncio.run(wait_until_up(server, args.startup_timeout))
+            assert server.process is not None
+            rows = run_wrk(
+                anchors,
+                url=f"{server.url}{ROUTE}",
+                body=body,
+                seconds=seconds,
+                token=admin_token(secret),
+                pid=server.process.pid,
+            )
+        anchor = run_wrk(anchors, url="", body=body, seconds=seconds)
+        if "ext" not in rows:
+            print("error: wrk printed no figure for the project", file=sys.stderr)
+            return 1
+        print_round(number, rows["ext"], anchor)
+    return 0
+
+
+async def bench(server: Server, secret: str, args: argparse.Namespace) -> int:
+    waited = await wait_until_up(server, args.startup_timeout)
+    print(f"server: answering after {waited:.1f} s")
+    token = admin_token(secret)
     run = await drive(server.url, token, args)
     report(run, args, server.url)
     return 0 if run.samples else 1
@@ -300,7 +341,13 @@ async def bench(server: Server, secret: str, args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (32)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="measured duration (20)")
+    parser.add_argument(
+        "--seconds", type=float, help="measured duration (15 beside the anchor, 20 with --httpx)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="ours/anchor rounds (2)")
+    parser.add_argument(
+        "--httpx", action="store_true", help="Python clients as the load, without the anchor"
+    )
     parser.add_argument("--warmup", type=float, default=3.0, help="unmeasured lead-in (3)")
     parser.add_argument(
         "--own-numbers",
@@ -327,6 +374,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    anchors = anchors_dir()
+    if not args.httpx and not args.url and anchors is not None and wrk_available(anchors):
+        return side_by_side(anchors, args)
+    if not args.httpx and not args.url:
+        print("no wrk or no anchors: Python clients as the load, without the anchor")
+    args.seconds = args.seconds or 20.0
     if args.url:
         if not args.jwt_secret:
             sys.exit("--url needs --jwt-secret or CUSTOMERHUB_JWT_SECRET to mint an admin token")

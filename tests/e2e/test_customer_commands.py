@@ -168,6 +168,25 @@ async def test_two_concurrent_creates_of_one_name_cannot_both_win(
     assert refused.json()["type"].endswith("name-taken")
 
 
+async def test_twenty_concurrent_creates_of_one_name_amid_others_leave_one_holder(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    # Appends waiting together commit together: the name's losers must not fail the others.
+    contested = [new_customer("Boulangerie Lefèvre") for _ in range(20)]
+    others = [new_customer(f"Fromagerie {uuid.uuid4().hex[:8]}") for _ in range(20)]
+    bodies = [body for pair in zip(contested, others, strict=True) for body in pair]
+    answers = await asyncio.gather(
+        *(client.post("/v1/customers", json=body, headers=ADMIN) for body in bodies)
+    )
+    contested_statuses = sorted(answer.status_code for answer in answers[0::2])
+    assert contested_statuses == [201] + [409] * 19
+    assert all(answer.status_code == 201 for answer in answers[1::2])
+    created = [answer.json() for answer in answers if answer.status_code == 201]
+    for body in created:
+        assert await stream_length(app, body["id"]) == 1
+    assert len({body["position"] for body in created}) == 21
+
+
 async def test_names_are_unique_ignoring_case_and_accents(
     client: httpx.AsyncClient, create: Callable[..., Any]
 ) -> None:

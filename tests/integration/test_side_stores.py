@@ -3,6 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,24 @@ async def keyring(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         ring = await PostgresKeyRing.open(request.getfixturevalue("postgres_dsn"))
     yield ring
     await ring.close()
+
+
+async def test_keys_looked_up_together_are_those_kept_alone(keyring: KeyRing) -> None:
+    kept = [uuid.uuid4() for _ in range(3)]
+    keys = [await keyring.create_key(subject) for subject in kept]
+    destroyed, never_had_one = uuid.uuid4(), uuid.uuid4()
+    await keyring.create_key(destroyed)
+    await keyring.destroy(destroyed)
+    asked = [*kept, destroyed, never_had_one, kept[0]]
+    assert await keyring.keys_for(asked) == dict(zip(kept, keys, strict=True))
+    assert await keyring.keys_for([]) == {}
+
+
+async def test_concurrent_creates_each_get_their_own_key(keyring: KeyRing) -> None:
+    subjects = [uuid.uuid4() for _ in range(20)]
+    created = await asyncio.gather(*(keyring.create_key(subject) for subject in subjects))
+    assert len(set(created)) == 20
+    assert await keyring.keys_for(subjects) == dict(zip(subjects, created, strict=True))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -39,7 +39,12 @@ def create_app(
             try:
                 async with parked_events.serving(app, settings) as consumers:
                     parked = consumers.parked
+                    # customer-query first: the write side's duplicate check follows its projector.
+                    customers = customer_query.attach(
+                        app, infra, read_store, settings, parked=parked
+                    )
                     services = [
+                        customers,
                         write_side.attach(
                             app,
                             infra,
@@ -48,8 +53,8 @@ def create_app(
                             settings,
                             parked=parked,
                             equipment_read_model=True,
+                            query=app.state.customer_query,
                         ),
-                        customer_query.attach(app, infra, read_store, settings, parked=parked),
                         notifications.attach(app, infra, read_store, settings, parked=parked),
                         web_console.attach(
                             app,

@@ -7,13 +7,14 @@ from itertools import combinations
 from uuid import UUID
 
 from customer_query.application.queries import ReadModel
-from customer_query.domain.duplicates import DuplicateProbe, match
+from customer_query.domain.duplicates import MATCHED_FIELDS, DuplicateProbe, match
 from customer_query.entrypoints.http.service import QueryService
 from customerhub_shared.readstore import Document, Query
 
 _MATCHED_STATUSES = ("active", "archived")
 _LIVE = {"status": ("active", "archived", "anonymised")}
 _STEM_LENGTH, _MAX_STEMS, _CANDIDATES = 4, 5, 100
+_CANDIDATE_FIELDS = (*MATCHED_FIELDS, "id")
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class ReadModelDirectory:
 
 async def _candidates(read_model: ReadModel, probe: DuplicateProbe) -> dict[str, Document]:
     found: dict[str, Document] = {}
-    for query in _likely_queries(probe):
-        for customer in await read_model.find(query):
+    for answer in await read_model.find_each(_likely_queries(probe)):
+        for customer in answer:
             found.setdefault(customer["_id"], customer)
     return found
 
@@ -65,10 +66,13 @@ def _likely_queries(probe: DuplicateProbe) -> list[Query]:
     groups = [tuple(stems)] if stems else []
     if len(stems) >= 3:
         groups += list(combinations(stems, len(stems) - 1))
-    queries = [Query(prefixes=group, any_of=_LIVE, limit=_CANDIDATES) for group in groups]
+    queries = [
+        Query(prefixes=group, any_of=_LIVE, limit=_CANDIDATES, fields=_CANDIDATE_FIELDS)
+        for group in groups
+    ]
     addresses = {"emails": probe.email, "phones": probe.phone_key}
     queries += [
-        Query(contains={name: value}, any_of=_LIVE, limit=_CANDIDATES)
+        Query(contains={name: value}, any_of=_LIVE, limit=_CANDIDATES, fields=_CANDIDATE_FIELDS)
         for name, value in addresses.items()
         if value
     ]

@@ -13,13 +13,15 @@ from uuid import UUID
 from customer_command.application.duplicates import PossibleDuplicate
 from customer_query.application.errors import ReadModelBehind
 from customer_query.application.freshness import wait_for_position
-from customer_query.application.queries import possible_duplicates
+from customer_query.application.queries import ReadModel, possible_duplicates
 from customer_query.domain.duplicates import DuplicateProbe
 from customer_query.entrypoints.http.service import QueryService
 
 # How long a create waits for the read model to reach the log's head before it compares:
 # enough for the embedded projector, never long enough to hold creates behind a lagging one.
 CATCH_UP_SECONDS = 0.3
+# Between looks when no write of the projector came first (one in another process).
+LOOK_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,29 @@ class ReadModelDuplicates:
         probe = DuplicateProbe.of(name=name, email=email, phone=phone)
         # Behind after the wait: compare with what the read model holds (a warning, not a rule).
         with contextlib.suppress(ReadModelBehind):
+            # The projector runs in this process and wakes the wait when it writes: the
+            # read model is looked at then, not every few milliseconds in between.
             await wait_for_position(
-                self.service.position, await self.log_head(), timeout=CATCH_UP_SECONDS
+                self._position,
+                await self.log_head(),
+                timeout=CATCH_UP_SECONDS,
+                progressed=self.service.progressed,
+                interval=LOOK_SECONDS,
             )
-        read_model = await self.service.read_model()
+        projector = self.service.projector
+        read_model = (
+            ReadModel(self.service.read_store, projector.collection)
+            if projector.written is not None
+            else await self.service.read_model()
+        )
         found = await possible_duplicates(read_model, probe, exclude_id=str(exclude_id), quick=True)
         return [
             PossibleDuplicate(UUID(item["customer_id"]), item["score"], tuple(item["reasons"]))
             for item in found["items"]
         ]
+
+    async def _position(self) -> int | None:
+        """How far the read model is: the running projector's last write when it is in this
+        process (it wakes the wait when it writes), else its checkpoint, read."""
+        written = self.service.projector.written
+        return written if written is not None else await self.service.position()

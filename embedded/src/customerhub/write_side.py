@@ -17,6 +17,7 @@ from fastapi import FastAPI
 import customer_command.bootstrap as customer_command
 import customer_query.bootstrap as customer_query
 import equipment.bootstrap as equipment
+from customer_query.entrypoints.http.service import QueryService
 from customerhub.directory import ReadModelDirectory
 from customerhub.duplicates import ReadModelDuplicates
 from customerhub.followers import write_side_followers
@@ -39,10 +40,13 @@ def attach(
     *,
     parked: ParkedStore | None = None,
     equipment_read_model: bool = False,
+    query: QueryService | None = None,
 ) -> Attached:
     """Customer-command, and equipment with the customers' side: the ownership reconciler
-    (unless it runs `separate`ly) and, with `equipment_read_model`, the equipment projector."""
-    query = customer_query.build_query_service(infra, read_store, settings)
+    (unless it runs `separate`ly) and, with `equipment_read_model`, the equipment projector.
+    `query`: the customer read model's service whose projector runs in this process, if one
+    does (creates then know how far it is without reading its checkpoint)."""
+    query = query or customer_query.build_query_service(infra, read_store, settings)
     duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
     warn = settings.duplicate_warnings
     commands = customer_command.attach(

@@ -139,4 +139,7 @@ async def open_read_store(settings: Settings) -> ReadStore:
     from customerhub_shared.readstore.sqlite import SQLiteReadStore
 
     private_directory(settings.data_dir)
-    return await SQLiteReadStore.open(settings.data_dir / "read.db")
+    # A customer's emails and phone keys: looked up by value for every duplicate check.
+    return await SQLiteReadStore.open(
+        settings.data_dir / "read.db", value_indexed=("emails", "phones")
+    )

@@ -78,6 +78,9 @@ class Projector:
         self.generation = generation or 1
         self._progressed = asyncio.Event()
         self._erasing: set[str] = set()  # documents whose erasure is still to be written
+        # The checkpoint this projector last wrote for its generation: what it holds at least,
+        # known without a read (another process's projector may have gone further).
+        self.written: int | None = None
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""
@@ -86,6 +89,8 @@ class Projector:
         active, _ = await self.store.generations(self.projection.name)
         changed = active != self.generation
         self.generation = active
+        if changed:
+            self.written = None
         return changed
 
     @property
@@ -142,6 +147,7 @@ class Projector:
         if erasing:
             await self.store.erase_replaced()
             self._erasing.difference_update(erasing)
+        self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
 
@@ -214,8 +220,8 @@ class Projector:
             if any(self.mapper.is_sealed(event) for event in recorded)
             and (subject := self.projection.key_subject(stream)) is not None
         }
-        found = await asyncio.gather(*(self.keyring.key_for(s) for s in subjects.values()))
-        return {stream: key for stream, key in zip(subjects, found, strict=True) if key}
+        found = await self.keyring.keys_for(list(subjects.values()))
+        return {stream: found[s] for stream, s in subjects.items() if s in found}
 
     async def catch_up(
         self,

@@ -273,6 +273,57 @@ class ReadStoreContract:
         await put(store, collection, *FILTERABLE)
         assert await ids(store, collection, query) == expected
 
+    async def test_queries_found_together_answer_each_as_alone(self, store: ReadStore) -> None:
+        collection = fresh_collection()
+        await put(store, collection, *FILTERABLE)
+        queries = [
+            Query(equals={"segment": "retail"}),
+            Query(contains={"labels": "vip"}, fields=("labels",)),
+            Query(equals={"segment": "nobody"}),
+            Query(any_of={"_id": ["f3", "f5", "zz"]}, limit=1),
+        ]
+        together = await store.find_each(collection, queries)
+        assert together == [await store.find(collection, query) for query in queries]
+        assert [[d["_id"] for d in found] for found in together] == [
+            ["f1", "f3"],
+            ["f1", "f4"],
+            [],
+            ["f3"],
+        ]
+        assert await store.find_each(fresh_collection(), queries[:1]) == [[]]
+
+    async def test_a_query_with_fields_returns_those_fields_alone_with_their_types(
+        self, store: ReadStore
+    ) -> None:
+        collection = fresh_collection()
+        whole = customer(
+            "p1",
+            name="Ada",
+            active=True,
+            rank=3,
+            labels=["vip", 7],
+            address={"city": "Paris"},
+            note="not asked for",
+            segment=None,
+        )
+        await put(store, collection, whole, customer("p2", name="Bob", rank=1))
+        query = Query(
+            fields=("name", "active", "rank", "labels", "address", "segment", "missing"),
+            sort="rank",
+        )
+        found = await store.find(collection, query)
+        assert [document["_id"] for document in found] == ["p2", "p1"]
+        shown = {name: value for name, value in found[1].items() if value is not None}
+        assert shown == {
+            "_id": "p1",
+            "name": "Ada",
+            "active": True,
+            "rank": 3,
+            "labels": ["vip", 7],
+            "address": {"city": "Paris"},
+        }
+        assert found[0].get("active") is None and found[0]["name"] == "Bob"
+
     async def test_prefixes_and_filters_combine(self, store: ReadStore) -> None:
         collection = fresh_collection()
         await put(

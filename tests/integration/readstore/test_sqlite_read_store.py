@@ -43,6 +43,68 @@ class TestSQLiteReadStoreWalkingEveryPrefix(ReadStoreContract):
         await store.close()
 
 
+class TestSQLiteReadStoreLookingUpValues(ReadStoreContract):
+    """The same contract when `contains` on the fields it uses is an index lookup."""
+
+    @pytest.fixture
+    async def store(self, tmp_path: Path) -> AsyncIterator[SQLiteReadStore]:
+        fields = ("labels", "roles", "emails", "tags")
+        store = await SQLiteReadStore.open(tmp_path / "read.db", value_indexed=fields)
+        yield store
+        await store.close()
+
+
+async def test_values_stored_before_the_first_lookup_are_found_and_follow_rewrites(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "read.db"
+    first = await SQLiteReadStore.open(path)  # knows nothing of value lookups
+    collection = fresh_collection()
+    await put(first, collection, customer("a", emails=["ada@example.com", "x@example.com"]))
+    await put(first, collection, customer("b", emails="ada@example.com"), customer("c"))
+    store = await SQLiteReadStore.open(path, value_indexed=("emails",))
+    by_email = Query(contains={"emails": "ada@example.com"})
+    assert [d["_id"] for d in await store.find(collection, by_email)] == ["a", "b"]
+
+    await put(store, collection, customer("a", 2, emails=["x@example.com"]))
+    await put(first, collection, customer("c", 2, emails=["ada@example.com"]))  # another writer
+    assert [d["_id"] for d in await store.find(collection, by_email)] == ["b", "c"]
+    await first.close()
+    await store.close()
+
+
+async def test_a_value_lookup_reads_the_index_not_every_document(tmp_path: Path) -> None:
+    path = tmp_path / "read.db"
+    store = await SQLiteReadStore.open(path, value_indexed=("emails",))
+    collection = fresh_collection()
+    await put(store, collection, customer("a", emails=["ada@example.com"], status="active"))
+    query = Query(contains={"emails": "ada@example.com"}, any_of={"status": ("active",)})
+    assert [d["_id"] for d in await store.find(collection, query)] == ["a"]
+    await store.close()
+    [(sql, params)] = _find_statements(
+        f'"docs_{collection}"', collection, query, looked_up={"emails"}
+    )
+    db = sqlite3.connect(path)
+    plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, 20]))
+    db.close()
+    assert "'$.emails'" not in sql
+    assert "SCAN d" not in plan, plan
+
+
+async def test_a_dropped_collection_leaves_no_values_behind(tmp_path: Path) -> None:
+    path = tmp_path / "read.db"
+    store = await SQLiteReadStore.open(path, value_indexed=("emails",))
+    collection = fresh_collection()
+    await put(store, collection, customer("a", emails=["ada@example.com"]))
+    await store.find(collection, Query(contains={"emails": "ada@example.com"}))
+    await store.drop(collection)
+    await store.close()
+    db = sqlite3.connect(path)
+    left = db.execute("SELECT count(*) FROM search_terms WHERE term LIKE '%ada@%'").fetchone()
+    db.close()
+    assert left == (0,)
+
+
 async def test_a_common_and_a_rare_prefix_together_find_what_both_start(tmp_path: Path) -> None:
     # "an" starts 7 terms (common at 4), "zo" 3 (rare): one walked, one collected.
     store = await SQLiteReadStore.open(tmp_path / "read.db", common_prefix_terms=4)

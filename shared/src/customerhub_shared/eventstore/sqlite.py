@@ -2,6 +2,8 @@
 
 Every append runs in a `BEGIN IMMEDIATE` transaction, so the version check and the insert
 are one step even across processes; the log position is SQLite's rowid, which only grows.
+Appends waiting together share that transaction and its fsync (group commit), each in its own
+savepoint: one append's conflict never fails another's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from customerhub_shared.eventstore.port import (
     RecordedEvent,
 )
 from customerhub_shared.eventstore.subscription import follow_log
+from customerhub_shared.sqlite_files import connect
+from customerhub_shared.sqlite_group_commit import GroupCommit
 from customerhub_shared.sqlite_threads import SQLiteThreads
 
 _SCHEMA = """
@@ -40,6 +44,11 @@ CREATE TABLE IF NOT EXISTS events (
     UNIQUE (stream, revision)
 );
 """
+
+_INSERT = (
+    "INSERT INTO events (stream, revision, event_id, type, data, metadata, recorded_at, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
@@ -61,6 +70,7 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
 class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
         self._db = SQLiteThreads(path, name="events")
+        self._appends = GroupCommit(lambda: connect(path, synchronous="FULL"), name="events")
         self._poll_interval = poll_interval
         self._appended = asyncio.Event()
 
@@ -75,7 +85,7 @@ class SQLiteEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        result = await self._db.write(lambda db: _append(db, stream, events, expected_version))
+        result = await self._appends.write(lambda db: _append(db, stream, events, expected_version))
         self._appended.set()
         self._appended = asyncio.Event()
         return result
@@ -113,6 +123,7 @@ class SQLiteEventStore(EventStore):
             await asyncio.wait_for(self._appended.wait(), self._poll_interval)
 
     async def close(self) -> None:
+        await asyncio.to_thread(self._appends.close)
         self._db.close()
 
 
@@ -145,38 +156,22 @@ def _version(db: sqlite3.Connection, stream: str) -> int:
 def _append(
     db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
 ) -> AppendResult:
-    db.execute("BEGIN IMMEDIATE")
+    """Within the writer's transaction (group_commit undoes it if this raises)."""
+    version = _version(db, stream)
+    if expected is not None and expected != version:
+        raise ConcurrencyConflict(stream, expected, version)
+    now = datetime.now(UTC).isoformat()
+    hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
+    rows = [
+        (stream, version + n, str(event.id), event.type, event.data, event.metadata, now, hashes[n])
+        for n, event in enumerate(events)
+    ]
+    position = 0
     try:
-        version = _version(db, stream)
-        if expected is not None and expected != version:
-            raise ConcurrencyConflict(stream, expected, version)
-        now = datetime.now(UTC).isoformat()
-        position = 0
-        hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
-        for offset, event in enumerate(events):
-            cursor = db.execute(
-                "INSERT INTO events"
-                " (stream, revision, event_id, type, data, metadata, recorded_at, hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    stream,
-                    version + offset,
-                    str(event.id),
-                    event.type,
-                    event.data,
-                    event.metadata,
-                    now,
-                    hashes[offset],
-                ),
-            )
-            position = int(cursor.lastrowid or 0)
-        db.execute("COMMIT")
+        for row in rows:
+            position = int(db.execute(_INSERT, row).lastrowid or 0)
     except sqlite3.IntegrityError as error:
-        db.execute("ROLLBACK")
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error
-        raise ConcurrencyConflict(stream, expected, _version(db, stream)) from error
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+        raise ConcurrencyConflict(stream, expected, version) from error
     return AppendResult(version=version + len(events), position=position)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-import uuid
 from collections.abc import Mapping
 
 import structlog
@@ -20,6 +19,7 @@ from customerhub_shared.http.problems import (
     problem_response,
     status_problem,
 )
+from customerhub_shared.ids import new_uuid
 
 _SANE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -38,8 +38,8 @@ class CorrelationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        correlation_id = _incoming_correlation_id(scope) or str(uuid.uuid4())
-        request_id = str(uuid.uuid4())
+        correlation_id = _incoming_correlation_id(scope) or str(new_uuid())
+        request_id = str(new_uuid())
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id, request_id=request_id)
         # Starlette's `request.state` is a view of scope["state"].

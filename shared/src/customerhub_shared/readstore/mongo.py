@@ -117,7 +117,10 @@ class MongoReadStore(ReadStore):
             order.insert(0, (query.sort, direction))
         cursor = (
             self._collection(collection)
-            .find({"$and": conditions} if conditions else {})
+            .find(
+                {"$and": conditions} if conditions else {},
+                dict.fromkeys(map(_field, query.fields), 1) if query.fields else None,
+            )
             .sort(order)
             .limit(query.limit)
         )

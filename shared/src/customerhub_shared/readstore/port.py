@@ -32,6 +32,8 @@ class Query:
     Null or missing sort values come first (last when descending); give a sort field one type
     per collection, as stores order mixed types differently.
     `after`: keyset cursor, the (sort value, _id) of the last document of the previous page.
+    `fields`: return these top-level fields of each document alone, with `_id` (a field the
+    document lacks or holds null may come back missing or null); empty: whole documents.
     Field names are top-level identifiers (`[A-Za-z_][A-Za-z0-9_]*`); adapters refuse others.
     """
 
@@ -43,6 +45,7 @@ class Query:
     descending: bool = False
     after: tuple[Scalar, str] | None = None
     limit: int = 50
+    fields: tuple[str, ...] = ()
 
 
 class ReadStore(abc.ABC):
@@ -54,6 +57,10 @@ class ReadStore(abc.ABC):
 
     @abc.abstractmethod
     async def find(self, collection: str, query: Query) -> list[Document]: ...
+
+    async def find_each(self, collection: str, queries: Sequence[Query]) -> list[list[Document]]:
+        """The answer of each query, in order (a store may run them together)."""
+        return [await self.find(collection, query) for query in queries]
 
     @abc.abstractmethod
     async def count(self, collection: str) -> int: ...

@@ -2,6 +2,8 @@
 
 Each collection is a table of JSON bodies; a `search_terms` side table serves prefix search
 through an index, and documents, their terms and the checkpoint commit in one transaction.
+The same table holds the values of `value_indexed` fields (under `<collection>#<field>`), so
+that `contains` on such a field (an email among a customer's) is an index lookup, not a scan.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,6 +33,11 @@ CREATE INDEX IF NOT EXISTS search_terms_by_term ON search_terms (collection, ter
 CREATE TABLE IF NOT EXISTS checkpoints (
     name     TEXT PRIMARY KEY,
     position INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS value_indexes (
+    collection TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    PRIMARY KEY (collection, field)
 );
 CREATE TABLE IF NOT EXISTS generations (
     projection TEXT PRIMARY KEY,
@@ -53,6 +61,9 @@ _TOP = chr(0x10FFFF)
 # too seldom, or all at the far end of the sort order (measured: 185 ms against 15 ms).
 COMMON_PREFIX_TERMS = 1000
 COMMON_PREFIX_SHARE = 25
+# A prefix found common is walked without counting again for this long: a collection's
+# documents come and go slowly, and walking a prefix that became rare is slower, not wrong.
+COMMON_PREFIX_KEPT_SECONDS = 30.0
 
 
 def _table(collection: str) -> str:
@@ -76,24 +87,46 @@ def _is_missing_table(error: sqlite3.OperationalError) -> bool:
     return str(error).startswith("no such table")
 
 
+def _values_key(collection: str, field: str) -> str:
+    """Where a field's values sit in search_terms: `#` is never part of a collection name."""
+    return f"{collection}#{field}"
+
+
 class SQLiteReadStore(ReadStore):
-    def __init__(self, path: Path | str, *, common_prefix_terms: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        common_prefix_terms: int | None = None,
+        value_indexed: Iterable[str] = (),
+    ) -> None:
         """`common_prefix_terms`: a fixed threshold for a common prefix (0: every prefix),
-        instead of one from the collection's size."""
+        instead of one from the collection's size. `value_indexed`: fields whose string values
+        `contains` finds through an index (selective ones: a filter most documents pass is
+        better checked on the documents met in sort order)."""
         # A read model is rebuilt from the log, so a commit a power cut takes back costs nothing.
         self._db = SQLiteThreads(path, name="read-model", synchronous="NORMAL")
         self._common_prefix_terms = common_prefix_terms
         # (collection, index key) pairs whose table and expression index this process has made.
         self._indexed: set[tuple[str, str]] = set()
+        self._value_indexed = frozenset(_field(name) for name in value_indexed)
+        # (collection, field) pairs whose values this process knows are in search_terms.
+        self._values_ready: set[tuple[str, str]] = set()
+        # (collection, prefix) -> until when (time.monotonic) it counts as common uncounted.
+        self._common_until: dict[tuple[str, str], float] = {}
 
     @classmethod
     async def open(
-        cls, path: Path | str, *, common_prefix_terms: int | None = None
+        cls,
+        path: Path | str,
+        *,
+        common_prefix_terms: int | None = None,
+        value_indexed: Iterable[str] = (),
     ) -> SQLiteReadStore:
         if str(path) == ":memory:":
             # Each pooled connection would get its own empty database.
             raise ValueError("SQLiteReadStore needs a file path, not ':memory:'")
-        store = cls(path, common_prefix_terms=common_prefix_terms)
+        store = cls(path, common_prefix_terms=common_prefix_terms, value_indexed=value_indexed)
         await store._db.write(lambda db: db.executescript(_SCHEMA))
         return store
 
@@ -128,25 +161,64 @@ class SQLiteReadStore(ReadStore):
         return {document["_id"]: document for document in documents}
 
     async def find(self, collection: str, query: Query) -> list[Document]:
+        [found] = await self.find_each(collection, [query])
+        return found
+
+    async def find_each(self, collection: str, queries: Sequence[Query]) -> list[list[Document]]:
+        """Every query in one trip to a reader thread."""
         table = _table(collection)
-        await self._ensure_indexes(collection, query)
+        plans: list[tuple[Query, set[str]]] = []
+        for query in queries:
+            await self._ensure_indexes(collection, query)
+            plans.append((query, await self._ensure_value_indexes(collection, query)))
 
-        def work(db: sqlite3.Connection) -> list[tuple[str]]:
-            common: set[str] = set()
-            if query.prefixes:
-                threshold = self._common_prefix_terms
-                if threshold is None:
-                    threshold = max(COMMON_PREFIX_TERMS, _rows(db, table) // COMMON_PREFIX_SHARE)
-                common = {p for p in query.prefixes if _matches(db, collection, p, threshold)}
-            statements = _find_statements(table, collection, query, walked=common)
-            rows: list[tuple[str]] = []
-            for sql, params in statements:
-                if len(rows) >= query.limit:
-                    break
-                rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
-            return rows
+        def work(db: sqlite3.Connection) -> list[list[tuple[str]]]:
+            return [
+                self._rows(db, table, collection, query, looked_up) for query, looked_up in plans
+            ]
 
-        return [_load(row[0]) for row in await self._read(work) or []]
+        answers = await self._read(work) or [[] for _ in plans]
+        return [
+            [_projected(row[0], query.fields) if query.fields else _load(row[0]) for row in rows]
+            for (query, _), rows in zip(plans, answers, strict=True)
+        ]
+
+    def _rows(
+        self,
+        db: sqlite3.Connection,
+        table: str,
+        collection: str,
+        query: Query,
+        looked_up: set[str],
+    ) -> list[tuple[str]]:
+        common = self._common_prefixes(db, collection, query.prefixes)
+        statements = _find_statements(table, collection, query, walked=common, looked_up=looked_up)
+        rows: list[tuple[str]] = []
+        for sql, params in statements:
+            if len(rows) >= query.limit:
+                break
+            rows.extend(db.execute(sql, [*params, query.limit - len(rows)]).fetchall())
+        return rows
+
+    def _common_prefixes(
+        self, db: sqlite3.Connection, collection: str, prefixes: Iterable[str]
+    ) -> set[str]:
+        """The prefixes to walk rather than collect. A common one stays so for a while
+        without being counted again: counting costs as much as a page of a common prefix."""
+        now = time.monotonic()
+        common = {p for p in prefixes if self._common_until.get((collection, p), 0.0) > now}
+        unsure = [p for p in prefixes if p not in common]
+        if not unsure:
+            return common
+        threshold = self._common_prefix_terms
+        if threshold is None:
+            rows = _rows(db, _table(collection))
+            threshold = max(COMMON_PREFIX_TERMS, rows // COMMON_PREFIX_SHARE)
+        for prefix in unsure:
+            if _matches(db, collection, prefix, threshold):
+                common.add(prefix)
+                self._common_until[collection, prefix] = now + COMMON_PREFIX_KEPT_SECONDS
+        return common
 
     async def _ensure_indexes(self, collection: str, query: Query) -> None:
         """Index the JSON fields a query sorts or filters on, and each filter with the sort
@@ -169,6 +241,21 @@ class SQLiteReadStore(ReadStore):
 
         await self._db.write(work)
         self._indexed.update((collection, key) for key in wanted)
+
+    async def _ensure_value_indexes(self, collection: str, query: Query) -> set[str]:
+        """The `contains` fields of the query that an index serves; each field's values are
+        collected from the documents already stored the first time it is asked for."""
+        fields = {
+            name
+            for name, value in query.contains.items()
+            if name in self._value_indexed and isinstance(value, str)
+        }
+        missing = [name for name in fields if (collection, name) not in self._values_ready]
+        if missing:
+            table = _table(collection)
+            await self._db.write(lambda db: _index_values(db, table, collection, missing))
+            self._values_ready.update((collection, name) for name in missing)
+        return fields
 
     async def count(self, collection: str) -> int:
         sql = f"SELECT COUNT(*) FROM {_table(collection)}"
@@ -202,6 +289,10 @@ class SQLiteReadStore(ReadStore):
             try:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
                 db.execute("DELETE FROM search_terms WHERE collection = ?", (collection,))
+                for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
+                    key = _values_key(collection, field)
+                    db.execute("DELETE FROM search_terms WHERE collection = ?", (key,))
+                db.execute("DELETE FROM value_indexes WHERE collection = ?", (collection,))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -209,6 +300,7 @@ class SQLiteReadStore(ReadStore):
 
         await self._db.write(work)
         self._indexed = {pair for pair in self._indexed if pair[0] != collection}
+        self._values_ready = {pair for pair in self._values_ready if pair[0] != collection}
 
     async def generations(self, projection: str) -> tuple[int, int | None]:
         sql = "SELECT active, building FROM generations WHERE projection = ?"
@@ -233,8 +325,10 @@ class SQLiteReadStore(ReadStore):
         self._db.close()
 
 
-# A row to write: (_id, _version, JSON body, distinct search terms).
-_Row = tuple[str, int, str, list[str]]
+# A row to write: (_id, _version, JSON body, distinct search terms, the document).
+_Row = tuple[str, int, str, list[str], Document]
+
+_VALUE_FIELDS = "SELECT field FROM value_indexes WHERE collection = ?"
 
 
 def _row(document: Document) -> _Row:
@@ -246,7 +340,7 @@ def _row(document: Document) -> _Row:
         raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
     # allow_nan=False: SQLite's JSON functions reject NaN and Infinity.
     body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return doc_id, version, body, list(dict.fromkeys(terms))
+    return doc_id, version, body, list(dict.fromkeys(terms)), document
 
 
 def _load(body: str) -> Document:
@@ -281,20 +375,62 @@ def _write(
         # The stored version or newer is kept, with its terms; in _id order, B-tree pages
         # are met in turn.
         newer = sorted(_newer(db, table, rows))
-        db.executemany(upsert, [(doc_id, version, body) for doc_id, version, body, _ in newer])
-        db.executemany(
-            "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
-            [(collection, doc_id) for doc_id, _, _, _ in newer],
-        )
-        db.executemany(
-            "INSERT INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
-            [(collection, doc_id, term) for doc_id, _, _, terms in newer for term in terms],
-        )
+        db.executemany(upsert, [(row[0], row[1], row[2]) for row in newer])
+        _replace_terms(db, collection, [(row[0], row[3]) for row in newer])
+        for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
+            values = [(row[0], _string_values(row[4], field)) for row in newer]
+            _replace_terms(db, _values_key(collection, field), values)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
             (checkpoint_name, position),
         )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _replace_terms(
+    db: sqlite3.Connection, collection: str, terms: Sequence[tuple[str, Iterable[str]]]
+) -> None:
+    db.executemany(
+        "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
+        [(collection, doc_id) for doc_id, _ in terms],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
+        [(collection, doc_id, term) for doc_id, found in terms for term in found],
+    )
+
+
+def _string_values(document: Document, field: str) -> set[str]:
+    """The field's string value, or its array's string elements (what `contains` matches)."""
+    value = document.get(field)
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, list):
+        return {element for element in value if isinstance(element, str)}
+    return set()
+
+
+def _index_values(
+    db: sqlite3.Connection, table: str, collection: str, fields: Sequence[str]
+) -> None:
+    """Register the fields and collect their values from the stored documents, in one
+    transaction: a concurrent write either comes before (and is collected) or after (and
+    writes its own values, the field being registered)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute(_create_table(table))
+        known = {field for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall()}
+        for field in [name for name in fields if name not in known]:
+            db.execute(
+                "INSERT INTO value_indexes (collection, field) VALUES (?, ?)", (collection, field)
+            )
+            rows = db.execute(f"SELECT _id, body FROM {table}").fetchall()
+            values = [(doc_id, _string_values(_load(body), field)) for doc_id, body in rows]
+            _replace_terms(db, _values_key(collection, field), values)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -350,7 +486,12 @@ def _matches(db: sqlite3.Connection, collection: str, prefix: str, count: int) -
 
 
 def _find_statements(
-    table: str, collection: str, query: Query, *, walked: Iterable[str] = ()
+    table: str,
+    collection: str,
+    query: Query,
+    *,
+    walked: Iterable[str] = (),
+    looked_up: Iterable[str] = (),
 ) -> list[tuple[str, list[Any]]]:
     """SELECTs to run in turn, each taking the LIMIT left after the ones before it.
 
@@ -379,6 +520,12 @@ def _find_statements(
         where.append(sql)
         params += values
     for name, value in query.contains.items():
+        if name in looked_up:
+            where.append(
+                "d._id IN (SELECT doc_id FROM search_terms WHERE collection = ? AND term = ?)"
+            )
+            params += [_values_key(collection, name), value]
+            continue
         sql, values = _has_any(name, [value])
         where.append(sql)
         params += values
@@ -387,9 +534,11 @@ def _find_statements(
         where.append(sql)
         params += values
 
+    selected = _selected(query.fields)
+
     def select(extra: str, extra_params: list[Any], order: str) -> tuple[str, list[Any]]:
         conditions = " AND ".join([*where, extra] if extra else where) or "1"
-        sql = f"SELECT d.body FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
+        sql = f"SELECT {selected} FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
         return sql, [*params, *extra_params]
 
     direction = "DESC" if query.descending else "ASC"
@@ -413,6 +562,20 @@ def _find_statements(
     after = f"{sort} {op}= ? AND ({sort} {op} ? OR d._id {op} ?)"
     page = select(after, [value, value, doc_id], by_sort)
     return [page, select(f"{sort} IS NULL", [], by_id)] if query.descending else [page]
+
+
+def _selected(fields: Sequence[str]) -> str:
+    """The whole body, or the JSON array of `_id` and the fields: one json_extract of many
+    paths parses the body once."""
+    if not fields:
+        return "d.body"
+    paths = ", ".join(f"'$.{name}'" for name in ("_id", *map(_field, fields)))
+    return f"json_extract(d.body, {paths})"
+
+
+def _projected(values: str, fields: Sequence[str]) -> Document:
+    found = zip(("_id", *fields), json.loads(values), strict=True)
+    return {name: value for name, value in found if value is not None}
 
 
 def _equals(name: str, value: Scalar) -> tuple[str, list[Any]]:

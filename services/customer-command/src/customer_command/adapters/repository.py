@@ -13,6 +13,7 @@ from customer_command.domain.customer import Customer
 from customerhub_shared.events import DomainEvent, Envelope
 from customerhub_shared.events.customer import CustomerEvent
 from customerhub_shared.eventstore import AppendResult, EventStore
+from customerhub_shared.ids import new_uuid
 from customerhub_shared.keyring import KeyDestroyed, KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.tracing import appending
@@ -76,7 +77,7 @@ def _event_id(ctx: CommandContext, stream: str, n: int) -> UUID:
     # A retried request with the same Idempotency-Key produces the same event ids, so a
     # retry after a crash between append and answer cannot append the events twice.
     if ctx.idempotency_key is None:
-        return uuid.uuid4()
+        return new_uuid()
     return uuid.uuid5(
         _IDEMPOTENT_EVENTS, f"{ctx.actor}\x1f{ctx.idempotency_key}\x1f{stream}\x1f{n}"
     )

@@ -7,6 +7,7 @@ adding and removing an attachment write its bytes to the blob store around the c
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -226,8 +227,14 @@ async def create_customer(
 ) -> CommandResult:
     language = cmd.details.language or cmd.creator_language or ports.default_language
     details = cmd.details.model_copy(update={"language": language})
-    warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
-    possible = await _possible_duplicates(cmd, ports)
+    # The duplicate search only reads: it runs while the name is claimed, not after.
+    searching = asyncio.ensure_future(_possible_duplicates(cmd, ports))
+    try:
+        warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
+    except BaseException:
+        searching.cancel()
+        raise
+    possible = await searching
     number = details.customer_number or await ports.number_range(details.roles).allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,

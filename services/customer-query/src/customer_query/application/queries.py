@@ -19,7 +19,12 @@ from customer_query.application.errors import (
     CustomerNotYetCreated,
     EmptyDuplicateProbe,
 )
-from customer_query.domain.duplicates import DuplicateMatch, DuplicateProbe, match
+from customer_query.domain.duplicates import (
+    MATCHED_FIELDS,
+    DuplicateMatch,
+    DuplicateProbe,
+    match,
+)
 from customer_query.domain.instants import aware, instant_text
 from customer_query.domain.terms import query_prefixes
 from customer_query.domain.view import CustomerView, public
@@ -47,6 +52,8 @@ _CANDIDATES_PER_QUERY = 100
 _QUICK_CANDIDATES = 20
 _NAME_STEM_LENGTH = 4
 _MAX_NAME_STEMS = 5
+# What scoring, ordering and answering a candidate read (whole documents cost their decoding).
+_CANDIDATE_FIELDS = (*MATCHED_FIELDS, "id", "name", "status", "sort_name")
 
 JSON = dict[str, Any]
 Loader = Callable[[str], Awaitable[Document | None]]
@@ -84,6 +91,9 @@ class ReadModel:
 
     async def find(self, query: Query) -> list[Document]:
         return await self.store.find(self.collection, query)
+
+    async def find_each(self, queries: Sequence[Query]) -> list[list[Document]]:
+        return await self.store.find_each(self.collection, queries)
 
 
 @dataclass(frozen=True)
@@ -317,8 +327,8 @@ async def _duplicate_candidates(
     """Everyone sharing a word stem of the name, the email or the phone; scored afterwards."""
     candidates: dict[str, Document] = {}
     queries = _quick_queries(probe) if quick else _candidate_queries(probe)
-    for query in queries:
-        for customer in await read_model.find(query):
+    for found in await read_model.find_each(queries):
+        for customer in found:
             candidates.setdefault(customer["_id"], customer)
     return candidates
 
@@ -329,10 +339,13 @@ def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
     stems = stems[:_MAX_NAME_STEMS]
     # All stems together first, so a common word's many holders cannot crowd out the match.
     groups = [tuple(stems)] * (len(stems) > 1) + [(stem,) for stem in stems]
-    queries = [Query(prefixes=g, any_of=live, limit=_CANDIDATES_PER_QUERY) for g in groups]
+    shown = _CANDIDATE_FIELDS
+    queries = [
+        Query(prefixes=g, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown) for g in groups
+    ]
     addresses = {"emails": probe.email, "phones": probe.phone_key}
     queries += [
-        Query(contains={name: value}, any_of=live, limit=_CANDIDATES_PER_QUERY)
+        Query(contains={name: value}, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown)
         for name, value in addresses.items()
         if value
     ]

@@ -83,6 +83,10 @@ def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
     return best
 
 
+# The fields of a view document `match` reads: a query for candidates needs no others.
+MATCHED_FIELDS = ("name_key", "emails", "phones")
+
+
 def match(probe: DuplicateProbe, customer: dict[str, Any]) -> DuplicateMatch | None:
     """How `customer` (a view document) matches the probe, or None when it does not."""
     signals = [

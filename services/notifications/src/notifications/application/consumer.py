@@ -115,7 +115,8 @@ class NotificationConsumer:
         state = _Batch(
             await self.store.audiences(customer_ids), await self.store.equipment(equipment_ids)
         )
-        keys: dict[UUID, bytes | None] = {}
+        found = await self.keyring.keys_for(list(customer_ids))
+        keys: dict[UUID, bytes | None] = {subject: found.get(subject) for subject in customer_ids}
         now = self.clock()
         stale = 0
         for recorded in batch:

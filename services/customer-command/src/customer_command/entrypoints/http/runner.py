@@ -29,6 +29,7 @@ from customerhub_shared.http.idempotency import answer_once
 from customerhub_shared.http.key_locks import KeyLocks
 from customerhub_shared.http.problems import Problem
 from customerhub_shared.idempotency import IdempotencyStore, StoredAnswer
+from customerhub_shared.ids import new_uuid
 
 _CREATED_IDS = uuid.UUID("a8d5e0f4-8f51-4a63-9a3a-0c9f7d2b1e47")
 
@@ -63,7 +64,7 @@ class RequestContext:
     expected_version: int | None
 
     def command_context(self) -> CommandContext:
-        correlation = getattr(self.request.state, "correlation_id", None) or str(uuid.uuid4())
+        correlation = getattr(self.request.state, "correlation_id", None) or str(new_uuid())
         return CommandContext(
             actor=self.principal.sub,
             correlation_id=correlation,
@@ -75,12 +76,12 @@ class RequestContext:
     def new_customer_id(self) -> UUID:
         """A retried create (same Idempotency-Key) names the same customer."""
         if self.idempotency_key is None:
-            return uuid.uuid4()
+            return new_uuid()
         return uuid.uuid5(_CREATED_IDS, f"{self.principal.sub}\x1f{self.idempotency_key}")
 
     def new_child_id(self, customer_id: UUID, kind: str) -> UUID:
         if self.idempotency_key is None:
-            return uuid.uuid4()
+            return new_uuid()
         return uuid.uuid5(customer_id, f"{kind}\x1f{self.principal.sub}\x1f{self.idempotency_key}")
 
 

@@ -1,0 +1,147 @@
+"""Group commit for one SQLite file: the writes waiting together share one transaction and one
+fsync, each in its own savepoint, so a write that fails leaves the others of its batch intact.
+
+One writer thread drains the queue of pending writes. A caller's future is resolved only once
+the COMMIT covering its write has returned, which under `synchronous=FULL` means on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+Work = Callable[[sqlite3.Connection], T]
+
+_STOP = None
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T]):
+    work: Work[T]
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
+    outcome: Any = None
+    failed: bool = False
+
+
+class GroupCommit:
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        *,
+        name: str,
+        max_batch: int = 256,
+    ) -> None:
+        """`connect` is called once, in the writer thread; the connection it returns must be
+        in autocommit mode (`isolation_level=None`): the writer opens each transaction."""
+        self._connect = connect
+        self._max_batch = max_batch
+        self._pending: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=f"{name}-commit", daemon=True)
+        self._started = False
+        self._lock = threading.Lock()
+        self.commits = 0  # transactions committed: fewer than writes when batches formed
+
+    async def write(self, work: Work[T]) -> T:
+        """Run `work` in a transaction of the writer and return its result once committed."""
+        self._start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._pending.put(_Pending(work, future, loop))
+        return await future
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._started:
+                return
+            self._pending.put(_STOP)
+        self._thread.join()
+
+    def _start(self) -> None:
+        with self._lock:
+            if not self._started:
+                self._started = True
+                self._thread.start()
+
+    def _serve(self) -> None:
+        db = self._connect()
+        try:
+            while (batch := self._next_batch()) is not None:
+                self._commit(db, batch)
+                _answer(batch)
+        finally:
+            db.close()
+
+    def _next_batch(self) -> list[_Pending[Any]] | None:
+        first = self._pending.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                more = self._pending.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:  # stop after this batch
+                self._pending.put(_STOP)
+                break
+            batch.append(more)
+        return batch
+
+    def _commit(self, db: sqlite3.Connection, batch: list[_Pending[Any]]) -> None:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if len(batch) == 1:  # alone: no savepoint needed, a failure rolls it all back
+                if not _run(db, batch[0], undo="ROLLBACK"):
+                    return
+            else:
+                for pending in batch:
+                    db.execute("SAVEPOINT pending_write")
+                    _run(db, pending, undo="ROLLBACK TO pending_write")
+                    db.execute("RELEASE pending_write")
+            db.execute("COMMIT")
+            self.commits += 1
+        except Exception as error:  # the batch is lost as a whole: every caller hears why
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for pending in batch:
+                pending.outcome, pending.failed = error, True
+
+
+def _run(db: sqlite3.Connection, pending: _Pending[Any], *, undo: str) -> bool:
+    """Run one write; on failure undo what it did and keep the error for its caller."""
+    try:
+        pending.outcome = pending.work(db)
+    except Exception as error:
+        db.execute(undo)
+        pending.outcome, pending.failed = error, True
+        return False
+    return True
+
+
+def _answer(batch: list[_Pending[Any]]) -> None:
+    """Resolve every future of the batch, with one wake-up per event loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Pending[Any]]] = {}
+    for pending in batch:
+        by_loop.setdefault(pending.loop, []).append(pending)
+    for loop, answered in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, answered)
+        except RuntimeError:  # that loop is closed: nobody waits any more
+            continue
+
+
+def _resolve(answered: list[_Pending[Any]]) -> None:
+    for pending in answered:
+        if pending.future.done():  # the caller was cancelled meanwhile
+            continue
+        if pending.failed:
+            pending.future.set_exception(pending.outcome)
+        else:
+            pending.future.set_result(pending.outcome)

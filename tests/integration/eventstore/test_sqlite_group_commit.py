@@ -1,0 +1,149 @@
+"""Appends waiting together commit together, and one append's failure never fails another's."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
+from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+from customerhub_shared.keyring.sqlite import SQLiteKeyRing
+from customerhub_shared.sqlite_files import connect
+from customerhub_shared.sqlite_group_commit import GroupCommit
+from tests.integration.eventstore.contract import fresh_stream, new_event
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteEventStore]:
+    store = await SQLiteEventStore.open(tmp_path / "events.db")
+    yield store
+    await store.close()
+
+
+def _committed_streams(path: Path) -> set[str]:
+    """What another connection sees: only committed rows."""
+    db = sqlite3.connect(path)
+    try:
+        return {row[0] for row in db.execute("SELECT stream FROM events")}
+    finally:
+        db.close()
+
+
+async def test_concurrent_appends_to_their_own_streams_share_commits(
+    store: SQLiteEventStore,
+) -> None:
+    streams = [fresh_stream() for _ in range(40)]
+    results = await asyncio.gather(
+        *(store.append(stream, [new_event()], expected_version=0) for stream in streams)
+    )
+    assert [result.version for result in results] == [1] * 40
+    assert len({result.position for result in results}) == 40
+    assert store._appends.commits < 40
+
+
+async def test_a_conflict_in_a_batch_fails_only_its_own_append(store: SQLiteEventStore) -> None:
+    contested = fresh_stream()
+    others = [fresh_stream() for _ in range(10)]
+    outcomes = await asyncio.gather(
+        *(store.append(s, [new_event()], expected_version=0) for s in others[:5]),
+        store.append(contested, [new_event()], expected_version=0),
+        store.append(contested, [new_event()], expected_version=0),
+        *(store.append(s, [new_event()], expected_version=0) for s in others[5:]),
+        return_exceptions=True,
+    )
+    conflicts = [o for o in outcomes if isinstance(o, ConcurrencyConflict)]
+    assert len(conflicts) == 1
+    assert conflicts[0].actual == 1
+    assert len(outcomes) - len(conflicts) == 11
+    assert len(await store.read_stream(contested)) == 1
+    for stream in others:
+        assert len(await store.read_stream(stream)) == 1
+
+
+async def test_a_duplicate_event_id_in_a_batch_leaves_the_others_recorded(
+    store: SQLiteEventStore,
+) -> None:
+    event = new_event()
+    streams = [fresh_stream() for _ in range(6)]
+    outcomes = await asyncio.gather(
+        store.append(streams[0], [new_event(), new_event()], expected_version=0),
+        store.append(streams[1], [event], expected_version=0),
+        store.append(streams[2], [new_event(), event], expected_version=0),
+        *(store.append(s, [new_event()], expected_version=0) for s in streams[3:]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[2], DuplicateEventId)
+    assert await store.read_stream(streams[2]) == []  # none of its two events
+    assert len(await store.read_stream(streams[0])) == 2
+    for stream in (streams[1], *streams[3:]):
+        assert len(await store.read_stream(stream)) == 1
+
+
+async def test_an_append_returns_only_once_its_event_is_committed(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = await SQLiteEventStore.open(path)
+
+    async def append_and_look(stream: str) -> bool:
+        await store.append(stream, [new_event()], expected_version=0)
+        return stream in await asyncio.to_thread(_committed_streams, path)
+
+    try:
+        seen = await asyncio.gather(*(append_and_look(fresh_stream()) for _ in range(30)))
+    finally:
+        await store.close()
+    assert all(seen)
+
+
+async def test_the_event_stores_and_keyrings_writers_commit_with_a_full_fsync(
+    store: SQLiteEventStore, tmp_path: Path
+) -> None:
+    keyring = SQLiteKeyRing(tmp_path / "keys.db")
+    writers = [store._appends, keyring._creates]
+    try:
+        levels = [
+            await writer.write(lambda db: db.execute("PRAGMA synchronous").fetchone()[0])
+            for writer in writers
+            if writer is not None
+        ]
+    finally:
+        await keyring.close()
+    assert levels == [2, 2]  # FULL: a commit returns once it is on disk
+
+
+async def test_a_failed_commit_fails_every_write_of_its_batch(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    setup = connect(path, synchronous="FULL")
+    setup.execute("CREATE TABLE t (v INTEGER PRIMARY KEY)")
+    # Checked at COMMIT only: the batch's writes pass one by one and fail together.
+    setup.execute("CREATE TABLE d (v INTEGER REFERENCES t (v) DEFERRABLE INITIALLY DEFERRED)")
+    setup.close()
+
+    def opened() -> sqlite3.Connection:
+        db = connect(path, synchronous="FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    commit = GroupCommit(opened, name="t")
+    gate = threading.Event()
+    try:
+        held = asyncio.ensure_future(commit.write(lambda db: gate.wait(5)))
+        await asyncio.sleep(0.05)  # the writer holds the first batch: the next two queue up
+        batch = [
+            asyncio.ensure_future(commit.write(lambda db: db.execute("INSERT INTO t VALUES (1)"))),
+            asyncio.ensure_future(commit.write(lambda db: db.execute("INSERT INTO d VALUES (9)"))),
+        ]
+        await asyncio.sleep(0.05)
+        gate.set()
+        assert await held is True
+        outcomes = await asyncio.gather(*batch, return_exceptions=True)
+    finally:
+        await asyncio.to_thread(commit.close)
+    assert all(isinstance(outcome, sqlite3.IntegrityError) for outcome in outcomes)
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+    check.close()
