@@ -45,7 +45,10 @@ class SQLiteKeyRing(KeyRing):
         await asyncio.to_thread(self._destroy, subject)
 
     async def close(self) -> None:
-        self._db.close()
+        # A worker thread may still be inside a statement (its awaiting task was cancelled):
+        # closing under it crashes the interpreter.
+        with self._lock:
+            self._db.close()
 
     def _row(self, subject: UUID) -> tuple[bytes | None, str | None] | None:
         with self._lock:
