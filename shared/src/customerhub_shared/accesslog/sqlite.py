@@ -40,7 +40,10 @@ class SQLiteAccessLog(AccessLog):
         return await asyncio.to_thread(self._page, before, limit)
 
     async def close(self) -> None:
-        self._db.close()
+        # A worker thread may still be inside a statement (its awaiting task was cancelled):
+        # closing under it crashes the interpreter.
+        with self._lock:
+            self._db.close()
 
     def _insert(self, entry: AccessRecord) -> None:
         with self._lock:

@@ -112,7 +112,10 @@ class SQLiteIdempotencyStore(IdempotencyStore):
             )
 
     async def close(self) -> None:
-        self._db.close()
+        # A worker thread may still be inside a statement (its awaiting task was cancelled):
+        # closing under it crashes the interpreter.
+        with self._lock:
+            self._db.close()
 
 
 def _now() -> datetime:

@@ -70,7 +70,10 @@ class SQLiteKeyRing(KeyRing):
     async def close(self) -> None:
         if self._creates is not None:
             await asyncio.to_thread(self._creates.close)
-        self._db.close()
+        # A worker thread may still be inside a statement (its awaiting task was cancelled):
+        # closing under it crashes the interpreter.
+        with self._lock:
+            self._db.close()
 
     def _keys(self, subjects: list[UUID]) -> dict[UUID, bytes]:
         found: dict[UUID, bytes] = {}

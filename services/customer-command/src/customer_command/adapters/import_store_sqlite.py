@@ -100,7 +100,10 @@ class SQLiteImportStore(ImportStore):
         return [record_from(row) for row in rows]
 
     async def close(self) -> None:
-        self._db.close()
+        # A worker thread may still be inside a statement (its awaiting task was cancelled):
+        # closing under it crashes the interpreter.
+        with self._lock:
+            self._db.close()
 
     def _select(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
