@@ -273,6 +273,25 @@ class ReadStoreContract:
         await put(store, collection, *FILTERABLE)
         assert await ids(store, collection, query) == expected
 
+    async def test_contains_follows_each_document_s_latest_values(self, store: ReadStore) -> None:
+        collection = fresh_collection()
+        await put(store, collection, customer("a", emails=["a@x.test"]), customer("b", emails=[]))
+        assert await ids(store, collection, Query(contains={"emails": "a@x.test"})) == ["a"]
+        await put(
+            store,
+            collection,
+            customer("a", 2, emails=["a@y.test"]),
+            customer("b", 2, emails=["a@x.test", "b@x.test"]),
+            customer("c", emails="a@x.test", phones=[33140, "0140"]),
+        )
+        assert await ids(store, collection, Query(contains={"emails": "a@x.test"})) == ["b", "c"]
+        assert await ids(store, collection, Query(contains={"emails": "a@y.test"})) == ["a"]
+        assert await ids(store, collection, Query(contains={"phones": 33140})) == ["c"]
+        assert await ids(store, collection, Query(contains={"phones": "33140"})) == []
+        assert await ids(store, collection, Query(contains={"phones": "140"})) == []
+        await put(store, collection, customer("c", 2, emails=None))
+        assert await ids(store, collection, Query(contains={"emails": "a@x.test"})) == ["b"]
+
     async def test_prefixes_and_filters_combine(self, store: ReadStore) -> None:
         collection = fresh_collection()
         await put(

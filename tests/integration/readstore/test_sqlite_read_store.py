@@ -18,6 +18,7 @@ from tests.integration.readstore.contract import (
     customer,
     fresh_collection,
     fresh_name,
+    ids,
     put,
 )
 
@@ -166,6 +167,27 @@ async def test_sorted_pages_and_equality_are_read_along_an_expression_index(
         plan = [str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, 3])]
         assert any(f"ix_{collection}_{field}" in step for step in plan), plan
         assert not any("TEMP B-TREE" in step for step in plan), plan
+    db.close()
+
+
+async def test_contains_is_read_from_the_array_index_and_kept_by_every_process(
+    tmp_path: Path,
+) -> None:
+    path, collection = tmp_path / "read.db", fresh_collection()
+    first = await SQLiteReadStore.open(path)
+    await put(first, collection, customer("a", emails=["a@x.test"]))
+    query = Query(contains={"emails": "b@x.test"}, any_of={"status": ["active"]})
+    assert await ids(first, collection, query) == []  # registers and fills the index
+    second = await SQLiteReadStore.open(path)  # another writer, which never queried it
+    await put(second, collection, customer("b", status="active", emails=["b@x.test"]))
+    assert await ids(first, collection, query) == ["b"]
+    await first.close()
+    await second.close()
+    db = sqlite3.connect(path)
+    for sql, params in _find_statements(f'"docs_{collection}"', collection, query):
+        plan = [str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", [*params, 3])]
+        assert any("array_values" in step and "USING" in step for step in plan), plan
+        assert not any(step.startswith("SCAN d") for step in plan), plan
     db.close()
 
 

@@ -1,7 +1,8 @@
 """The SQLite read store: the embedded default (one file, WAL, shareable by several processes).
 
 Each collection is a table of JSON bodies; a `search_terms` side table serves prefix search
-through an index, and documents, their terms and the checkpoint commit in one transaction.
+through an index, an `array_values` side table serves `contains` on the fields queried that
+way, and documents, their terms, their values and the checkpoint commit in one transaction.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ CREATE TABLE IF NOT EXISTS search_terms (
     PRIMARY KEY (collection, doc_id, term)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS search_terms_by_term ON search_terms (collection, term, doc_id);
+CREATE TABLE IF NOT EXISTS indexed_arrays (
+    collection TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    PRIMARY KEY (collection, field)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS array_values (
+    collection TEXT NOT NULL,
+    field      TEXT NOT NULL,
+    value      NOT NULL,
+    doc_id     TEXT NOT NULL,
+    PRIMARY KEY (collection, field, value, doc_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS array_values_by_doc ON array_values (collection, doc_id);
 CREATE TABLE IF NOT EXISTS checkpoints (
     name     TEXT PRIMARY KEY,
     position INTEGER NOT NULL
@@ -85,6 +99,8 @@ class SQLiteReadStore(ReadStore):
         self._common_prefix_terms = common_prefix_terms
         # (collection, index key) pairs whose table and expression index this process has made.
         self._indexed: set[tuple[str, str]] = set()
+        # (collection, field) pairs whose `contains` this process knows to be indexed.
+        self._arrays: set[tuple[str, str]] = set()
 
     @classmethod
     async def open(
@@ -130,6 +146,7 @@ class SQLiteReadStore(ReadStore):
     async def find(self, collection: str, query: Query) -> list[Document]:
         table = _table(collection)
         await self._ensure_indexes(collection, query)
+        await self._ensure_arrays(collection, query)
 
         def work(db: sqlite3.Connection) -> list[tuple[str]]:
             common: set[str] = set()
@@ -170,6 +187,32 @@ class SQLiteReadStore(ReadStore):
         await self._db.write(work)
         self._indexed.update((collection, key) for key in wanted)
 
+    async def _ensure_arrays(self, collection: str, query: Query) -> None:
+        """Index the values of each field a query `contains` (array elements, or the scalar),
+        once for the file: from then on every write keeps them, whichever process writes."""
+        wanted = [
+            name
+            for name, value in query.contains.items()
+            if _indexable(value) and name not in _COLUMNS and (collection, name) not in self._arrays
+        ]
+        if not wanted:
+            return
+        table = _table(collection)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(_create_table(table))
+                for name in wanted:
+                    _index_array(db, table, collection, name)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+        await self._db.write(work)
+        self._arrays.update((collection, name) for name in wanted)
+
     async def count(self, collection: str) -> int:
         sql = f"SELECT COUNT(*) FROM {_table(collection)}"
         row = await self._read(lambda db: db.execute(sql).fetchone())
@@ -202,6 +245,7 @@ class SQLiteReadStore(ReadStore):
             try:
                 db.execute(f"DROP TABLE IF EXISTS {table}")
                 db.execute("DELETE FROM search_terms WHERE collection = ?", (collection,))
+                db.execute("DELETE FROM array_values WHERE collection = ?", (collection,))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -290,6 +334,7 @@ def _write(
             "INSERT INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
             [(collection, doc_id, term) for doc_id, _, _, terms in newer for term in terms],
         )
+        _write_array_values(db, collection, newer)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -299,6 +344,50 @@ def _write(
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+# The JSON types `contains` compares by value (booleans and nulls are matched by a scan).
+_VALUE_TYPES = "('integer', 'real', 'text')"
+
+
+def _indexable(value: Scalar) -> bool:
+    return value is not None and not isinstance(value, bool)
+
+
+def _index_array(db: sqlite3.Connection, table: str, collection: str, name: str) -> None:
+    """Register a field's values for `contains` and fill them in from the stored documents."""
+    db.execute(
+        "INSERT OR IGNORE INTO indexed_arrays (collection, field) VALUES (?, ?)", (collection, name)
+    )
+    if db.execute("SELECT changes()").fetchone()[0] == 0:
+        return
+    db.execute(
+        "INSERT OR IGNORE INTO array_values (collection, field, value, doc_id)"
+        f" SELECT ?, ?, e.value, d._id FROM {table} AS d, json_each(d.body, ?) AS e"
+        f" WHERE e.type IN {_VALUE_TYPES}",
+        (collection, name, f"$.{_field(name)}"),
+    )
+
+
+def _write_array_values(db: sqlite3.Connection, collection: str, rows: Sequence[_Row]) -> None:
+    """Replace the indexed values of the documents written (a removed element goes too)."""
+    sql = "SELECT field FROM indexed_arrays WHERE collection = ?"
+    fields = [name for (name,) in db.execute(sql, (collection,)).fetchall()]
+    if not fields or not rows:
+        return
+    db.executemany(
+        "DELETE FROM array_values WHERE collection = ? AND doc_id = ?",
+        [(collection, doc_id) for doc_id, _, _, _ in rows],
+    )
+    db.executemany(
+        "INSERT OR IGNORE INTO array_values (collection, field, value, doc_id)"
+        f" SELECT ?, ?, e.value, ? FROM json_each(?, ?) AS e WHERE e.type IN {_VALUE_TYPES}",
+        [
+            (collection, name, doc_id, body, f"$.{name}")
+            for doc_id, _, body, _ in rows
+            for name in fields
+        ],
+    )
 
 
 def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Row]:
@@ -379,6 +468,13 @@ def _find_statements(
         where.append(sql)
         params += values
     for name, value in query.contains.items():
+        if _indexable(value) and name not in _COLUMNS:
+            where.append(
+                "d._id IN (SELECT doc_id FROM array_values"
+                " WHERE collection = ? AND field = ? AND value = ?)"
+            )
+            params += [collection, _field(name), value]
+            continue
         sql, values = _has_any(name, [value])
         where.append(sql)
         params += values
