@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from customerhub_shared.eventstore import NewEvent
+from customerhub_shared.eventstore import DuplicateEventId, NewEvent
 from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
@@ -110,3 +112,45 @@ def _legacy_file(path: Path, stream: str, *, events: int) -> None:
                     datetime.now(UTC).isoformat(),
                 ),
             )
+
+
+async def test_appends_waiting_together_share_a_commit_and_each_gets_its_own_answer(
+    tmp_path: Path,
+) -> None:
+    store = await SQLiteEventStore.open(tmp_path / "events.db")
+    taken = new_event()
+    await store.append(fresh_stream(), [taken], expected_version=0)
+    contested, statements = fresh_stream(), []
+    # The writer is busy while the appends arrive: they wait for it together.
+    gate = threading.Event()
+
+    def busy(db: sqlite3.Connection) -> None:
+        db.set_trace_callback(statements.append)
+        gate.wait(5)
+
+    blocking = asyncio.create_task(store._db.write(busy))
+    await asyncio.sleep(0.05)
+    fresh = [fresh_stream() for _ in range(10)]
+    appends = [
+        store.append(stream, [new_event(), new_event()], expected_version=0) for stream in fresh
+    ]
+    appends += [store.append(contested, [new_event()], expected_version=0) for _ in range(3)]
+    appends.append(store.append(fresh_stream(), [new_event(), taken], expected_version=0))
+    answers = asyncio.gather(*appends, return_exceptions=True)
+    await asyncio.sleep(0.05)
+    gate.set()
+    await blocking
+    results = await answers
+
+    assert [type(r).__name__ for r in results[:10]] == ["AppendResult"] * 10
+    assert sorted(type(r).__name__ for r in results[10:13]) == [
+        "AppendResult", "ConcurrencyConflict", "ConcurrencyConflict"
+    ]  # fmt: skip
+    assert isinstance(results[13], DuplicateEventId)
+    assert statements.count("COMMIT") == 1 and statements.count("SAVEPOINT grouped_write") == 14
+    log = await store.read_all()
+    assert len(log) == 1 + 20 + 1  # the refused appends left nothing, not even a first event
+    assert [e.position for e in log] == sorted({e.position for e in log})
+    for stream in fresh:
+        assert [e.revision for e in await store.read_stream(stream)] == [0, 1]
+    await store.close()

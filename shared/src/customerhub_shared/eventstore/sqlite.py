@@ -2,6 +2,8 @@
 
 Every append runs in a `BEGIN IMMEDIATE` transaction, so the version check and the insert
 are one step even across processes; the log position is SQLite's rowid, which only grows.
+Appends that wait for the writer together share that transaction, each in its own savepoint
+(group commit: one fsync for all, and each still succeeds or fails alone).
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ class SQLiteEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        result = await self._db.write(lambda db: _append(db, stream, events, expected_version))
+        result = await self._db.write_grouped(
+            lambda db: _append(db, stream, events, expected_version)
+        )
         self._appended.set()
         self._appended = asyncio.Event()
         return result
@@ -145,14 +149,14 @@ def _version(db: sqlite3.Connection, stream: str) -> int:
 def _append(
     db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
 ) -> AppendResult:
-    db.execute("BEGIN IMMEDIATE")
+    """Check the version and insert, inside the caller's transaction."""
+    version = _version(db, stream)
+    if expected is not None and expected != version:
+        raise ConcurrencyConflict(stream, expected, version)
+    now = datetime.now(UTC).isoformat()
+    position = 0
+    hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
     try:
-        version = _version(db, stream)
-        if expected is not None and expected != version:
-            raise ConcurrencyConflict(stream, expected, version)
-        now = datetime.now(UTC).isoformat()
-        position = 0
-        hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
         for offset, event in enumerate(events):
             cursor = db.execute(
                 "INSERT INTO events"
@@ -170,13 +174,8 @@ def _append(
                 ),
             )
             position = int(cursor.lastrowid or 0)
-        db.execute("COMMIT")
     except sqlite3.IntegrityError as error:
-        db.execute("ROLLBACK")
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error
-        raise ConcurrencyConflict(stream, expected, _version(db, stream)) from error
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+        raise ConcurrencyConflict(stream, expected, version) from error
     return AppendResult(version=version + len(events), position=position)
