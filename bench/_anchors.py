@@ -35,6 +35,23 @@ finally:
 """
 
 
+# Anchor (a) of bench_eventsourcing.py: a new aggregate with one event per `save()`, one thread,
+# into a fresh SQLite file (each save its own fsync'd transaction).
+_EVENTSOURCING_CREATE = """
+import json, os, shutil, sys, tempfile
+sys.path.insert(0, sys.argv[1])
+import bench_eventsourcing as es
+tmp = tempfile.mkdtemp(prefix="es-anchor-")
+try:
+    app = es.Customers(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                            "SQLITE_DBNAME": os.path.join(tmp, "events.sqlite")})
+    rate, p50, p99, save_share = es.bench_write(app, 1, float(sys.argv[2]))
+    print(json.dumps({"aggregates_per_s": rate, "p50_ms": p50, "p99_ms": p99}))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+"""
+
+
 def anchors_dir() -> Path | None:
     """$CUSTOMERHUB_ANCHORS, else `shared/anchors` beside the checkout (or its parent)."""
     candidates = [os.environ.get("CUSTOMERHUB_ANCHORS", "")]
@@ -61,6 +78,27 @@ def eventsourcing_read_rate(
             str(write_seconds),
             str(read_seconds),
         ],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(answer.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def eventsourcing_create_rate(seconds: float = 10.0) -> dict[str, Any] | None:
+    """Anchor (a): eventsourcing's new aggregates saved per second, one event each; None if
+    the anchors or their venv are absent."""
+    return _run_anchor(_EVENTSOURCING_CREATE, str(seconds))
+
+
+def _run_anchor(script: str, *args: str) -> dict[str, Any] | None:
+    where = anchors_dir()
+    if where is None or not VENV_PYTHON.exists():
+        return None
+    answer = subprocess.run(
+        [str(VENV_PYTHON), "-c", script, str(where), *args],
         cwd=where,
         capture_output=True,
         text=True,

@@ -34,9 +34,9 @@ from customer_command.application.imports.turns import ClaimTurns
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[ImportRecord], None]
-BATCH_ROWS = 200
+BATCH_ROWS = 1000
 # Rows of a batch run this many at a time; rows naming the same customer share a lane.
-LANES = 32
+LANES = 64
 _KEY_FIELDS = ("external_id", "customer_number", "name")
 
 
