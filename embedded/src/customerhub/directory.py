@@ -16,6 +16,8 @@ from customerhub_shared.readstore import Document, Query
 
 _MATCHED_STATUSES = ("active", "archived")
 _LIVE = {"status": ("active", "archived", "anonymised")}
+# What the scoring reads of a candidate: many candidates, a few fields each.
+_SCORED = ("id", "name_key", "emails", "phones")
 _STEM_LENGTH, _MAX_STEMS, _CANDIDATES = 4, 5, 100
 # Claims kept per run: rows further apart than this have long reached the read model.
 _CLAIMS_KEPT = 20_000
@@ -144,10 +146,12 @@ def _likely_queries(probe: DuplicateProbe) -> list[Query]:
     groups = [tuple(stems)] if stems else []
     if len(stems) >= 3:
         groups += list(combinations(stems, len(stems) - 1))
-    queries = [Query(prefixes=group, any_of=_LIVE, limit=_CANDIDATES) for group in groups]
+    queries = [
+        Query(prefixes=group, any_of=_LIVE, limit=_CANDIDATES, fields=_SCORED) for group in groups
+    ]
     addresses = {"emails": probe.email, "phones": probe.phone_key}
     queries += [
-        Query(contains={name: value}, any_of=_LIVE, limit=_CANDIDATES)
+        Query(contains={name: value}, any_of=_LIVE, limit=_CANDIDATES, fields=_SCORED)
         for name, value in addresses.items()
         if value
     ]

@@ -292,6 +292,22 @@ class ReadStoreContract:
         await put(store, collection, customer("c", 2, emails=None))
         assert await ids(store, collection, Query(contains={"emails": "a@x.test"})) == ["b"]
 
+    async def test_fields_bring_back_only_those_of_each_document(self, store: ReadStore) -> None:
+        collection = fresh_collection()
+        await put(
+            store,
+            collection,
+            customer("a", name="Anna", emails=["a@x.test"], flag=True, nested={"k": 1}),
+            customer("b", name="Bert", search_terms=["bert"], rank=2),
+        )
+        query = Query(fields=("name", "emails", "flag", "nested"), sort="_id")
+        assert await store.find(collection, query) == [
+            {"_id": "a", "name": "Anna", "emails": ["a@x.test"], "flag": True, "nested": {"k": 1}},
+            {"_id": "b", "name": "Bert", "emails": None, "flag": None, "nested": None},
+        ]
+        found = await store.find(collection, Query(prefixes=("be",), fields=("rank",)))
+        assert found == [{"_id": "b", "rank": 2}]
+
     async def test_prefixes_and_filters_combine(self, store: ReadStore) -> None:
         collection = fresh_collection()
         await put(

@@ -115,13 +115,18 @@ class MongoReadStore(ReadStore):
         order = [("_id", direction)]
         if query.sort != "_id":
             order.insert(0, (query.sort, direction))
+        projection = {_field(name): 1 for name in query.fields} if query.fields else None
         cursor = (
             self._collection(collection)
-            .find({"$and": conditions} if conditions else {})
+            .find({"$and": conditions} if conditions else {}, projection)
             .sort(order)
             .limit(query.limit)
         )
-        return await cursor.to_list()
+        found: list[Document] = await cursor.to_list()
+        for document in found if query.fields else ():
+            for name in query.fields:
+                document.setdefault(name, None)
+        return found
 
     async def count(self, collection: str) -> int:
         return await self._collection(collection).count_documents({})

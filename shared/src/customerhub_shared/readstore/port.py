@@ -32,6 +32,8 @@ class Query:
     Null or missing sort values come first (last when descending); give a sort field one type
     per collection, as stores order mixed types differently.
     `after`: keyset cursor, the (sort value, _id) of the last document of the previous page.
+    `fields`: when given, each document comes back with only `_id` and these top-level fields
+    (a missing one as None), for callers that need a few fields of many documents.
     Field names are top-level identifiers (`[A-Za-z_][A-Za-z0-9_]*`); adapters refuse others.
     """
 
@@ -43,6 +45,7 @@ class Query:
     descending: bool = False
     after: tuple[Scalar, str] | None = None
     limit: int = 50
+    fields: tuple[str, ...] = ()
 
 
 class ReadStore(abc.ABC):

@@ -483,9 +483,16 @@ def _find_statements(
         where.append(sql)
         params += values
 
+    columns = "d.body"
+    if query.fields:
+        # `->` gives each field as JSON (an array stays an array), SQL NULL when missing.
+        names = [_field(name) for name in query.fields]
+        picked = ", ".join(f"'{name}', d.body -> '$.{name}'" for name in names)
+        columns = f"json_object('_id', d._id, {picked})"
+
     def select(extra: str, extra_params: list[Any], order: str) -> tuple[str, list[Any]]:
         conditions = " AND ".join([*where, extra] if extra else where) or "1"
-        sql = f"SELECT d.body FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
+        sql = f"SELECT {columns} FROM {table} AS d WHERE {conditions} ORDER BY {order} LIMIT ?"
         return sql, [*params, *extra_params]
 
     direction = "DESC" if query.descending else "ASC"
