@@ -67,18 +67,24 @@ class Claims:
     _customers: OrderedDict[str, Document] = field(default_factory=OrderedDict)
     _by_key: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
-    def claim(self, customer_id: UUID, row: ClaimedRow) -> list[tuple[str, float]]:
+    def claim(
+        self, customer_id: UUID, row: ClaimedRow, *, at_least: float
+    ) -> list[tuple[str, float]]:
         probe = DuplicateProbe.of(name=row.name, email=row.email, phone=row.phone)
         candidates = self._candidates(probe) - {str(customer_id)}
         scored = [
             (candidate, found.score)
             for candidate in candidates
             if (found := match(probe, self._customers[candidate])) is not None
+            and found.score >= at_least
         ]
         if scored:
             return sorted(scored, key=lambda pair: (-pair[1], pair[0]))
         self._add(str(customer_id), row)
         return []
+
+    def known(self, customer_id: UUID, row: ClaimedRow) -> None:
+        self._add(str(customer_id), row)
 
     def release(self, customer_id: UUID) -> None:
         customer = self._customers.pop(str(customer_id), None)

@@ -114,9 +114,16 @@ class NewCustomerClaims(Protocol):
     model shows them: rows alike each other are caught whichever lane runs them. Claiming
     checks and records in one step (no await), so of two alike rows exactly one is created."""
 
-    def claim(self, customer_id: UUID, row: ClaimedRow) -> list[tuple[str, float]]:
-        """Customers claimed before that the row's customer may duplicate, with their scores,
-        best first; with none, the row's customer is claimed."""
+    def claim(
+        self, customer_id: UUID, row: ClaimedRow, *, at_least: float
+    ) -> list[tuple[str, float]]:
+        """Customers claimed before that the row's customer likely duplicates (scored
+        `at_least`), best first; with none, the row's customer is claimed."""
+        ...
+
+    def known(self, customer_id: UUID, row: ClaimedRow) -> None:
+        """A customer a row matched (it exists): later rows alike it are caught as well, so
+        that the same file imported again holds back the rows it held back the first time."""
         ...
 
     def release(self, customer_id: UUID) -> None:

@@ -63,7 +63,7 @@ class RowImport:
         try:
             loaded = await self._match(row, imported_customer_id(row, record.file_hash, number))
             if loaded is not None and turn is not None:
-                turn.passed()
+                await turn.known(loaded.customer.id, _claimed(row))
             if recovering and loaded is not None:
                 earlier = await self._written_by(loaded.customer.id, step.key_prefix)
                 if earlier is not None:
@@ -96,7 +96,8 @@ class RowImport:
         if not record.options.create_duplicates:
             matches = await self._likely_duplicates(row)
         if turn is not None and not matches and not record.options.create_duplicates:
-            matches = _likely(await turn.claim(customer_id, _claimed(row)))
+            claimed = _claimed(row)
+            matches = await turn.claim(customer_id, claimed, at_least=LIKELY_DUPLICATE)
         elif turn is not None:
             turn.passed()
         if matches:

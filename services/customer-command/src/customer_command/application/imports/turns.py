@@ -24,12 +24,20 @@ class ClaimTurns:
         return RowTurn(self, number)
 
     async def claim(
-        self, number: int, customer_id: UUID, row: ClaimedRow
+        self, number: int, customer_id: UUID, row: ClaimedRow, *, at_least: float
     ) -> list[tuple[str, float]]:
         """The claim of row `number`, once every earlier row claimed or passed."""
         await self._ready[number].wait()
         try:
-            return self._claims.claim(customer_id, row)
+            return self._claims.claim(customer_id, row, at_least=at_least)
+        finally:
+            self.passed(number)
+
+    async def known(self, number: int, customer_id: UUID, row: ClaimedRow) -> None:
+        """Row `number` matched an existing customer: recorded in turn, like a claim."""
+        await self._ready[number].wait()
+        try:
+            self._claims.known(customer_id, row)
         finally:
             self.passed(number)
 
@@ -55,8 +63,13 @@ class RowTurn:
         self._turns = turns
         self._number = number
 
-    async def claim(self, customer_id: UUID, row: ClaimedRow) -> list[tuple[str, float]]:
-        return await self._turns.claim(self._number, customer_id, row)
+    async def claim(
+        self, customer_id: UUID, row: ClaimedRow, *, at_least: float
+    ) -> list[tuple[str, float]]:
+        return await self._turns.claim(self._number, customer_id, row, at_least=at_least)
+
+    async def known(self, customer_id: UUID, row: ClaimedRow) -> None:
+        await self._turns.known(self._number, customer_id, row)
 
     def release(self, customer_id: UUID) -> None:
         self._turns.release(customer_id)
