@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from customer_command.adapters.import_store_sqlite import SQLiteImportStore
 from customer_command.adapters.repository import CustomerRepository, EventWriter
+from customer_command.adapters.sealed_uploads import SealedUploads
 from customer_command.application.duplicates import DuplicateFinder
 from customer_command.application.handlers import CustomerPorts, holds_name
 from customer_command.application.imports.ports import CustomerDirectory, ImportStore
@@ -134,7 +135,9 @@ async def open_import_store(settings: Settings) -> ImportStore:
 def import_runner(
     service: CommandService, store: ImportStore, directory: CustomerDirectory | None
 ) -> ImportRunner:
-    return ImportRunner(store, RowImport(service.ports, directory))
+    # The uploaded lists are sealed with the customers' keyring (the import's own key).
+    sealed = SealedUploads(store, service.ports.keyring)
+    return ImportRunner(sealed, RowImport(service.ports, directory))
 
 
 @asynccontextmanager

@@ -92,6 +92,44 @@ class CustomerDirectory(Protocol):
         self, *, name: str, email: str | None, phone: str | None
     ) -> list[tuple[str, float]]: ...
 
+    def claims(self) -> NewCustomerClaims:
+        """A fresh record of the customers one run of an import creates."""
+        ...
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """What a new customer of a row is known by: its own name, email and phone are compared;
+    its main contact's email and phone are matched too, as the read model's would be."""
+
+    name: str
+    email: str | None
+    phone: str | None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+
+
+class NewCustomerClaims(Protocol):
+    """The customers an import run is creating, scored like the read model's before the read
+    model shows them: rows alike each other are caught whichever lane runs them. Claiming
+    checks and records in one step (no await), so of two alike rows exactly one is created."""
+
+    def claim(
+        self, customer_id: UUID, row: ClaimedRow, *, at_least: float
+    ) -> list[tuple[str, float]]:
+        """Customers claimed before that the row's customer likely duplicates (scored
+        `at_least`), best first; with none, the row's customer is claimed."""
+        ...
+
+    def known(self, customer_id: UUID, row: ClaimedRow) -> None:
+        """A customer a row matched (it exists): later rows alike it are caught as well, so
+        that the same file imported again holds back the rows it held back the first time."""
+        ...
+
+    def release(self, customer_id: UUID) -> None:
+        """The claimed customer was not created after all."""
+        ...
+
 
 def options_json(options: ImportOptions) -> dict[str, Any]:
     return {

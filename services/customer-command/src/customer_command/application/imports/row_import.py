@@ -14,12 +14,14 @@ from customer_command.application.context import CommandContext
 from customer_command.application.handlers import CustomerPorts, handle
 from customer_command.application.imports.plan import contact_id_for, update_commands
 from customer_command.application.imports.ports import (
+    ClaimedRow,
     CustomerDirectory,
     ImportRecord,
     Outcome,
     RowNote,
 )
 from customer_command.application.imports.rows import CustomerRow, read_row
+from customer_command.application.imports.turns import RowTurn
 from customer_command.application.names import NameTaken
 from customer_command.domain.errors import DomainError
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
@@ -51,19 +53,23 @@ class RowImport:
         fields: Mapping[str, str],
         *,
         recovering: bool,
+        turn: RowTurn | None = None,
     ) -> RowResult:
+        """The row's outcome; its `turn` (if any) is passed or claimed before its writes."""
         row = read_row(cells, fields)
         if isinstance(row, list):
             return "failed", [RowNote(number, "error", e.field, e.message) for e in row]
         step = _Steps(record, number)
         try:
             loaded = await self._match(row, imported_customer_id(row, record.file_hash, number))
+            if loaded is not None and turn is not None:
+                await turn.known(loaded.customer.id, _claimed(row))
             if recovering and loaded is not None:
                 earlier = await self._written_by(loaded.customer.id, step.key_prefix)
                 if earlier is not None:
                     return earlier, []
             if loaded is None:
-                return await self._create(record, number, row, step)
+                return await self._create(record, number, row, step, turn)
             return await self._update(record, loaded, row, step)
         except (DomainError, NameTaken, ConcurrencyConflict, DuplicateEventId) as refused:
             return "failed", [RowNote(number, "error", None, str(refused))]
@@ -78,15 +84,38 @@ class RowImport:
         return loaded
 
     async def _create(
-        self, record: ImportRecord, number: int, row: CustomerRow, step: _Steps
+        self,
+        record: ImportRecord,
+        number: int,
+        row: CustomerRow,
+        step: _Steps,
+        turn: RowTurn | None,
     ) -> RowResult:
+        customer_id = imported_customer_id(row, record.file_hash, number)
+        matches: list[tuple[str, float]] = []
         if not record.options.create_duplicates:
             matches = await self._likely_duplicates(row)
-            if matches:
-                return "duplicates", [RowNote(number, "duplicate", None, _SAME, tuple(matches))]
-        if record.options.dry_run:
-            return "created", []
-        customer_id = imported_customer_id(row, record.file_hash, number)
+        if turn is not None and not matches and not record.options.create_duplicates:
+            claimed = _claimed(row)
+            matches = await turn.claim(customer_id, claimed, at_least=LIKELY_DUPLICATE)
+        elif turn is not None:
+            turn.passed()
+        if matches:
+            return "duplicates", [RowNote(number, "duplicate", None, _SAME, tuple(matches))]
+        outcome: RowResult = ("failed", [])
+        try:
+            if record.options.dry_run:
+                outcome = ("created", [])
+            else:
+                outcome = await self._create_customer(number, row, step, customer_id)
+            return outcome
+        finally:
+            if outcome[0] != "created" and turn is not None:
+                turn.release(customer_id)
+
+    async def _create_customer(
+        self, number: int, row: CustomerRow, step: _Steps, customer_id: UUID
+    ) -> RowResult:
         contact = None
         if row.contact is not None:
             contact = (contact_id_for(customer_id, row.contact.full_name()), row.contact)
@@ -115,7 +144,7 @@ class RowImport:
         found = await self.directory.likely_duplicates(
             name=row.customer.name, email=row.customer.email, phone=row.customer.phone
         )
-        return [(customer_id, score) for customer_id, score in found if score >= LIKELY_DUPLICATE]
+        return _likely(found)
 
     async def _written_by(self, customer_id: UUID, key_prefix: str) -> Outcome | None:
         """What an interrupted run already did for this row, read from the customer's stream."""
@@ -124,6 +153,21 @@ class RowImport:
             if (envelope.metadata.idempotency_key or "").startswith(key_prefix):
                 return "created" if envelope.revision == 0 else "updated"
         return None
+
+
+def _likely(found: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    return [(customer_id, score) for customer_id, score in found if score >= LIKELY_DUPLICATE]
+
+
+def _claimed(row: CustomerRow) -> ClaimedRow:
+    contact = row.contact
+    return ClaimedRow(
+        name=row.customer.name,
+        email=row.customer.email,
+        phone=row.customer.phone,
+        contact_email=contact.email if contact is not None else None,
+        contact_phone=contact.phone if contact is not None else None,
+    )
 
 
 _SAME = "likely the same as an existing customer: not created (create_duplicates=true creates it)"

@@ -25,16 +25,18 @@ from customer_command.application.imports.ports import (
     ImportOptions,
     ImportRecord,
     ImportStore,
+    NewCustomerClaims,
     RowNote,
 )
 from customer_command.application.imports.row_import import RowImport, RowResult
 from customer_command.application.imports.rows import column_fields
+from customer_command.application.imports.turns import ClaimTurns
 
 log = structlog.get_logger(__name__)
 Progress = Callable[[ImportRecord], None]
-BATCH_ROWS = 200
+BATCH_ROWS = 1000
 # Rows of a batch run this many at a time; rows naming the same customer share a lane.
-LANES = 8
+LANES = 64
 _KEY_FIELDS = ("external_id", "customer_number", "name")
 
 
@@ -126,14 +128,15 @@ class ImportRunner:
             record.total_rows = await asyncio.to_thread(sheet.count)
         await self.store.save_progress(record, [])
         log.info("import_started", import_id=str(import_id), resumed=interrupted)
+        run = _Run(record, fields, self._claims(), progress)
         batch: list[Row] = []
         for row in sheet.rows(start=max(record.next_row, 2)):
             batch.append(row)
             if len(batch) == self.batch_rows:
-                await self._batch(record, batch, fields, recovering=interrupted, progress=progress)
+                await self._batch(run, batch, recovering=interrupted)
                 batch, interrupted = [], False
         if batch:
-            await self._batch(record, batch, fields, recovering=interrupted, progress=progress)
+            await self._batch(run, batch, recovering=interrupted)
         record.status, record.finished_at = "completed", datetime.now(UTC)
         await self.store.save_progress(record, [])
         log.info("import_completed", import_id=str(import_id), **record.counts)
@@ -141,30 +144,47 @@ class ImportRunner:
             progress(record)
         return record
 
-    async def _batch(
-        self,
-        record: ImportRecord,
-        batch: list[Row],
-        fields: dict[str, str],
-        *,
-        recovering: bool,
-        progress: Progress | None,
-    ) -> None:
-        async def lane(rows: list[Row]) -> list[tuple[int, RowResult]]:
-            return [
-                (number, await self.rows.run(record, number, cells, fields, recovering=recovering))
-                for number, cells in rows
-            ]
+    def _claims(self) -> NewCustomerClaims | None:
+        directory = self.rows.directory
+        return None if directory is None else directory.claims()
 
-        done = await asyncio.gather(*(lane(rows) for rows in _lanes(batch, fields, self.lanes)))
+    async def _batch(self, run: _Run, batch: list[Row], *, recovering: bool) -> None:
+        record = run.record
+        turns = None if run.claims is None else ClaimTurns(run.claims, (n for n, _ in batch))
+
+        async def one(number: int, cells: dict[str, str]) -> RowResult:
+            turn = None if turns is None else turns.of(number)
+            try:
+                return await self.rows.run(
+                    record, number, cells, run.fields, recovering=recovering, turn=turn
+                )
+            finally:
+                if turn is not None:
+                    turn.passed()
+
+        async def lane(rows: list[Row]) -> list[tuple[int, RowResult]]:
+            return [(number, await one(number, cells)) for number, cells in rows]
+
+        lanes = _lanes(batch, run.fields, self.lanes)
+        done = await asyncio.gather(*(lane(rows) for rows in lanes))
         notes: list[RowNote] = []
         for _, (outcome, row_notes) in sorted(result for results in done for result in results):
             record.counts[outcome] += 1
             notes += row_notes
         record.next_row = batch[-1][0] + 1
         await self.store.save_progress(record, notes)
-        if progress is not None:
-            progress(record)
+        if run.progress is not None:
+            run.progress(record)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run of an import: what every batch of it shares."""
+
+    record: ImportRecord
+    fields: dict[str, str]
+    claims: NewCustomerClaims | None
+    progress: Progress | None
 
 
 def _lanes(batch: list[Row], fields: dict[str, str], count: int) -> list[list[Row]]:
