@@ -64,23 +64,6 @@ finally:
 """
 
 
-# Anchor (a) of bench_eventsourcing.py: a new aggregate with one event per `save()`, one thread,
-# into a fresh SQLite file (each save its own fsync'd transaction).
-_EVENTSOURCING_CREATE = """
-import json, os, shutil, sys, tempfile
-sys.path.insert(0, sys.argv[1])
-import bench_eventsourcing as es
-tmp = tempfile.mkdtemp(prefix="es-anchor-")
-try:
-    app = es.Customers(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                            "SQLITE_DBNAME": os.path.join(tmp, "events.sqlite")})
-    rate, p50, p99, _ = es.bench_write(app, 1, float(sys.argv[2]))
-    print(json.dumps({"aggregates_per_s": rate, "p50_ms": p50, "p99_ms": p99}))
-finally:
-    shutil.rmtree(tmp, ignore_errors=True)
-"""
-
-
 def anchors_dir() -> Path | None:
     """$CUSTOMERHUB_ANCHORS, else `shared/anchors` beside the checkout (or its parent)."""
     candidates = [os.environ.get("CUSTOMERHUB_ANCHORS", "")]
@@ -99,12 +82,6 @@ def sqlite_append_limit(seconds: float) -> dict[str, Any] | None:
 def eventsourcing_threaded_writes(seconds: float, threads: int) -> dict[str, Any] | None:
     """Anchor (c): eventsourcing saving 1 event per save() from `threads` threads, events/s."""
     return _run_anchor(_EVENTSOURCING_THREADS, str(seconds), str(threads))
-
-
-def eventsourcing_create_rate(seconds: float = 10.0) -> dict[str, Any] | None:
-    """Anchor (a): eventsourcing's new aggregates saved per second, one event each; None if
-    the anchors or their venv are absent."""
-    return _run_anchor(_EVENTSOURCING_CREATE, str(seconds))
 
 
 def _run_anchor(script: str, *arguments: str) -> dict[str, Any] | None:
