@@ -34,6 +34,8 @@ COMMAND="${1:-start}"
 
 say() { echo "ferretdb.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+# shellcheck source=lib/servers.sh
+source "$REPO/scripts/lib/servers.sh"
 
 case "$COMMAND" in
     start | stop | status) ;;
@@ -47,10 +49,6 @@ if [[ -n "${MONGODB_URL:-}" ]]; then
 fi
 
 url() { echo "mongodb://$HOST:$1/"; }
-
-port_open() { # port: something accepts TCP connections on $HOST:port
-    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 our_pid() { # prints the pid from the pid file if that process is alive and is our binary
     local pid
@@ -71,13 +69,6 @@ running_port() { # the port the live server was started on
     cat "$PORTFILE" 2>/dev/null || echo "$PORT"
 }
 
-# Two runs at once must not both build, start or stop: the second waits for the first.
-take_lock() {
-    mkdir -p "$FDB_DIR"
-    exec 9>>"$FDB_DIR/.lock"
-    flock 9
-}
-
 # --- status / stop ----------------------------------------------------------------------------
 
 if [[ "$COMMAND" == status ]]; then
@@ -91,28 +82,14 @@ if [[ "$COMMAND" == status ]]; then
 fi
 
 if [[ "$COMMAND" == stop ]]; then
-    take_lock
-    if pid="$(our_pid)"; then
-        say "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 10s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    else
-        say "not running"
-    fi
-    rm -f "$PIDFILE" "$PORTFILE"
+    take_lock "$FDB_DIR"
+    stop_server 10
     exit 0
 fi
 
 # --- start ------------------------------------------------------------------------------------
 
-take_lock
+take_lock "$FDB_DIR"
 
 if pid="$(our_pid)"; then
     running="$(running_port)"

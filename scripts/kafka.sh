@@ -45,6 +45,8 @@ COMMAND="${1:-start}"
 
 say() { echo "kafka.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+# shellcheck source=lib/servers.sh
+source "$REPO/scripts/lib/servers.sh"
 
 case "$COMMAND" in
     start | stop | status | reset | tool) ;;
@@ -78,10 +80,6 @@ if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" && "$COMMAND" != tool ]]; then
 fi
 
 bootstrap() { echo "$HOST:$1"; }
-
-port_open() { # port: something accepts TCP connections on $HOST:port
-    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
 
 our_pid() { # prints the pid from the pid file if that process is alive and is our broker
     local pid
@@ -133,32 +131,6 @@ if [[ "$COMMAND" == tool ]]; then
 fi
 
 
-# Two runs at once must not both fetch, format, start or stop: the second waits for the first.
-take_lock() {
-    mkdir -p "$KAFKA_DIR"
-    exec 9>>"$KAFKA_DIR/.lock"
-    flock 9
-}
-
-stop_broker() {
-    local pid
-    if pid="$(our_pid)"; then
-        say "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 300); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 30s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    else
-        say "not running"
-    fi
-    rm -f "$PIDFILE" "$PORTFILE"
-}
-
 # --- status / stop / reset --------------------------------------------------------------------
 
 if [[ "$COMMAND" == status ]]; then
@@ -172,8 +144,8 @@ if [[ "$COMMAND" == status ]]; then
 fi
 
 if [[ "$COMMAND" == stop || "$COMMAND" == reset ]]; then
-    take_lock
-    stop_broker
+    take_lock "$KAFKA_DIR"
+    stop_server 30
     if [[ "$COMMAND" == reset ]]; then
         say "deleting $DATA"
         rm -rf "$DATA" "$CONFIG"
@@ -183,7 +155,7 @@ fi
 
 # --- start ------------------------------------------------------------------------------------
 
-take_lock
+take_lock "$KAFKA_DIR"
 
 if pid="$(our_pid)"; then
     running="$(running_port)"

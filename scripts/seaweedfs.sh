@@ -40,6 +40,8 @@ COMMAND="${1:-start}"
 
 say() { echo "seaweedfs.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
+# shellcheck source=lib/servers.sh
+source "$REPO/scripts/lib/servers.sh"
 
 case "$COMMAND" in
     start | stop | status) ;;
@@ -53,8 +55,6 @@ if [[ -n "${CUSTOMERHUB_S3_ENDPOINT:-}" ]]; then
 fi
 
 endpoint() { echo "http://$HOST:$1"; }
-
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 s3_answers() { # port: the S3 gateway answers HTTP (an unsigned request gets 403: it is up)
     local status
@@ -98,12 +98,6 @@ our_pid() { # the pid from the pid file if that process is alive and is our bina
 
 running_port() { cat "$PORTFILE" 2>/dev/null || echo "$PORT"; }
 
-take_lock() {
-    mkdir -p "$SW_DIR"
-    exec 9>>"$SW_DIR/.lock"
-    flock 9
-}
-
 # --- status / stop ----------------------------------------------------------------------------
 
 if [[ "$COMMAND" == status ]]; then
@@ -117,28 +111,14 @@ if [[ "$COMMAND" == status ]]; then
 fi
 
 if [[ "$COMMAND" == stop ]]; then
-    take_lock
-    if pid="$(our_pid)"; then
-        say "stopping pid $pid"
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 300); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
-            say "pid $pid ignored SIGTERM for 30s; killing it"
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    else
-        say "not running"
-    fi
-    rm -f "$PIDFILE" "$PORTFILE"
+    take_lock "$SW_DIR"
+    stop_server 30
     exit 0
 fi
 
 # --- start ------------------------------------------------------------------------------------
 
-take_lock
+take_lock "$SW_DIR"
 
 if pid="$(our_pid)"; then
     running="$(running_port)"
