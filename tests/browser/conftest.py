@@ -32,6 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SERIOUS = ("serious", "critical")
+# Small, so that the console's answer to a file over the limit is tested with a small file.
+ATTACHMENT_MAX_BYTES = 100_000
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +66,10 @@ def axe_source() -> str:
 @pytest.fixture(scope="package")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("console-data")
-    extra = {"CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true"}
+    extra = {
+        "CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true",
+        "CUSTOMERHUB_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_MAX_BYTES),
+    }
     with embedded_server(data_dir, SECRET, extra_env=extra) as (base, _process):
         yield base
 
