@@ -64,8 +64,14 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="package")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("console-data")
+def console_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's data directory: its SQLite event log and read models."""
+    return tmp_path_factory.mktemp("console-data")
+
+
+@pytest.fixture(scope="package")
+def console_url(console_data_dir: Path) -> Iterator[str]:
+    data_dir = console_data_dir
     extra = {
         "CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true",
         "CUSTOMERHUB_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_MAX_BYTES),
