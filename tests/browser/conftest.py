@@ -32,6 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SERIOUS = ("serious", "critical")
+# Small, so that the console's answer to a file over the limit is tested with a small file.
+ATTACHMENT_MAX_BYTES = 100_000
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +64,18 @@ def axe_source() -> str:
 
 
 @pytest.fixture(scope="package")
-def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("console-data")
-    extra = {"CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true"}
+def console_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's data directory: its SQLite event log and read models."""
+    return tmp_path_factory.mktemp("console-data")
+
+
+@pytest.fixture(scope="package")
+def console_url(console_data_dir: Path) -> Iterator[str]:
+    data_dir = console_data_dir
+    extra = {
+        "CUSTOMERHUB_CONSOLE_DEV_SIGN_IN": "true",
+        "CUSTOMERHUB_ATTACHMENT_MAX_BYTES": str(ATTACHMENT_MAX_BYTES),
+    }
     with embedded_server(data_dir, SECRET, extra_env=extra) as (base, _process):
         yield base
 

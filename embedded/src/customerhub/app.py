@@ -22,6 +22,7 @@ from customerhub_shared.http.health import observe
 from customerhub_shared.http.service import prepare_service_app, serve_infrastructure
 from customerhub_shared.infrastructure import open_read_store
 from customerhub_shared.settings import Settings, load_settings
+from equipment.domain.view import EquipmentView
 from web_console.settings import ConsoleSettings, load_console_settings
 
 
@@ -66,6 +67,7 @@ def create_app(
                     app.state.customer_query.notifications = SentDeliveries(
                         app.state.notifications.store
                     )
+                    app.state.customer_query.read_models += (EquipmentView.name,)
                     observe(
                         app,
                         infra,

@@ -8,7 +8,7 @@ import time
 import jwt
 from starlette.requests import Request
 
-from web_console.api import Answer
+from web_console.api import Answer, service_of
 from web_console.entrypoints.sign_in import _inside
 from web_console.oidc import Transaction
 from web_console.session import SESSION_COOKIE, roles_at, viewer_of
@@ -68,3 +68,13 @@ def test_the_sign_in_transaction_survives_its_cookie_and_a_broken_one_is_none() 
     assert len(begun.challenge) == 43 and begun.challenge != begun.verifier
     assert Transaction.from_cookie("bm90IGpzb24") is None
     assert Transaction.from_cookie(None) is None
+
+
+def test_attachments_are_read_from_customer_command_which_keeps_them() -> None:
+    customer = "/v1/customers/6f1c0000-0000-0000-0000-000000000001"
+    assert service_of("GET", customer + "/attachments") == "command"
+    assert service_of("GET", customer + "/attachments/6f1c0000-0000-0000-0000-000000000002") == (
+        "command"
+    )
+    assert service_of("GET", customer) == "query"
+    assert service_of("GET", customer + "/history") == "query"

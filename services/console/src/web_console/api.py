@@ -52,6 +52,8 @@ def service_of(method: str, path: str) -> ServiceName:
         return "notifications"
     if path.startswith("/v1/equipment"):
         return "equipment"
+    if path.startswith("/v1/customers/") and "/attachments" in path:
+        return "command"  # kept by customer-command in every mode, reads included
     if path.startswith("/v1/customers") and method == "GET":
         return "query"
     return "command"

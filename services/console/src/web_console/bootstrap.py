@@ -23,6 +23,7 @@ from customerhub_shared.http.service import serve_root
 from customerhub_shared.settings import Settings, load_settings
 from web_console.api import Api, ServiceName
 from web_console.entrypoints import (
+    attachments,
     customer,
     customers,
     editing,
@@ -46,6 +47,7 @@ def routers() -> list[APIRouter]:
         editing.router,
         lifecycle.router,
         customer.router,
+        attachments.router,
         imports.router,
         operations.router,
     ]

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI
 
 from customer_query.adapters.customer_streams import CustomerStreams
 from customer_query.domain.view import CustomerView
-from customer_query.entrypoints.http import customers, export
+from customer_query.entrypoints.http import customers, export, read_models
 from customer_query.entrypoints.http.service import QueryService
 from customerhub_shared.consumers import Attached, ParkedStore, runner, running
 from customerhub_shared.events import default_registry
@@ -46,7 +46,7 @@ def build_query_service(
 
 
 def routers() -> list[APIRouter]:
-    return [export.router, customers.router]
+    return [export.router, customers.router, read_models.router]
 
 
 def attach(

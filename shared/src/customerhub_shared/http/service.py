@@ -29,7 +29,8 @@ from customerhub_shared.tracing import configure_tracing
 
 # An upload's body is the file plus its multipart framing (boundaries, part headers).
 MULTIPART_FRAMING = 64 * 1024
-ATTACHMENTS_PATH = r"/v1/customers/[^/]+/attachments/?"
+# The API's upload route, and the embedded console's form that passes the file on to it.
+ATTACHMENTS_PATH = r"(?:/v1|/console)/customers/[^/]+/attachments/?"
 
 
 async def docs_redirect() -> RedirectResponse:

@@ -1,5 +1,5 @@
 """The customer page: its header and tabs (details, contacts, locations, equipment, activity,
-notifications, history), and the small forms on them."""
+notifications, attachments, history), and the small forms on them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,16 @@ from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
 RELATIONS_SHOWN = 20
 RELATION_KINDS = ("related", "parent", "child")
-TABS = ("details", "contacts", "locations", "equipment", "activity", "notifications", "history")
+TABS = (
+    "details",
+    "contacts",
+    "locations",
+    "equipment",
+    "activity",
+    "notifications",
+    "attachments",
+    "history",
+)
 ACTIVITY_KINDS = ("comment", "call", "visit", "email")
 
 
@@ -127,6 +136,23 @@ async def _deliveries(screen: Screen, customer: dict[str, Any]) -> dict[str, Any
     return {"deliveries": items, "pending": any(d["status"] == "pending" for d in items)}
 
 
+def file_size(screen: Screen, size: int) -> str:
+    """Bytes as people read them, in the units of their language."""
+    if size < 1024:
+        return screen.t("size.bytes", n=size)
+    if size < 1024 * 1024:
+        return screen.t("size.kib", n=f"{size / 1024:.1f}")
+    return screen.t("size.mib", n=f"{size / (1024 * 1024):.1f}")
+
+
+async def _attachments(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
+    answer = await screen.call("GET", f"/v1/customers/{customer['id']}/attachments")
+    items = answer.body["items"] if answer.ok else []
+    for item in items:
+        item["size_text"] = file_size(screen, item["size"])
+    return {"attachments": items}
+
+
 async def _history(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
     path = f"/v1/customers/{customer['id']}/history"
     answer = await screen.call("GET", path, params={"limit": 200})
@@ -153,6 +179,7 @@ TAB_DATA = {
     "equipment": _equipment,
     "activity": _activity,
     "notifications": _deliveries,
+    "attachments": _attachments,
     "history": _history,
 }
 

@@ -1,4 +1,5 @@
-"""Operations (admin): each consumer's lag, and the parked events to retry or skip."""
+"""Operations (admin): each consumer's lag, the parked events to retry or skip, and each read
+model's replay state (the generation serving, a rebuild in progress and how far it got)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,14 @@ async def operations(screen: ScreenDep) -> Response:
             return screen.render("message.html", status_code=403, message=answer.reason)
         for consumer in answer.body["consumers"] if answer.ok else []:
             parked += [{"service": service, **event} for event in consumer["parked"]]
-    return screen.render("operations.html", readiness=readiness, parked=parked)
+    models = await screen.call("GET", "/v1/admin/read-models", service="query")
+    return screen.render(
+        "operations.html",
+        readiness=readiness,
+        parked=parked,
+        replay=models.body if models.ok else None,
+        replay_problem=None if models.ok else models.reason,
+    )
 
 
 @router.post("/parked/{parked_id}/{decision}")

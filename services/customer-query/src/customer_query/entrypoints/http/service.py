@@ -28,6 +28,8 @@ class QueryService:
     head: Callable[[], Awaitable[int | None]] | None = None
     # Where the timeline finds sent notifications; None leaves them out of it.
     notifications: SentNotifications | None = None
+    # The projections whose replay state the admin route shows (all of them, embedded).
+    read_models: tuple[str, ...] = (CustomerView.name,)
 
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""
