@@ -95,11 +95,13 @@ class PostgresParkedStore(ParkedStore):
             await db.execute(
                 "UPDATE parked_events SET status = %s WHERE id = %s", (status, parked_id)
             )
-        rows = await self._query(
-            f"SELECT {COLUMNS} FROM parked_events WHERE consumer = %s AND stream = %s"
-            " AND position >= %s ORDER BY position",
-            tuple(head),
-        )
+            # Read back in the same transaction: the runner may apply (and remove) them at once.
+            cursor = await db.execute(
+                f"SELECT {COLUMNS} FROM parked_events WHERE consumer = %s AND stream = %s"
+                " AND position >= %s ORDER BY position",
+                tuple(head),
+            )
+            rows = await cursor.fetchall()
         return [from_row(row) for row in rows]
 
     async def failed_again(self, parked_id: int, error: str) -> None:

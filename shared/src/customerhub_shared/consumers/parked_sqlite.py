@@ -61,15 +61,8 @@ class SQLiteParkedStore(ParkedStore):
         return from_row(rows[0]) if rows else None
 
     async def mark(self, parked_id: int, status: Status) -> list[ParkedEvent]:
-        await asyncio.to_thread(self._mark, parked_id, status)
-        head = await self.get(parked_id)
-        if head is None:
-            return []
-        rows = await self._query(
-            f"SELECT {COLUMNS} FROM parked_events WHERE consumer = ? AND stream = ?"
-            " AND position >= ? ORDER BY position",
-            (head.consumer, head.event.stream, head.event.position),
-        )
+        # Read back in the same transaction: the runner may apply (and remove) them at once.
+        rows = await asyncio.to_thread(self._mark, parked_id, status)
         return [from_row(row) for row in rows]
 
     async def failed_again(self, parked_id: int, error: str) -> None:
@@ -107,7 +100,7 @@ class SQLiteParkedStore(ParkedStore):
             ).fetchone()
         return int(row[0])
 
-    def _mark(self, parked_id: int, status: Status) -> None:
+    def _mark(self, parked_id: int, status: Status) -> list[tuple[Any, ...]]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -115,6 +108,7 @@ class SQLiteParkedStore(ParkedStore):
                     "SELECT consumer, stream, position FROM parked_events WHERE id = ?",
                     (parked_id,),
                 ).fetchone()
+                rows: list[tuple[Any, ...]] = []
                 if head is not None:
                     self._db.execute(
                         "UPDATE parked_events SET status = 'retry' WHERE consumer = ?"
@@ -124,7 +118,13 @@ class SQLiteParkedStore(ParkedStore):
                     self._db.execute(
                         "UPDATE parked_events SET status = ? WHERE id = ?", (status, parked_id)
                     )
+                    rows = self._db.execute(
+                        f"SELECT {COLUMNS} FROM parked_events WHERE consumer = ? AND stream = ?"
+                        " AND position >= ? ORDER BY position",
+                        head,
+                    ).fetchall()
                 self._db.execute("COMMIT")
+                return rows
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
