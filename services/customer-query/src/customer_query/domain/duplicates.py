@@ -77,10 +77,20 @@ def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
     for candidate in candidates:
         if min(len(word), len(candidate)) < MIN_FUZZY_WORD_LENGTH:
             continue
-        likeness = SequenceMatcher(None, word, candidate).ratio()
+        likeness = _likeness(word, candidate, at_least=max(SIMILAR_WORD_RATIO, best[1]))
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
             best = (candidate, likeness)
     return best
+
+
+def _likeness(word: str, candidate: str, *, at_least: float) -> float:
+    """difflib's ratio of the two words, or 0.0 where its cheap upper bounds (length, then
+    letters shared) already fall short of `at_least`."""
+    lengths = len(word) + len(candidate)
+    if 2 * min(len(word), len(candidate)) / lengths < at_least:
+        return 0.0
+    matcher = SequenceMatcher(None, word, candidate)
+    return matcher.ratio() if matcher.quick_ratio() >= at_least else 0.0
 
 
 # The fields of a view document `match` reads: a query for candidates needs no others.
