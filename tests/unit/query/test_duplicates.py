@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from difflib import SequenceMatcher
 from typing import Any
 from uuid import uuid4
@@ -129,6 +130,14 @@ def test_the_cheap_bounds_never_change_how_alike_two_names_are() -> None:
                 overlap += best[1]
         return 2 * overlap / (len(words) + len(other))
 
+    letters = random.Random(14)
+    names += [
+        " ".join(
+            "".join(letters.choice("abe12") for _ in range(letters.randint(1, 9)))
+            for _ in range(letters.randint(1, 4))
+        )
+        for _ in range(150)
+    ]
     for one in names:
         for other in names:
             assert name_similarity(one.split(), other.split()) == full(one.split(), other.split())
