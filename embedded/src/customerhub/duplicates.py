@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from customer_command.application.duplicates import PossibleDuplicate
@@ -16,6 +16,7 @@ from customer_query.application.freshness import wait_for_position
 from customer_query.application.queries import ReadModel, possible_duplicates
 from customer_query.domain.duplicates import DuplicateProbe
 from customer_query.entrypoints.http.service import QueryService
+from customerhub.shared_answers import SharedAnswers
 
 # How long a create waits for the read model to reach the log's head before it compares:
 # enough for the embedded projector, never long enough to hold creates behind a lagging one.
@@ -30,6 +31,8 @@ class ReadModelDuplicates:
 
     service: QueryService
     log_head: Callable[[], Awaitable[int | None]]
+    # Creates looking at the same write of the in-process projector share their answers.
+    shared: SharedAnswers = field(default_factory=SharedAnswers)
 
     async def similar(
         self, *, name: str, email: str | None, phone: str | None, exclude_id: UUID
@@ -46,10 +49,12 @@ class ReadModelDuplicates:
                 progressed=self.service.progressed,
                 interval=LOOK_SECONDS,
             )
-        projector = self.service.projector
+        written = self.service.projector.written
         read_model = (
-            ReadModel(self.service.read_store, projector.collection)
-            if projector.written is not None
+            self.shared.at(
+                ReadModel(self.service.read_store, self.service.projector.collection), written
+            )
+            if written is not None
             else await self.service.read_model()
         )
         found = await possible_duplicates(read_model, probe, exclude_id=str(exclude_id), quick=True)

@@ -10,6 +10,7 @@ is set (OTLP over HTTP).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,7 +57,9 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
     trace.set_tracer_provider(provider)
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
+    """Once per process: before `configure_tracing`, a proxy that follows the provider set then."""
     return trace.get_tracer(TRACER)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from difflib import SequenceMatcher
 from typing import Any
 from uuid import uuid4
 
@@ -97,3 +99,45 @@ def test_name_similarity_is_dice_over_words() -> None:
     assert name_similarity(["alpha"], ["omega"]) == 0.0
     assert name_similarity([], ["alpha"]) == 0.0
     assert name_similarity(["alpha", "beta"], ["alpha", "gamma", "delta"]) == pytest.approx(0.4)
+
+
+def test_the_cheap_bounds_never_change_how_alike_two_names_are() -> None:
+    """Word likeness skips difflib's ratio only where its upper bounds fall short: the same
+    similarity as comparing every pair in full."""
+    names = [
+        "boulangerie martin",
+        "boulangeri martin",
+        "martine boulanger",
+        "ada lovelace 1764916886 1 1234",
+        "ada lovelace 1764916886 2 1243",
+        "dupont durand",
+        "durand dupond",
+        "societe generale",
+        "societé generales",
+    ]
+
+    def full(words: list[str], other: list[str]) -> float:  # the scoring before the bounds
+        unmatched, overlap = list(other), 0.0
+        for word in words:
+            best: tuple[str | None, float] = (word, 1.0) if word in unmatched else (None, 0.0)
+            for candidate in [] if best[0] else unmatched:
+                if min(len(word), len(candidate)) >= 4:
+                    likeness = SequenceMatcher(None, word, candidate).ratio()
+                    if likeness >= 0.8 and likeness > best[1]:
+                        best = (candidate, likeness)
+            if best[0] is not None:
+                unmatched.remove(best[0])
+                overlap += best[1]
+        return 2 * overlap / (len(words) + len(other))
+
+    letters = random.Random(14)
+    names += [
+        " ".join(
+            "".join(letters.choice("abe12") for _ in range(letters.randint(1, 9)))
+            for _ in range(letters.randint(1, 4))
+        )
+        for _ in range(150)
+    ]
+    for one in names:
+        for other in names:
+            assert name_similarity(one.split(), other.split()) == full(one.split(), other.split())

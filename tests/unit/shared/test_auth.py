@@ -21,8 +21,10 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from customerhub_shared.http.auth import (
     AdminUser,
     CurrentUser,
+    InvalidToken,
     Principal,
     TokenVerifier,
+    VerifiedTokens,
     mint_token,
 )
 from customerhub_shared.http.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -162,6 +164,42 @@ def test_embedded_verifier_accepts_what_the_cli_mints_with_the_persisted_secret(
     cli_settings = Settings(data_dir=tmp_path)  # another process, same data directory
     token = mint_token(cli_settings.resolved_jwt_secret(), sub="dev-admin", roles=["admin"])
     assert verifier.verify(token) == Principal(sub="dev-admin", roles=frozenset({"admin"}))
+
+
+def test_a_verified_token_is_kept_until_its_exp_and_no_longer() -> None:
+    verifier = TokenVerifier(secret=SECRET, leeway_seconds=0)
+    token = mint_token(SECRET, sub="alice", roles=["user"], ttl_seconds=1)
+    alice = Principal(sub="alice", roles=frozenset({"user"}))
+    assert verifier.verify(token) == alice
+    assert verifier.verify(token) == alice  # from the kept answer
+    time.sleep(2.1)  # exp is a whole second: past it whatever the fraction at minting
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+
+
+def test_a_tampered_token_is_refused_though_its_original_is_kept() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    token = mint_token(SECRET, sub="alice", roles=["user"])
+    verifier.verify(token)
+    header, claims, signature = token.split(".")
+    forged = ".".join(
+        (header, claims, signature[:-4] + ("AAAA" if signature[-4:] != "AAAA" else "BBBB"))
+    )
+    with pytest.raises(InvalidToken):
+        verifier.verify(forged)
+
+
+def test_kept_tokens_are_bounded_the_least_recently_used_going_first() -> None:
+    kept = VerifiedTokens(2)
+    alice, bob = Principal("alice", frozenset()), Principal("bob", frozenset())
+    kept.put("a", alice, expires=100.0)
+    kept.put("b", bob, expires=100.0)
+    assert kept.get("a", now=50.0) == alice  # "b" is now the least recently used
+    kept.put("c", bob, expires=100.0)
+    assert kept.get("b", now=50.0) is None
+    assert kept.get("a", now=50.0) == alice
+    assert kept.get("a", now=100.0) is None  # at exp: no longer
+    assert kept.get("a", now=50.0) is None  # and forgotten
 
 
 # --- production: keys published as a JWKS by the identity provider -------------------------

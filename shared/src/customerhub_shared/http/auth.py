@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -30,6 +31,8 @@ USER = "user"
 SUBSCRIBER = "subscriber"
 HS_ALGORITHMS = ("HS256",)
 JWKS_ALGORITHMS = ("RS256", "ES256")
+# Verified HS256 tokens remembered, so a client's next request skips the signature check.
+VERIFIED_TOKENS_KEPT = 1024
 
 # Declares the scheme in OpenAPI (the Authorize button in /docs); parsing is ours.
 _BEARER_SCHEME = HTTPBearer(
@@ -79,6 +82,7 @@ class TokenVerifier:
         self._audience = audience
         self._roles_path = tuple(roles_claim.split("."))
         self._leeway = leeway_seconds
+        self._verified: VerifiedTokens = VerifiedTokens(VERIFIED_TOKENS_KEPT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -100,7 +104,11 @@ class TokenVerifier:
         """The principal of an HS256 token, or InvalidToken (JWKS mode: `verify_async`)."""
         if self._secret is None:
             raise RuntimeError("tokens from an identity provider are verified by verify_async")
-        return self._decode(token, self._secret, HS_ALGORITHMS)
+        principal = self._verified.get(token, time.time() - self._leeway)
+        if principal is None:
+            principal, expires = self._decode(token, self._secret, HS_ALGORITHMS)
+            self._verified.put(token, principal, expires)
+        return principal
 
     async def verify_async(self, token: str) -> Principal:
         """The token's principal, or InvalidToken; with JWKS, SigningKeysUnavailable when the
@@ -119,13 +127,14 @@ class TokenVerifier:
             key = await self._key_set.signing_key(kid if isinstance(kid, str) else None, algorithm)
         except SigningKeyRefused as error:
             raise InvalidToken(f"the token is invalid: {error}") from error
-        return self._decode(token, key.key, (algorithm,))
+        return self._decode(token, key.key, (algorithm,))[0]
 
     async def close(self) -> None:
         if self._key_set is not None:
             await self._key_set.close()
 
-    def _decode(self, token: str, key: Any, algorithms: Sequence[str]) -> Principal:
+    def _decode(self, token: str, key: Any, algorithms: Sequence[str]) -> tuple[Principal, float]:
+        """The principal and the token's `exp`."""
         try:
             claims = jwt.decode(
                 token,
@@ -140,7 +149,33 @@ class TokenVerifier:
             raise InvalidToken("the token has expired") from error
         except jwt.PyJWTError as error:
             raise InvalidToken(f"the token is invalid: {error}") from error
-        return _principal(claims, self._roles_path)
+        return _principal(claims, self._roles_path), float(claims["exp"])
+
+
+class VerifiedTokens:
+    """The last `size` tokens verified, each until its `exp` (the secret never changes while
+    the process runs; identity-provider tokens are not kept, their keys may be withdrawn)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._tokens: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def get(self, token: str, now: float) -> Principal | None:
+        """The token's principal while `now` is before its `exp`, else None."""
+        kept = self._tokens.get(token)
+        if kept is None:
+            return None
+        if now >= kept[1]:
+            del self._tokens[token]
+            return None
+        self._tokens.move_to_end(token)
+        return kept[0]
+
+    def put(self, token: str, principal: Principal, expires: float) -> None:
+        self._tokens[token] = (principal, expires)
+        self._tokens.move_to_end(token)
+        if len(self._tokens) > self._size:
+            self._tokens.popitem(last=False)
 
 
 def mint_token(

@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.routing import Route
 
 from customerhub_shared.eventstore.counting import CountingEventStore
@@ -22,6 +21,7 @@ from customerhub_shared.http.middleware import (
 )
 from customerhub_shared.http.openapi import install_openapi
 from customerhub_shared.http.problems import install_problem_handlers
+from customerhub_shared.http.server_spans import ServerSpans
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.logging import configure_logging
 from customerhub_shared.settings import Settings
@@ -47,10 +47,6 @@ def serve_root(app: FastAPI, endpoint: Callable[..., Any]) -> None:
 
 def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     configure_tracing(app.title, settings.otel_exporter_otlp_endpoint)
-    # One server span per request: not one more per ASGI message received or sent.
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="health,metrics", exclude_spans=["receive", "send"]
-    )
     install_problem_handlers(app)
     install_openapi(app)
     install_health(app)
@@ -64,6 +60,17 @@ def prepare_service_app(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(BodyTimeoutMiddleware, seconds=settings.request_body_timeout_seconds)
     install_metrics(app)
     app.add_middleware(CorrelationMiddleware)
+    # Outermost: its span is current while the others and the route run.
+    app.add_middleware(ServerSpans)
+    _without_native_telemetry(app)
+
+
+def _without_native_telemetry(app: FastAPI) -> None:
+    """ServerSpans makes the request's span: FastAPI's own telemetry would make a second one
+    (and spans per dependency) with what the tracer provider installed for this process."""
+    config = getattr(app, "_telemetry", None)
+    if isinstance(config, dict):
+        config.update(tracing=False, metrics=False, logs=False, operation_spans=False)
 
 
 @asynccontextmanager

@@ -226,7 +226,9 @@ async def create_customer(
     cmd: c.CreateCustomer, ctx: CommandContext, ports: CustomerPorts
 ) -> CommandResult:
     language = cmd.details.language or cmd.creator_language or ports.default_language
-    details = cmd.details.model_copy(update={"language": language})
+    details = cmd.details
+    if details.language != language:
+        details = details.model_copy(update={"language": language})
     # The duplicate search only reads: it runs while the name is claimed, not after.
     searching = asyncio.ensure_future(_possible_duplicates(cmd, ports))
     try:

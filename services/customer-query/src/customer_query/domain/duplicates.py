@@ -22,6 +22,8 @@ SIMILAR_NAME_THRESHOLD = 0.6
 # Two words this close are one word mistyped ('boulangerie' / 'boulangeri').
 SIMILAR_WORD_RATIO = 0.8
 MIN_FUZZY_WORD_LENGTH = 4
+# From this length of the second word, difflib treats its frequent letters as junk.
+_DIFFLIB_AUTOJUNK_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,54 @@ def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
     for candidate in candidates:
         if min(len(word), len(candidate)) < MIN_FUZZY_WORD_LENGTH:
             continue
-        likeness = SequenceMatcher(None, word, candidate).ratio()
+        likeness = _likeness(word, candidate, at_least=max(SIMILAR_WORD_RATIO, best[1]))
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
             best = (candidate, likeness)
     return best
+
+
+def _likeness(word: str, candidate: str, *, at_least: float) -> float:
+    """difflib's ratio of the two words, or 0.0 where their lengths alone keep it below
+    `at_least` (its `real_quick_ratio` bound)."""
+    lengths = len(word) + len(candidate)
+    if 2 * min(len(word), len(candidate)) / lengths < at_least:
+        return 0.0
+    if len(candidate) >= _DIFFLIB_AUTOJUNK_LENGTH:
+        return SequenceMatcher(None, word, candidate).ratio()
+    return 2.0 * _matching_letters(word, candidate) / lengths
+
+
+def _matching_letters(a: str, b: str) -> int:
+    """How many letters difflib's SequenceMatcher(None, a, b) matches: its longest common
+    block (the earliest in `a`, then in `b`), then the same on each side of it; below
+    difflib's autojunk length, with no junk given."""
+    positions: dict[str, list[int]] = {}
+    for j, letter in enumerate(b):
+        positions.setdefault(letter, []).append(j)
+    total = 0
+    pending = [(0, len(a), 0, len(b))]
+    while pending:
+        alo, ahi, blo, bhi = pending.pop()
+        besti, bestj, best = alo, blo, 0
+        lengths: dict[int, int] = {}
+        for i in range(alo, ahi):
+            ending: dict[int, int] = {}
+            for j in positions.get(a[i], ()):
+                if j < blo:
+                    continue
+                if j >= bhi:
+                    break
+                k = ending[j] = lengths.get(j - 1, 0) + 1
+                if k > best:
+                    besti, bestj, best = i - k + 1, j - k + 1, k
+            lengths = ending
+        if best:
+            total += best
+            if alo < besti and blo < bestj:
+                pending.append((alo, besti, blo, bestj))
+            if besti + best < ahi and bestj + best < bhi:
+                pending.append((besti + best, ahi, bestj + best, bhi))
+    return total
 
 
 # The fields of a view document `match` reads: a query for candidates needs no others.

@@ -47,7 +47,7 @@ class CommandService:
         return self._key_locks.hold(scope_key)
 
 
-def command_service(request: Request) -> CommandService:
+async def command_service(request: Request) -> CommandService:
     service: CommandService = request.app.state.customer_command
     return service
 

@@ -43,7 +43,7 @@ LIST_PARAMETERS = frozenset(
 def known_parameters(names: frozenset[str]) -> Any:
     """A dependency refusing query parameters the route does not know (a typo filters nothing)."""
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         unknown = sorted(set(request.query_params) - names)
         if unknown:
             raise RequestValidationError(
@@ -75,7 +75,7 @@ def _read_answers(*problems: int, **descriptions: str) -> Responses:
     }
 
 
-def list_filters(
+async def list_filters(
     q: Annotated[str | None, Query(max_length=200, description="Word prefixes")] = None,
     label: Annotated[
         list[Annotated[str, Query(min_length=1, max_length=50)]],

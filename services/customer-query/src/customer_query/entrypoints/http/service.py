@@ -45,7 +45,7 @@ class QueryService:
         return ReadModel(self.read_store, self.projector.collection)
 
 
-def query_service(request: Request) -> QueryService:
+async def query_service(request: Request) -> QueryService:
     service: QueryService = request.app.state.customer_query
     return service
 

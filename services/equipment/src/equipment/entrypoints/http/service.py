@@ -43,7 +43,7 @@ class EquipmentService:
         return ReadModel(self.read_store, self.projector.collection)
 
 
-def equipment_service(request: Request) -> EquipmentService:
+async def equipment_service(request: Request) -> EquipmentService:
     service: EquipmentService = request.app.state.equipment
     return service
 

@@ -37,7 +37,7 @@ class NotificationService:
         return self._key_locks.hold(scope_key)
 
 
-def notification_service(request: Request) -> NotificationService:
+async def notification_service(request: Request) -> NotificationService:
     service: NotificationService = request.app.state.notifications
     return service
 
