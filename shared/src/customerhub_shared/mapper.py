@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -69,18 +70,27 @@ class EventMapper:
         )
 
     def to_envelope(self, recorded: RecordedEvent, *, key: bytes | None) -> Envelope:
+        return self.to_envelopes([recorded], key=key)[0]
+
+    def to_envelopes(
+        self, recorded: Sequence[RecordedEvent], *, key: bytes | None
+    ) -> list[Envelope]:
+        """Events of one subject (one key), decoded together: the cipher is made once."""
+        cipher = None if key is None else AESGCM(key)
+        return [self._envelope(event, cipher) for event in recorded]
+
+    def _envelope(self, recorded: RecordedEvent, cipher: AESGCM | None) -> Envelope:
         data: dict[str, Any] = json.loads(recorded.data)
         sealed = data.pop(_SEALED, None)
         erased = False
         if sealed is not None:
-            personal = _open(key, recorded.id, sealed)
+            personal = _open(cipher, recorded.id, sealed)
             erased = personal is None
             data.update(personal or {})
         type_name, data = self.registry.upcast(recorded.type, data)
         event_class = self.registry.event_class(type_name)
         for name in event_class.personal_fields():
             data.setdefault(name, None)
-        event = event_class.model_validate(data)
         return Envelope(
             event_id=recorded.id,
             event_type=type_name,
@@ -89,7 +99,7 @@ class EventMapper:
             position=recorded.position,
             recorded_at=recorded.recorded_at,
             metadata=self._parsed_metadata(recorded.metadata),
-            event=event,
+            event=event_class.model_validate(data),
             personal_data_erased=erased,
         )
 
@@ -108,7 +118,7 @@ class EventMapper:
         if not isinstance(sealed, str):
             raise SealedDataMalformed("_personal must be a string")
         try:
-            personal = _open(key, recorded.id, sealed)
+            personal = _open(None if key is None else AESGCM(key), recorded.id, sealed)
         except (ValueError, UnicodeDecodeError) as error:
             raise SealedDataMalformed(str(error)) from error
         for name in names:
@@ -132,12 +142,12 @@ def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:
     return base64.b64encode(nonce + sealed).decode()
 
 
-def _open(key: bytes | None, event_id: UUID, sealed: str) -> dict[str, Any] | None:
-    if key is None:
+def _open(cipher: AESGCM | None, event_id: UUID, sealed: str) -> dict[str, Any] | None:
+    if cipher is None:
         return None
     raw = base64.b64decode(sealed, validate=True)
     try:
-        plain = AESGCM(key).decrypt(raw[:12], raw[12:], event_id.bytes)
+        plain = cipher.decrypt(raw[:12], raw[12:], event_id.bytes)
     except InvalidTag:
         return None
     result: dict[str, Any] = json.loads(plain)
