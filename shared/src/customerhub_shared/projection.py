@@ -79,7 +79,9 @@ class Projector:
         self._fixed_generation = generation
         self.generation = generation or 1
         self._progressed = asyncio.Event()
-        self._erasing: set[str] = set()  # documents whose erasure is still to be written
+        # Documents whose erasure is still to be written, by id (a rebuild folds the next batch
+        # while one is written: only the version written is done with).
+        self._erasing: dict[str, Document] = {}
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
@@ -141,7 +143,7 @@ class Projector:
         return await self._apply(mine, known or {}, read_stored=not from_log_start, traced=traced)
 
     async def _write(self, documents: Mapping[str, Document], position: int) -> None:
-        erasing = [doc_id for doc_id in documents if doc_id in self._erasing]
+        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
         if erasing:
             # Before the checkpoint moves: a crash in between erases again on the next try.
             await self._erase_in_other_generations([documents[i] for i in erasing])
@@ -153,7 +155,9 @@ class Projector:
         )
         if erasing:
             await self.store.erase_replaced()
-            self._erasing.difference_update(erasing)
+            for doc_id in erasing:
+                if self._erasing.get(doc_id) is documents[doc_id]:
+                    del self._erasing[doc_id]
         self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
@@ -220,7 +224,7 @@ class Projector:
                 updated["_version"] = recorded[-1].revision + 1
                 changed[doc_id] = updated
                 if any(envelope.event.erases_personal_data for envelope in envelopes):
-                    self._erasing.add(doc_id)
+                    self._erasing[doc_id] = updated
         return changed
 
     def _traced_fold(
@@ -295,6 +299,12 @@ class Projector:
                     ):
                         await maybe
                     batch = []
+            if batch:  # the log ended short of `until`
+                documents = await self._changes(
+                    batch, writes.documents, from_log_start=from_log_start, traced=False
+                )
+                await writes.start(documents, batch[-1].position)
+                processed += len(batch)
             await writes.finish()
         finally:
             await writes.settle()
