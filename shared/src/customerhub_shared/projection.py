@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -29,6 +29,8 @@ log = structlog.get_logger(__name__)
 # Events recorded this recently get a span in their request's trace; older ones (a replay,
 # a catch-up after downtime) are history, and a span each would slow the rebuild.
 TRACED_RECENT = timedelta(minutes=5)
+# Events a rebuild reads from the log at a time (the next page while it folds a batch).
+PAGE_SIZE = 5000
 
 
 class Projection(Protocol):
@@ -77,7 +79,9 @@ class Projector:
         self._fixed_generation = generation
         self.generation = generation or 1
         self._progressed = asyncio.Event()
-        self._erasing: set[str] = set()  # documents whose erasure is still to be written
+        # Documents whose erasure is still to be written, by id (a rebuild folds the next batch
+        # while one is written: only the version written is done with).
+        self._erasing: dict[str, Document] = {}
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
@@ -121,6 +125,7 @@ class Projector:
         known: Mapping[str, Document] | None = None,
         *,
         from_log_start: bool = False,
+        traced: bool = True,
     ) -> dict[str, Document]:
         """The documents the batch changes; `known`: documents as they are being written.
 
@@ -128,13 +133,17 @@ class Projector:
         first event without reading a stored one (the guarded write keeps any stored one
         that is as new).
         """
-        mine = [event for event in batch if self.projection.handles(event.stream)]
+        handled: dict[str, bool] = {}
+        for event in batch:
+            if event.stream not in handled:
+                handled[event.stream] = self.projection.handles(event.stream)
+        mine = [event for event in batch if handled[event.stream]]
         if not mine:
             return {}
-        return await self._apply(mine, known or {}, read_stored=not from_log_start)
+        return await self._apply(mine, known or {}, read_stored=not from_log_start, traced=traced)
 
     async def _write(self, documents: Mapping[str, Document], position: int) -> None:
-        erasing = [doc_id for doc_id in documents if doc_id in self._erasing]
+        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
         if erasing:
             # Before the checkpoint moves: a crash in between erases again on the next try.
             await self._erase_in_other_generations([documents[i] for i in erasing])
@@ -146,7 +155,9 @@ class Projector:
         )
         if erasing:
             await self.store.erase_replaced()
-            self._erasing.difference_update(erasing)
+            for doc_id in erasing:
+                if self._erasing.get(doc_id) is documents[doc_id]:
+                    del self._erasing[doc_id]
         self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
@@ -176,7 +187,12 @@ class Projector:
             await self.store.write(collection, replacing, checkpoint_name=name, position=position)
 
     async def _apply(
-        self, events: Sequence[RecordedEvent], known: Mapping[str, Document], *, read_stored: bool
+        self,
+        events: Sequence[RecordedEvent],
+        known: Mapping[str, Document],
+        *,
+        read_stored: bool,
+        traced: bool = True,
     ) -> dict[str, Document]:
         """Each document touched by the batch, read once, folded over its events, once;
         those whose personal data an event erased are noted for `_write`."""
@@ -193,24 +209,32 @@ class Projector:
             if (fresh := _not_applied(stored.get(ids[stream]), recorded))
         }
         keys = await self._keys(pending)
-        traced_since = datetime.now(UTC) - TRACED_RECENT
+        # A rebuild's events are history even when recent: a span each would slow it.
+        traced_since = datetime.now(UTC) - TRACED_RECENT if traced else None
         changed: dict[str, Document] = {}
         for stream, recorded in pending.items():
-            key = keys.get(stream)
-            envelopes = [self.mapper.to_envelope(event, key=key) for event in recorded]
+            envelopes = self.mapper.to_envelopes(recorded, key=keys.get(stream))
             doc_id = ids[stream]
-            with contextlib.ExitStack() as spans:  # each event's work in its request's trace
-                for envelope in envelopes:
-                    if envelope.recorded_at >= traced_since:  # a replay's history: no spans
-                        spans.enter_context(consuming(self.projection.name, envelope))
+            if traced_since is None:
                 updated = self.projection.fold(stored.get(doc_id), envelopes)
+            else:
+                updated = self._traced_fold(stored.get(doc_id), envelopes, traced_since)
             if updated is not None:
                 updated["_id"] = doc_id
                 updated["_version"] = recorded[-1].revision + 1
                 changed[doc_id] = updated
                 if any(envelope.event.erases_personal_data for envelope in envelopes):
-                    self._erasing.add(doc_id)
+                    self._erasing[doc_id] = updated
         return changed
+
+    def _traced_fold(
+        self, document: Document | None, envelopes: Sequence[Envelope], since: datetime
+    ) -> Document | None:
+        with contextlib.ExitStack() as spans:  # each event's work in its request's trace
+            for envelope in envelopes:
+                if envelope.recorded_at >= since:  # a catch-up's history: no spans
+                    spans.enter_context(consuming(self.projection.name, envelope))
+            return self.projection.fold(document, envelopes)
 
     async def _keys(self, streams: Mapping[str, Sequence[RecordedEvent]]) -> dict[str, bytes]:
         """The keys of the streams whose events carry sealed personal data, looked up together."""
@@ -234,6 +258,112 @@ class Projector:
         """Process the log from the checkpoint up to `until` (default: the head now)."""
         runner = Runner(self, events=events, batch_size=batch_size)
         return await runner.catch_up(until=until, progress=progress)
+
+    async def rebuild(
+        self,
+        events: EventStore,
+        *,
+        batch_size: int,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Bring a generation being built up to `until` (default: the head now), in batches
+        of `batch_size` events; the number of events processed.
+
+        The log is read in pages, the next one while a batch is folded; a batch's write (its
+        documents and checkpoint, one transaction) runs while the next batch is folded on top
+        of them, and each write starts only once the one before succeeded, so the checkpoint
+        never passes a batch that is not written.
+        """
+        until = until if until is not None else await events.head_position()
+        position = await self.position()
+        if until is None or (position is not None and position >= until):
+            return 0
+        from_log_start, processed, batch = position is None, 0, []
+        writes = _Writes(self._write)
+        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
+        try:
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    batch.extend(page)
+                    if len(batch) < batch_size and page[-1].position < until:
+                        continue
+                    documents = await self._changes(
+                        batch, writes.documents, from_log_start=from_log_start, traced=False
+                    )
+                    await writes.start(documents, batch[-1].position)
+                    from_log_start, processed = False, processed + len(batch)
+                    if (
+                        progress is not None
+                        and (maybe := progress(batch[-1].position, until)) is not None
+                    ):
+                        await maybe
+                    batch = []
+            if batch:  # the log ended short of `until`
+                documents = await self._changes(
+                    batch, writes.documents, from_log_start=from_log_start, traced=False
+                )
+                await writes.start(documents, batch[-1].position)
+                processed += len(batch)
+            await writes.finish()
+        finally:
+            await writes.settle()
+        return processed
+
+
+class _Writes:
+    """A rebuild's writes, one in flight at a time, so the next batch is folded meanwhile
+    (on top of `documents`, the ones being written); each starts once the last succeeded."""
+
+    def __init__(self, write: Callable[[Mapping[str, Document], int], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: asyncio.Future[None] | None = None
+        self.documents: Mapping[str, Document] = {}
+
+    async def start(self, documents: Mapping[str, Document], position: int) -> None:
+        await self.finish()
+        self._pending = asyncio.ensure_future(self._write(documents, position))
+        self.documents = documents
+
+    async def finish(self) -> None:
+        """Wait for the write in flight; raises what made it fail."""
+        if self._pending is not None:
+            await self._pending
+
+    async def settle(self) -> None:
+        """On the way out after a failure: let a write in flight end, its outcome unasked."""
+        if self._pending is None:
+            return
+        if not self._pending.done():
+            await asyncio.wait({self._pending})
+        if not self._pending.cancelled():
+            self._pending.exception()  # retrieved: what failed first is what is raised
+
+
+async def _pages(
+    events: EventStore, *, after: int | None, until: int, size: int
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The log after `after` up to (at least) `until`, in pages of `size` events; the next
+    page is read while the caller works on the one it was given."""
+    reading: asyncio.Future[list[RecordedEvent]] | None = asyncio.ensure_future(
+        events.read_all(after=after, limit=size)
+    )
+    try:
+        while reading is not None:
+            page = await reading
+            reading = None
+            if not page:
+                return
+            last = page[-1].position
+            if last < until:
+                reading = asyncio.ensure_future(events.read_all(after=last, limit=size))
+            yield page
+    finally:
+        if reading is not None:
+            reading.cancel()
+            await asyncio.wait({reading})
+            if not reading.cancelled():
+                reading.exception()
 
 
 @contextlib.asynccontextmanager

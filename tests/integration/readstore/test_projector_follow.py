@@ -164,6 +164,31 @@ async def test_a_failed_write_stops_catching_up_at_the_last_batch_written(
         await failing.close()
 
 
+async def test_a_rebuild_whose_write_fails_keeps_the_batches_before_and_resumes_after_them(
+    stores: Stores, tmp_path: Path
+) -> None:
+    items = [uuid4() for _ in range(40)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Drill"))
+    for item in items:
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Saw")
+        await stores.append(item, renamed)
+    failing = await FailingThirdWrite.open(tmp_path / "failing.db")
+    try:
+        projector = Projector(EquipmentView(), failing, MAPPER, stores.keys, generation=2)
+        with pytest.raises(OSError):
+            await projector.rebuild(stores.events, batch_size=25)
+        # The third batch was folded on top of the second while it was written; its write
+        # failed, so the checkpoint stays at the second.
+        assert await projector.position() == 50, "batches 1 and 2 are written, not 3 nor 4"
+        assert await projector.rebuild(stores.events, batch_size=25) == 30
+        for item in items:
+            document = await failing.get(projector.collection, str(item))
+            assert document is not None and (document["name"], document["_version"]) == ("Saw", 2)
+    finally:
+        await failing.close()
+
+
 class CountingReads(SQLiteReadStore):
     reads = 0
 

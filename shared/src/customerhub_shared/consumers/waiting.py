@@ -36,10 +36,11 @@ async def wait_for_position(
     timeout: float,
     progressed: Progress = asyncio.sleep,
     interval: float = POLL_INTERVAL_SECONDS,
+    known: int | None = None,
 ) -> int:
     """The consumer's position (0 before its first batch) once at `wanted` or beyond, or as far
-    as it got when `timeout` ran out: the caller compares."""
-    reached = await position() or 0
+    as it got when `timeout` ran out: the caller compares. `known`: a position just read."""
+    reached = known if known is not None else await position() or 0
     if wanted is None:
         return reached
     loop = asyncio.get_running_loop()

@@ -52,6 +52,10 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COLUMNS = frozenset({"_id", "_version"})
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK = 500
+# A write of this many documents (a replay's batch) enlarges its connection's page cache to
+# this many KiB, for as long as the connection lives: live projectors write far fewer.
+BULK_WRITE_DOCUMENTS = 5000
+BULK_WRITE_CACHE_KIB = 131_072
 # The largest code point: every term starting with p sorts in [p, p + _TOP).
 _TOP = chr(0x10FFFF)
 # A search prefix is common (`s`, `sch`) when it matches at least this many terms, and one for
@@ -368,6 +372,10 @@ def _write(
         " ON CONFLICT (_id) DO UPDATE SET _version = excluded._version, body = excluded.body"
         " WHERE excluded._version > d._version"
     )
+    if len(rows) >= BULK_WRITE_DOCUMENTS:
+        # A rebuild's batch puts its search terms all over two B-trees: with SQLite's default
+        # 2 MiB of cache most of those pages are read and written again for each batch.
+        db.execute(f"PRAGMA cache_size = -{BULK_WRITE_CACHE_KIB}")
     db.execute("BEGIN IMMEDIATE")
     try:
         # Cheap when it exists, and survives another process dropping the collection.

@@ -118,6 +118,8 @@ class CustomerView:
     def fold(self, document: Document | None, envelopes: Sequence[Envelope]) -> Document | None:
         """The document after these events: copied once, derived fields computed once."""
         customer: Document | None = None
+        first: Envelope | None = None
+        last: Envelope | None = None
         for envelope in envelopes:
             event = envelope.event
             if not isinstance(event, CustomerEvent):
@@ -130,9 +132,13 @@ class CustomerView:
                     else blank_customer(event.customer_id)
                 )
             _when(event, customer)
-            _stamp(customer, envelope)
-        if customer is None:
+            first, last = first or envelope, envelope
+        if customer is None or first is None or last is None:
             return document
+        # Only the first stamp can set created_at and only the last one stays: stamp those.
+        _stamp(customer, first)
+        if last is not first:
+            _stamp(customer, last)
         _derive(customer)
         return customer
 

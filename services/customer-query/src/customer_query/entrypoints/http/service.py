@@ -34,7 +34,9 @@ class QueryService:
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""
         await self.projector.refresh_generation()
-        return await self.projector.position()
+        # The projector running in this process knows what it wrote without a read.
+        written = self.projector.written
+        return written if written is not None else await self.projector.position()
 
     async def progressed(self, within: float) -> None:
         """Once the projector wrote a batch (when it runs in this process), or after `within`."""
