@@ -95,9 +95,18 @@ def _files(root: Path) -> list[Path]:
 
 
 def _hits(root: Path, needles: dict[str, bytes]) -> list[str]:
+    while (hits := _scan(root, needles)) is None:
+        pass  # a file was renamed into place meanwhile (an outbox write): scan it all again
+    return hits
+
+
+def _scan(root: Path, needles: dict[str, bytes]) -> list[str] | None:
     hits = []
     for path in _files(root):
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:
+            return None
         hits += [f"{path.name}: {label}" for label, needle in needles.items() if needle in content]
     return hits
 
