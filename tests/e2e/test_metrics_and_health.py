@@ -56,10 +56,15 @@ def per_consumer(samples: Samples, name: str) -> dict[str, float]:
     return {dict(labels)["consumer"]: v for (n, labels), v in samples.items() if n == name}
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 20.0) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    seconds: float = 20.0,
+    last_seen: Callable[[], object] = lambda: None,
+) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        assert asyncio.get_running_loop().time() < deadline, f"never held: {last_seen()}"
         await asyncio.sleep(0.1)
 
 
@@ -300,15 +305,16 @@ async def test_kafka_consumer_lag_follows_the_relay_and_the_consumer_group(
         }
     )
     async with serving(equipment.create_app(on_kafka)) as client:
+        lags: list[dict[str, float]] = []
 
         async def consumed() -> bool:
-            samples = await scrape(client)
-            return per_consumer(samples, "customerhub_consumer_lag_events") == {"equipment": 0}
+            lags.append(per_consumer(await scrape(client), "customerhub_consumer_lag_events"))
+            return lags[-1] == {"equipment": 0}
 
         # The agent catches up from the store once, as it joins; from then on only Kafka feeds it.
         first = await client.post("/v1/equipment", json={"name": "Balance"}, headers=USER)
         assert first.status_code == 201, first.text
-        await eventually(consumed, seconds=_KAFKA_JOIN)
+        await eventually(consumed, seconds=_KAFKA_JOIN, last_seen=lambda: lags[-3:])
         await asyncio.sleep(0.5)
         for name in ("Four", "Pétrin", "Laminoir"):
             registered = await client.post("/v1/equipment", json={"name": name}, headers=USER)
@@ -321,7 +327,7 @@ async def test_kafka_consumer_lag_follows_the_relay_and_the_consumer_group(
         assert ready.json()["consumers"]["equipment"]["status"] == "behind"
 
         await relay_everything(on_kafka, kafka_bootstrap, kafka_topics)
-        await eventually(consumed, seconds=_KAFKA_JOIN)
+        await eventually(consumed, seconds=_KAFKA_JOIN, last_seen=lambda: lags[-3:])
         assert (await client.get("/health/ready")).status_code == 200
 
 
