@@ -15,7 +15,7 @@ from tests.browser.conftest import SECRET, Console, unique
 
 
 def register_equipment(console: Console, name: str) -> str:
-    """The registry has no screen of its own here: items come in through the API."""
+    """Set up through the API (the registry's own screens: test_console_records.py)."""
     token = mint_token(SECRET, sub="setup", roles=["admin"])
     answer = httpx.post(
         console.url + "/v1/equipment",

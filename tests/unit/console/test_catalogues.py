@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import web_console
-from web_console.entrypoints import customer, customers, editing, lifecycle
+from web_console.entrypoints import customer, customers, editing, lifecycle, registry
 from web_console.i18n import LOCALES, Translator, catalogue, negotiate
 
 PACKAGE = Path(web_console.__file__).parent
@@ -35,6 +35,7 @@ BUILT_KEYS = {
     "ops.": ("retry", "skip"),
     "relation.": customer.RELATION_KINDS,
     "locale.": LOCALES,
+    "item.": registry.FIELDS,
 }
 
 

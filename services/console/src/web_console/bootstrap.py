@@ -24,12 +24,14 @@ from customerhub_shared.settings import Settings, load_settings
 from web_console.api import Api, ServiceName
 from web_console.entrypoints import (
     attachments,
+    contact_edit,
     customer,
     customers,
     editing,
     imports,
     lifecycle,
     operations,
+    registry,
     sign_in,
 )
 from web_console.oidc import OpenIdConnect
@@ -46,10 +48,12 @@ def routers() -> list[APIRouter]:
         customers.router,
         editing.router,
         lifecycle.router,
+        contact_edit.router,
         customer.router,
         attachments.router,
         imports.router,
         operations.router,
+        registry.router,
     ]
 
 

@@ -80,8 +80,7 @@ async def show(
         merged_from=screen.request.query_params.get("merged_from"),
         activity_kinds=ACTIVITY_KINDS,
         relation_kinds=RELATION_KINDS,
-        **context,
-        **extra,
+        **{**context, **extra},  # what a failed form sends back wins over the tab's own data
     )
 
 
@@ -102,6 +101,32 @@ async def _details(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
         items = answer.body["items"] if answer.ok else []
         found = [c for c in items if c["id"] != customer["id"]]
     return {"related_names": names, "relate_q": search, "relate_found": found}
+
+
+CONTACT_TEXTS = ("name", "email", "phone", "position")
+CONTACT_CHECKS = ("notify_email", "notify_sms", "equipment_alerts", "portal_access")
+
+
+def contact_values(contact: dict[str, Any]) -> dict[str, str]:
+    """A contact's editable fields as its edit form shows them."""
+    values = {name: contact.get(name) or "" for name in CONTACT_TEXTS}
+    checked = {
+        "notify_email": contact["notify"]["email"],
+        "notify_sms": contact["notify"]["sms"],
+        "equipment_alerts": contact["equipment_alerts"],
+        "portal_access": contact["portal_access"],
+    }
+    return {**values, **{name: "on" if on else "" for name, on in checked.items()}}
+
+
+async def _contacts(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
+    """The contact being edited (`?edit_contact=`), with the values its form starts from."""
+    chosen = screen.request.query_params.get("edit_contact")
+    for contact in customer["contacts"]:
+        if chosen and contact["contact_id"] == chosen:
+            values = contact_values(contact)
+            return {"contact_edit": {"contact": contact, "values": values, "was": values}}
+    return {"contact_edit": None}
 
 
 async def _equipment(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +199,7 @@ async def _history(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
 
 TAB_DATA = {
     "details": _details,
-    "contacts": _nothing,
+    "contacts": _contacts,
     "locations": _nothing,
     "equipment": _equipment,
     "activity": _activity,
