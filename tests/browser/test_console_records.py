@@ -170,3 +170,26 @@ def test_a_user_registers_equipment_from_the_menu_without_a_customer(console: Co
     expect(console.page.get_by_role("heading", name=item)).to_be_visible()
     expect(console.page.get_by_role("button", name=re.compile("Assign to"))).to_have_count(0)
     expect(console.page.get_by_role("definition").filter(has_text="No owner")).to_be_visible()
+
+
+def test_an_item_edit_over_someone_else_s_change_says_so_and_keeps_what_was_typed(
+    console: Console,
+) -> None:
+    console.sign_in()
+    console.open("/console/equipment/new")
+    item = unique("Climatiseur")
+    console.page.get_by_label("Name", exact=True).fill(item)
+    console.page.get_by_role("button", name="Register", exact=True).click()
+    console.page.get_by_role("link", name="Edit", exact=True).click()
+    item_path = console.page.url.removeprefix(console.url).removesuffix("/edit")
+    meanwhile(console, "PATCH", item_path, brand="Daikin")
+    console.page.get_by_label("Model").fill("FTXM")
+    console.page.get_by_role("button", name="Save").click()
+
+    expect(console.page.get_by_role("alert")).to_contain_text("changed this item meanwhile")
+    expect(console.page.get_by_label("Model")).to_have_value("FTXM")
+    expect(console.page.get_by_label("Brand")).to_have_value("Daikin")
+    console.screen("equipment-edit-conflict")
+    console.page.get_by_role("button", name="Save").click()
+    expect(console.page.get_by_role("definition").filter(has_text="FTXM")).to_be_visible()
+    expect(console.page.get_by_role("definition").filter(has_text="Daikin")).to_be_visible()
