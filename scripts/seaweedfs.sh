@@ -9,7 +9,8 @@
 #   scripts/seaweedfs.sh status   exit 0 and print the endpoint if the server is up, else exit 1
 #
 # If CUSTOMERHUB_S3_ENDPOINT is set, that server is used and nothing is done.
-# Settings: CUSTOMERHUB_SEAWEEDFS_PORT (28333: the S3 port; the master, volume server and filer
+# Settings: CUSTOMERHUB_SEAWEEDFS_PORT (28333, or the next free range of seven when unset and
+# another program holds it: the S3 port; the master, volume server and filer
 # take the next three ports, their gRPC ports the three after), CUSTOMERHUB_LOCAL_DIR (default
 # $REPO/.local: the binary goes to its bin/, data, log, key file and pid file to its seaweedfs/).
 # The access key the server accepts is written to seaweedfs/credentials (0600), as
@@ -21,6 +22,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LOCAL_DIR="${CUSTOMERHUB_LOCAL_DIR:-$REPO/.local}"
 PORT="${CUSTOMERHUB_SEAWEEDFS_PORT:-28333}"
+PORT_ASKED="${CUSTOMERHUB_SEAWEEDFS_PORT:+yes}"
 HOST=127.0.0.1
 MODULE=github.com/seaweedfs/seaweedfs
 VERSION=v0.0.0-20261109003541-7506e5f91cd6
@@ -122,8 +124,10 @@ take_lock "$SW_DIR"
 
 if pid="$(our_pid)"; then
     running="$(running_port)"
-    [[ "$running" == "$PORT" ]] \
-        || die "SeaweedFS already runs on port $running (pid $pid), not $PORT; run '$0 stop' first"
+    if [[ "$running" != "$PORT" && -n "$PORT_ASKED" ]]; then
+        die "SeaweedFS already runs on port $running (pid $pid), not $PORT; run '$0 stop' first"
+    fi
+    PORT="$running"
     if serving "$PORT"; then
         say "already running on $HOST:$PORT (pid $pid)"
         endpoint "$PORT"
@@ -136,12 +140,24 @@ if pid="$(our_pid)"; then
 fi
 rm -f "$PIDFILE" "$PORTFILE"
 
+range_taken() { # s3 port: one of the seven ports from it is taken
+    local port
+    for port in $(seq "$1" $(($1 + 6))); do
+        port_open "$port" && return 0
+    done
+    return 1
+}
+
+# Unless a port was asked for, another checkout's server on the default range moves this one on.
+if [[ -z "$PORT_ASKED" ]]; then
+    while range_taken "$PORT"; do
+        PORT=$((PORT + 7))
+        ((PORT < 28333 + 210)) || die "no seven free ports in 28333-28542"
+    done
+fi
+range_taken "$PORT" && die "a port in $PORT-$((PORT + 6)) on $HOST is taken by another program;
+    set CUSTOMERHUB_SEAWEEDFS_PORT to a free range, or CUSTOMERHUB_S3_ENDPOINT to use that server"
 MASTER_PORT=$((PORT + 1)) VOLUME_PORT=$((PORT + 2)) FILER_PORT=$((PORT + 3))
-for port in "$PORT" "$MASTER_PORT" "$VOLUME_PORT" "$FILER_PORT" \
-    $((PORT + 4)) $((PORT + 5)) $((PORT + 6)); do
-    port_open "$port" && die "port $port on $HOST is taken by another program; set
-    CUSTOMERHUB_SEAWEEDFS_PORT to a free range, or CUSTOMERHUB_S3_ENDPOINT to use that server"
-done
 
 find_go() {
     local candidate
