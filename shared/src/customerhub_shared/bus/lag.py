@@ -6,14 +6,19 @@ behind by every message that partition holds.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from aiokafka.admin import AIOKafkaAdminClient  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaError  # type: ignore[import-untyped]
 
 CLIENT_ID = "customerhub-lag"
+# A broker answers "coordinator not available" while it makes its offsets topic (a fresh
+# broker's first group question): such retriable answers are asked again for a while.
+_RETRY_PAUSES = (0.1, 0.2, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ async def group_lags(
         ends = await _end_offsets(bootstrap_servers, await _partitions(admin, topics))
         lags = []
         for group in groups:
-            committed = await admin.list_consumer_group_offsets(group)
+            committed = await _committed_offsets(admin, group)
             done = sum(
                 min(max(committed[tp].offset, 0), end)
                 for tp, end in ends.items()
@@ -46,6 +51,19 @@ async def group_lags(
         return lags
     finally:
         await admin.close()
+
+
+async def _committed_offsets(admin: Any, group: str) -> dict[Any, Any]:
+    for pause in _RETRY_PAUSES:
+        try:
+            offsets: dict[Any, Any] = await admin.list_consumer_group_offsets(group)
+            return offsets
+        except KafkaError as error:
+            if not error.retriable:
+                raise
+            await asyncio.sleep(pause)
+    offsets = await admin.list_consumer_group_offsets(group)
+    return offsets
 
 
 async def _partitions(admin: Any, topics: Sequence[str]) -> list[Any]:
