@@ -9,6 +9,7 @@ import jwt
 from starlette.requests import Request
 
 from web_console.api import Answer, service_of
+from web_console.entrypoints.location_edit import beside_fields, location_patch
 from web_console.entrypoints.sign_in import _inside
 from web_console.oidc import Transaction
 from web_console.session import SESSION_COOKIE, roles_at, viewer_of
@@ -78,3 +79,31 @@ def test_attachments_are_read_from_customer_command_which_keeps_them() -> None:
     )
     assert service_of("GET", customer) == "query"
     assert service_of("GET", customer + "/history") == "query"
+
+
+def test_a_location_edit_sends_its_changes_and_both_coordinates_together() -> None:
+    entered = {
+        "label": "",
+        "street": "8 rue Rambuteau",
+        "postal_code": "",
+        "city": "Paris",
+        "country": "FR",
+        "latitude": "48.86",
+        "longitude": "",
+    }
+    assert location_patch(entered, ["street", "label"]) == {
+        "street": "8 rue Rambuteau",
+        "label": None,
+    }
+    assert location_patch(entered, ["latitude"]) == {
+        "geo": {"latitude": "48.86", "longitude": None}
+    }
+    cleared = {**entered, "latitude": ""}
+    assert location_patch(cleared, ["latitude"]) == {"geo": None}
+
+
+def test_a_refused_point_is_shown_beside_the_coordinate_it_names() -> None:
+    assert beside_fields({"geo.latitude": "not a number"}) == {"latitude": "not a number"}
+    off = "longitude must be between -180 and 180"
+    assert beside_fields({"geo": off, "city": "too long"}) == {"longitude": off, "city": "too long"}
+    assert beside_fields({"geo": "off the map"}) == {"latitude": "off the map"}

@@ -84,10 +84,6 @@ async def show(
     )
 
 
-async def _nothing(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
 async def _details(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
     """The related customers by name, and those a search for one to relate found."""
     names: dict[str, str] = {}
@@ -127,6 +123,29 @@ async def _contacts(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
             values = contact_values(contact)
             return {"contact_edit": {"contact": contact, "values": values, "was": values}}
     return {"contact_edit": None}
+
+
+LOCATION_TEXTS = ("label", "street", "postal_code", "city", "country")
+
+
+def location_values(location: dict[str, Any]) -> dict[str, str]:
+    """A location's editable fields as its edit form shows them."""
+    values = {name: location.get(name) or "" for name in LOCATION_TEXTS}
+    geo = location.get("geo") or {}
+    coordinates = {
+        name: str(geo[name]) if name in geo else "" for name in ("latitude", "longitude")
+    }
+    return {**values, **coordinates}
+
+
+async def _locations(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
+    """The location being edited (`?edit_location=`), with the values its form starts from."""
+    chosen = screen.request.query_params.get("edit_location")
+    for location in customer["locations"]:
+        if chosen and location["location_id"] == chosen:
+            values = location_values(location)
+            return {"location_edit": {"location": location, "values": values, "was": values}}
+    return {"location_edit": None}
 
 
 async def _equipment(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +219,7 @@ async def _history(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
 TAB_DATA = {
     "details": _details,
     "contacts": _contacts,
-    "locations": _nothing,
+    "locations": _locations,
     "equipment": _equipment,
     "activity": _activity,
     "notifications": _deliveries,
