@@ -28,6 +28,7 @@ from web_console.entrypoints import (
     customer,
     customers,
     editing,
+    equipment_list,
     imports,
     lifecycle,
     location_edit,
@@ -55,6 +56,7 @@ def routers() -> list[APIRouter]:
         attachments.router,
         imports.router,
         operations.router,
+        equipment_list.router,
         registry.router,
     ]
 
