@@ -9,6 +9,7 @@ import jwt
 from starlette.requests import Request
 
 from web_console.api import Answer, service_of
+from web_console.entrypoints.equipment_list import chosen_filters
 from web_console.entrypoints.location_edit import beside_fields, location_patch
 from web_console.entrypoints.sign_in import _inside
 from web_console.oidc import Transaction
@@ -107,3 +108,12 @@ def test_a_refused_point_is_shown_beside_the_coordinate_it_names() -> None:
     off = "longitude must be between -180 and 180"
     assert beside_fields({"geo": off, "city": "too long"}) == {"longitude": off, "city": "too long"}
     assert beside_fields({"geo": "off the map"}) == {"latitude": "off the map"}
+
+
+def test_the_equipment_list_asks_the_api_only_for_the_filters_it_takes() -> None:
+    owner = "9fd9e502-1229-41db-bfc0-25b889fc1644"
+    asked = {"q": " pompe ", "business_unit": "", "customer_id": owner, "sort": "name"}
+    assert chosen_filters(asked) == {"q": "pompe", "customer_id": owner}
+    assert chosen_filters({"customer_id": "../customers", "business_unit": "Nord"}) == {
+        "business_unit": "Nord"
+    }
