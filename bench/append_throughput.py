@@ -19,7 +19,8 @@ adapter of another checkout (its shared/src first on PYTHONPATH) and prints ours
 
 Adapters: sqlite always (a fresh file in a temp dir); postgres when --postgres is given
 (provisioned by scripts/postgres.sh) or CUSTOMERHUB_POSTGRES_DSN is set, in a scratch database
-dropped afterwards; kurrentdb when KURRENTDB_URL is set (streams named bench-<random>-…).
+dropped afterwards, with synchronous_commit=on as production runs (--no-durable: the server's
+setting; the test server's is off); kurrentdb when KURRENTDB_URL is set (streams named bench-<random>-…).
 Latencies are per successful append, retries included. Figures, not a test.
 """
 
@@ -197,8 +198,18 @@ async def sqlite_store(writers: int) -> AsyncIterator[EventStore]:
             await store.close()
 
 
-def postgres_dsn(provision: bool) -> str | None:
-    """CUSTOMERHUB_POSTGRES_DSN, else (with --postgres) the DSN scripts/postgres.sh prints last."""
+def postgres_dsn(provision: bool, durable: bool = True) -> str | None:
+    """CUSTOMERHUB_POSTGRES_DSN, else (with --postgres) the DSN scripts/postgres.sh prints last;
+    `durable` asks for synchronous_commit=on, which the test server turns off."""
+    dsn = server_dsn(provision)
+    if dsn is None or not durable:
+        return dsn
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dsn, options="-c synchronous_commit=on")
+
+
+def server_dsn(provision: bool) -> str | None:
     dsn = os.environ.get("CUSTOMERHUB_POSTGRES_DSN")
     if dsn or not provision:
         return dsn
@@ -252,7 +263,8 @@ def postgres_opener(dsn: str) -> Opener:
 
         scratch = await create_scratch_database(dsn)
         target = make_conninfo(dsn, dbname=scratch) if scratch else dsn
-        print(f"postgres: {describe_dsn(target)}")
+        commits = "synchronous_commit=on" if "synchronous_commit=on" in dsn else "server default"
+        print(f"postgres: {describe_dsn(target)} ({commits})")
         store = await PostgresEventStore.open(target, max_connections=max(10, writers))
         try:
             yield store
@@ -281,7 +293,7 @@ def kurrentdb_opener(uri: str) -> Opener:
 def available_adapters(args: argparse.Namespace) -> list[tuple[str, Opener]]:
     adapters: list[tuple[str, Opener]] = [("sqlite", sqlite_store)]
     try:
-        dsn = postgres_dsn(args.postgres)
+        dsn = postgres_dsn(args.postgres, args.durable)
     except (subprocess.CalledProcessError, RuntimeError) as error:
         print(f"postgres: skipped, provisioning failed ({error})", file=sys.stderr)
         dsn = None
@@ -486,7 +498,7 @@ async def main_async(args: argparse.Namespace) -> int:
             eventsourcing_threaded_writes, args.seconds, args.writers
         )
         print_sqlite_ratios(rows, limit, threaded, args.writers)
-    dsn = postgres_dsn(args.postgres) if args.postgres else None
+    dsn = postgres_dsn(args.postgres, args.durable) if args.postgres else None
     if dsn:
         await bench_process_layouts(dsn, args)
     return 0 if rows else 1
@@ -502,6 +514,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--postgres",
         action="store_true",
         help="also bench PostgreSQL (scripts/postgres.sh unless CUSTOMERHUB_POSTGRES_DSN is set)",
+    )
+    parser.add_argument(
+        "--no-durable",
+        dest="durable",
+        action="store_false",
+        help="PostgreSQL commits as the server is set (scripts/postgres.sh: synchronous_commit=off)",
     )
     parser.add_argument(
         "--processes", type=int, default=2, help="processes the writers are split over (2)"

@@ -195,3 +195,21 @@ async def test_a_table_from_before_hashes_gains_the_column_and_chains_over_it(
         "head": events[-1].hash,
         "unhashed_prefix": 2,
     }
+
+
+async def test_appends_by_two_processes_in_turn_keep_one_chain(fresh_postgres_dsn: str) -> None:
+    """Each store remembers the heads it appended; the other's append must not be chained over."""
+    first = await PostgresEventStore.open(fresh_postgres_dsn)
+    second = await PostgresEventStore.open(fresh_postgres_dsn)
+    try:
+        stream = fresh_stream()
+        for version in range(6):
+            writer = first if version % 2 == 0 else second
+            await writer.append(stream, [new_event()], expected_version=version)
+        await first.append(stream, [new_event()], expected_version=None)
+        walk = verify_stream(stream, await first.read_stream(stream))
+        assert walk.verified, walk.first_mismatch
+        assert walk.events == 7
+    finally:
+        await first.close()
+        await second.close()

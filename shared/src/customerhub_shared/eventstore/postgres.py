@@ -22,6 +22,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
 from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
+from customerhub_shared.eventstore.heads import KnownHeads
 from customerhub_shared.eventstore.horizon import Horizon, Sighting
 from customerhub_shared.eventstore.port import (
     AppendResult,
@@ -32,6 +33,7 @@ from customerhub_shared.eventstore.port import (
     NewEvent,
     RecordedEvent,
 )
+from customerhub_shared.eventstore.postgres_wakeups import Wakeups
 from customerhub_shared.eventstore.subscription import follow_log
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded
 
 _VERSION = "SELECT COALESCE(MAX(revision) + 1, 0) FROM events WHERE stream = %s"
 
-# One statement, so one transaction with its NOTIFY; its nextval() calls run in row order.
+# One statement, so one transaction; its nextval() calls run in row order.
 # Positions are taken here only, inside an INSERT into events, for readers' sake (_APPENDING).
 # It appends only if the stream's event just before the first new revision exists, and the
 # unique (stream, revision) key refuses it if the first new revision is already taken: together
@@ -99,8 +101,7 @@ _APPEND = (
     " WHERE %(previous)s < 0 OR EXISTS"
     " (SELECT FROM events WHERE stream = %(stream)s AND revision = %(previous)s)"
     " RETURNING position)"
-    " SELECT last, pg_notify(%(channel)s, last::text)"
-    " FROM (SELECT MAX(position) AS last FROM appended) AS a WHERE last IS NOT NULL"
+    " SELECT last FROM (SELECT MAX(position) AS last FROM appended) AS a WHERE last IS NOT NULL"
 )
 _ROW = (
     "(%(stream)s, %(r{n})s::integer, %(i{n})s::uuid, %(t{n})s, %(d{n})s::bytea,"
@@ -138,6 +139,8 @@ class PostgresEventStore(EventStore):
         self._closed = False
         self._horizon = Horizon()
         self._sighting = asyncio.Lock()
+        self._heads = KnownHeads()
+        self._announcements = Wakeups(self._notify)
 
     @classmethod
     async def open(
@@ -171,7 +174,7 @@ class PostgresEventStore(EventStore):
         attempts = _BLIND_ATTEMPTS if expected_version is None else 1
         for attempt in range(1, attempts + 1):
             try:
-                result = await self._record(stream, events, expected_version)
+                result, head_hash = await self._record(stream, events, expected_version)
             except errors.UniqueViolation as error:
                 if error.diag.constraint_name == "events_event_id_key":
                     raise DuplicateEventId(str(error)) from error
@@ -182,26 +185,30 @@ class PostgresEventStore(EventStore):
                 raise ConcurrencyConflict(
                     stream, expected_version, await self.stream_version(stream)
                 ) from error
+            self._heads.remember(stream, result.version - 1, head_hash)
+            self._announcements.announce(result.position)
             self._wake()
             return result
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _record(
         self, stream: str, events: Sequence[NewEvent], expected_version: int | None
-    ) -> AppendResult:
+    ) -> tuple[AppendResult, str]:
+        """The append's result and the hash of its last event."""
         async with self._pool.connection() as conn:
             # Only a blind append reads the version; the insert checks an expected one.
             if expected_version is None:
                 version = await _version(conn, stream)
             else:
                 version = expected_version
-            previous = await _previous_hash(conn, stream, version)
+            previous = self._heads.hash_at(stream, version - 1)
+            if previous is None:
+                previous = await _previous_hash(conn, stream, version)
             hashes = chained_hashes(previous, stream, version, events)
             rows = ", ".join(_ROW.format(n=n) for n in range(len(events)))
             params: dict[str, object] = {
                 "stream": stream,
                 "previous": version - 1,
-                "channel": CHANNEL,
             }
             for n, event in enumerate(events):
                 params |= {
@@ -215,7 +222,8 @@ class PostgresEventStore(EventStore):
             appended = await (await conn.execute(_APPEND.format(rows=rows), params)).fetchone()
             if appended is None:
                 raise ConcurrencyConflict(stream, expected_version, await _version(conn, stream))
-        return AppendResult(version=version + len(events), position=int(appended[0]))
+        result = AppendResult(version=version + len(events), position=int(appended[0]))
+        return result, hashes[-1]
 
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
         sql = (
@@ -223,7 +231,10 @@ class PostgresEventStore(EventStore):
         )
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(sql, (stream, from_version))).fetchall()
-        return [_row_to_event(row) for row in rows]
+        events = [_row_to_event(row) for row in rows]
+        if events:
+            self._heads.remember(stream, events[-1].revision, events[-1].hash)
+        return events
 
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         sql = (
@@ -277,6 +288,10 @@ class PostgresEventStore(EventStore):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._woken.wait(), timeout)
 
+    async def _notify(self, position: int) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(position)))
+
     def _wake(self) -> None:
         self._wakeups += 1
         self._woken.set()
@@ -308,6 +323,7 @@ class PostgresEventStore(EventStore):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
+        await self._announcements.close()
         await self._pool.close()
 
 

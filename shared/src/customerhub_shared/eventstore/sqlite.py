@@ -1,7 +1,9 @@
 """The SQLite event store: the embedded default (one file, WAL, one writer at a time).
 
 Every append runs in a `BEGIN IMMEDIATE` transaction, so the version check and the insert
-are one step even across processes; the log position is SQLite's rowid, which only grows.
+are one step even across processes; the log position is SQLite's rowid, which only grows:
+rows are never deleted, so the next rowid is always above every position ever handed out
+(files made before this kept AUTOINCREMENT, which costs one more page written per commit).
 Appends waiting together share that transaction and its fsync (group commit), each in its own
 savepoint: one append's conflict never fails another's.
 """
@@ -32,7 +34,7 @@ from customerhub_shared.sqlite_threads import SQLiteThreads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
-    position    INTEGER PRIMARY KEY AUTOINCREMENT,
+    position    INTEGER PRIMARY KEY,
     stream      TEXT    NOT NULL,
     revision    INTEGER NOT NULL,
     event_id    TEXT    NOT NULL UNIQUE,
