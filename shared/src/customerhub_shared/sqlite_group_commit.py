@@ -97,10 +97,13 @@ class GroupCommit:
     def _commit(self, db: sqlite3.Connection, batch: list[_Pending[Any]]) -> None:
         try:
             db.execute("BEGIN IMMEDIATE")
-            if len(batch) == 1:  # alone: no savepoint needed, a failure rolls it all back
-                if not _run(db, batch[0], undo="ROLLBACK"):
+            if not _run_all(db, batch):
+                # One write failed: undo the batch, then run it again, each write in its own
+                # savepoint, so only the failing one is left out.
+                db.execute("ROLLBACK")
+                if len(batch) == 1:
                     return
-            else:
+                db.execute("BEGIN IMMEDIATE")
                 for pending in batch:
                     db.execute("SAVEPOINT pending_write")
                     _run(db, pending, undo="ROLLBACK TO pending_write")
@@ -112,6 +115,19 @@ class GroupCommit:
                 db.execute("ROLLBACK")
             for pending in batch:
                 pending.outcome, pending.failed = error, True
+
+
+def _run_all(db: sqlite3.Connection, batch: list[_Pending[Any]]) -> bool:
+    """Run the batch's writes in one go, with no savepoints: most batches have no failure.
+    False, with the failed write's error kept, when one of them raised."""
+    for pending in batch:
+        pending.failed = False
+        try:
+            pending.outcome = pending.work(db)
+        except Exception as error:
+            pending.outcome, pending.failed = error, True
+            return False
+    return True
 
 
 def _run(db: sqlite3.Connection, pending: _Pending[Any], *, undo: str) -> bool:

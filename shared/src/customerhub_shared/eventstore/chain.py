@@ -34,7 +34,6 @@ def chain_hash(
     metadata: bytes,
 ) -> str:
     """The SHA-256 (hex) of one event's stored bytes chained on its predecessor's hash."""
-    digest = hashlib.sha256(b"customerhub.chain.v1")
     fields = (
         previous.encode(),
         str(event_id).encode(),
@@ -44,11 +43,9 @@ def chain_hash(
         data,
         metadata,
     )
-    for part in fields:
-        # Length-prefixed, so no two different events frame to the same bytes.
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+    # Length-prefixed, so no two different events frame to the same bytes.
+    framed = b"".join(len(part).to_bytes(8, "big") + part for part in fields)
+    return hashlib.sha256(b"customerhub.chain.v1" + framed).hexdigest()
 
 
 def recorded_hash(previous: str, event: RecordedEvent) -> str:

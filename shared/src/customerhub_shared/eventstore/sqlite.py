@@ -136,18 +136,20 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE events ADD COLUMN hash TEXT")
 
 
-def _previous_hash(db: sqlite3.Connection, stream: str, version: int) -> str:
-    if version == 0:
-        return GENESIS
+def _head(db: sqlite3.Connection, stream: str) -> tuple[int, str]:
+    """The stream's version and the hash its next event chains on."""
     row = db.execute(
-        "SELECT hash FROM events WHERE stream = ? AND revision = ?", (stream, version - 1)
+        "SELECT revision, hash FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1",
+        (stream,),
     ).fetchone()
-    if row is not None and row[0] is not None:
-        return str(row[0])
+    if row is None:
+        return 0, GENESIS
+    if row[1] is not None:
+        return int(row[0]) + 1, str(row[1])
     rows = db.execute(
         f"SELECT {_COLUMNS} FROM events WHERE stream = ? ORDER BY revision", (stream,)
     ).fetchall()
-    return head_of(_row_to_event(row) for row in rows)
+    return int(row[0]) + 1, head_of(_row_to_event(row) for row in rows)
 
 
 def _version(db: sqlite3.Connection, stream: str) -> int:
@@ -159,11 +161,11 @@ def _append(
     db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
 ) -> AppendResult:
     """Within the writer's transaction (group_commit undoes it if this raises)."""
-    version = _version(db, stream)
+    version, previous = _head(db, stream)
     if expected is not None and expected != version:
         raise ConcurrencyConflict(stream, expected, version)
     now = datetime.now(UTC).isoformat()
-    hashes = chained_hashes(_previous_hash(db, stream, version), stream, version, events)
+    hashes = chained_hashes(previous, stream, version, events)
     rows = [
         (stream, version + n, str(event.id), event.type, event.data, event.metadata, now, hashes[n])
         for n, event in enumerate(events)
