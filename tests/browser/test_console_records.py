@@ -67,6 +67,7 @@ def test_a_contact_s_name_and_addresses_are_edited_with_the_refusal_beside_the_f
     expect(phone).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-phone")).to_contain_text("valid international number")
     expect(phone).to_have_value("12")  # what was typed stays, to be corrected
+    expect(console.page.get_by_role("alert")).to_have_text("Correct the fields marked below.")
     console.screen("contact-edit-error")
 
     form.get_by_label("Name", exact=True).fill("Claire Dubois")
@@ -133,6 +134,9 @@ def test_equipment_registered_from_the_equipment_tab_is_assigned_there_then_edit
     console.page.get_by_role("button", name="Register", exact=True).click()
     expect(image).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-image_url")).to_contain_text("URL")
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("Correct the fields marked below.")
+    expect(banner).not_to_contain_text("expected schema")
     console.screen("equipment-register-error")
 
     serial = uuid.uuid4().hex[:10]
@@ -193,3 +197,25 @@ def test_an_item_edit_over_someone_else_s_change_says_so_and_keeps_what_was_type
     console.page.get_by_role("button", name="Save").click()
     expect(console.page.get_by_role("definition").filter(has_text="FTXM")).to_be_visible()
     expect(console.page.get_by_role("definition").filter(has_text="Daikin")).to_be_visible()
+
+
+def test_a_refusal_that_names_no_field_keeps_the_api_s_reason_above_the_form(
+    console: Console,
+) -> None:
+    console.sign_in()
+    page = console.create_customer(unique("Pompes Morel"))
+    console.open(page + "?tab=contacts")
+    console.page.get_by_label("Name", exact=True).fill("Paul Morel")
+    console.page.get_by_label("Phone", exact=True).fill("+33 6 12 34 56 78")
+    console.page.get_by_label("Notify by SMS").check()
+    console.page.get_by_role("button", name="Add the contact").click()
+    contact_edit_link(console, "Paul Morel").click()
+    form = console.page.get_by_role("form", name="Edit the contact Paul Morel")
+    form.get_by_label("Phone", exact=True).fill("")
+    form.get_by_role("button", name="Save the contact").click()
+
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("needs a phone number")
+    expect(banner).not_to_contain_text("Correct the fields")
+    expect(form.get_by_label("Phone", exact=True)).to_have_value("")
+    console.screen("contact-edit-refused")
