@@ -147,11 +147,13 @@ def test_equipment_registered_from_the_equipment_tab_is_assigned_there_then_edit
     console.page.get_by_role("button", name="Register", exact=True).click()
     expect(console.page.get_by_role("heading", name=item)).to_be_visible()
     expect(console.page.get_by_role("definition").filter(has_text=serial)).to_be_visible()
+    expect(console.page.get_by_role("definition").filter(has_text="Boiler")).to_have_count(1)
     console.screen("equipment-registered")
     console.page.get_by_role("button", name=f"Assign to {customer}").click()
 
     expect(console.page.get_by_role("heading", name=customer)).to_be_visible()
     expect(console.page.get_by_role("cell", name=item)).to_be_visible()
+    expect(console.page.get_by_role("row").filter(has_text=item)).to_contain_text("Boiler")
     console.page.get_by_role("link", name=item).click()
     console.page.get_by_role("link", name="Edit", exact=True).click()
     console.page.get_by_label("Serial number").fill(serial + "-B")
@@ -219,3 +221,50 @@ def test_a_refusal_that_names_no_field_keeps_the_api_s_reason_above_the_form(
     expect(banner).not_to_contain_text("Correct the fields")
     expect(form.get_by_label("Phone", exact=True)).to_have_value("")
     console.screen("contact-edit-refused")
+
+
+def choose_language(console: Console, language: str) -> None:
+    console.page.locator("#locale-choice").select_option(language)
+    console.page.locator("#locale-choice").locator("xpath=..").get_by_role("button").click()
+    expect(console.page.locator("html")).to_have_attribute("lang", language)
+
+
+def test_the_banner_and_the_equipment_type_are_in_the_person_s_language(
+    console: Console,
+) -> None:
+    console.sign_in()
+    choose_language(console, "fr")
+    console.open("/console/equipment/new")
+    item = unique("Pompe")
+    console.page.locator("#f-name").fill(item)
+    console.page.locator("#f-type").fill("heat pump")
+    console.page.locator("#f-image_url").fill("not an address")
+    console.page.locator("main form").get_by_role("button", name="Enregistrer").click()
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("Corrigez les champs signalés ci-dessous.")
+    expect(banner).not_to_contain_text("expected schema")
+    expect(console.page.locator("#e-image_url")).to_contain_text("URL")
+    console.screen("equipment-register-error-fr")
+
+    console.page.locator("#f-image_url").fill("")
+    console.page.locator("main form").get_by_role("button", name="Enregistrer").click()
+    expect(console.page.get_by_role("heading", name=item)).to_be_visible()
+    kind = console.page.get_by_role("definition").filter(has_text="Pompe à chaleur")
+    expect(kind).to_have_count(1)
+    console.screen("equipment-item-fr")
+
+    choose_language(console, "de")
+    expect(console.page.get_by_role("definition").filter(has_text="Wärmepumpe")).to_have_count(1)
+    console.page.get_by_role("link", name="Bearbeiten", exact=True).click()
+    console.page.locator("#f-image_url").fill("kein Link")
+    console.page.locator("#f-type").fill("Kältemittelpumpe XR")
+    console.page.locator("main form").get_by_role("button", name="Speichern").click()
+    expect(console.page.get_by_role("alert")).to_contain_text(
+        "Bitte korrigieren Sie die unten markierten Felder."
+    )
+    console.screen("equipment-edit-error-de")
+    console.page.locator("#f-image_url").fill("")
+    console.page.locator("main form").get_by_role("button", name="Speichern").click()
+    # A type the console has no word for is shown as it was typed.
+    unknown = console.page.get_by_role("definition").filter(has_text="Kältemittelpumpe XR")
+    expect(unknown).to_have_count(1)

@@ -1,4 +1,5 @@
-"""What a refused form says above its fields, and what an edit sends."""
+"""What a refused form says above its fields, what an edit sends, and equipment types as
+people read them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from web_console.api import Answer
 from web_console.entrypoints.contact_edit import CONTACT
 from web_console.entrypoints.editing import CUSTOMER
 from web_console.entrypoints.registry import ITEM
+from web_console.equipment_types import type_label
 from web_console.i18n import Translator
 from web_console.refusals import refusal
 
@@ -82,3 +84,23 @@ def test_a_contact_edit_sends_its_opt_ins_together_as_notify() -> None:
     assert CONTACT.editable.body(entered, ["notify_sms"]) == {
         "notify": {"email": False, "sms": True}
     }
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "shown"),
+    [
+        ("en", "boiler", "Boiler"),
+        ("fr", "boiler", "Chaudière"),
+        ("de", "boiler", "Heizkessel"),
+        ("fr", "heat pump", "Pompe à chaleur"),
+        ("de", "Heat-Pump", "Wärmepumpe"),
+        ("en", "heat_pump", "Heat pump"),
+        ("fr", "cuve à fioul", "cuve à fioul"),
+        ("en", "", ""),
+        ("en", None, ""),
+    ],
+)
+def test_equipment_types_are_shown_in_the_person_s_language_or_as_typed(
+    locale: str, typed: str | None, shown: str
+) -> None:
+    assert type_label(Translator(locale), typed) == shown
