@@ -26,9 +26,15 @@ def meanwhile(console: Console, method: str, path: str, **body: object) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def add_contact(console: Console, page: str, name: str) -> None:
+def add_contact(
+    console: Console, page: str, name: str, typed: dict[str, str] | None = None, *checked: str
+) -> None:
+    """`typed`: other fields by their label; `checked`: the check boxes to tick."""
     console.open(page + "?tab=contacts")
-    console.page.get_by_label("Name", exact=True).fill(name)
+    for label, value in {"Name": name, **(typed or {})}.items():
+        console.page.get_by_label(label, exact=True).fill(value)
+    for label in checked:
+        console.page.get_by_label(label).check()
     console.page.get_by_role("button", name="Add the contact").click()
     expect(console.page.get_by_role("cell", name=name, exact=True)).to_be_visible()
 
@@ -51,11 +57,7 @@ def test_a_contact_s_name_and_addresses_are_edited_with_the_refusal_beside_the_f
 ) -> None:
     console.sign_in()
     page = console.create_customer(unique("Thermique Martin"))
-    console.open(page + "?tab=contacts")
-    console.page.get_by_label("Name", exact=True).fill("Claire Martin")
-    console.page.get_by_label("Email", exact=True).fill("claire@martin.example")
-    console.page.get_by_role("button", name="Add the contact").click()
-    expect(console.page.get_by_role("cell", name="Claire Martin")).to_be_visible()
+    add_contact(console, page, "Claire Martin", {"Email": "claire@martin.example"})
 
     tab_to_contact_edit(console)
     console.page.keyboard.press("Enter")
@@ -206,11 +208,7 @@ def test_a_refusal_that_names_no_field_keeps_the_api_s_reason_above_the_form(
 ) -> None:
     console.sign_in()
     page = console.create_customer(unique("Pompes Morel"))
-    console.open(page + "?tab=contacts")
-    console.page.get_by_label("Name", exact=True).fill("Paul Morel")
-    console.page.get_by_label("Phone", exact=True).fill("+33 6 12 34 56 78")
-    console.page.get_by_label("Notify by SMS").check()
-    console.page.get_by_role("button", name="Add the contact").click()
+    add_contact(console, page, "Paul Morel", {"Phone": "+33 6 12 34 56 78"}, "Notify by SMS")
     contact_edit_link(console, "Paul Morel").click()
     form = console.page.get_by_role("form", name="Edit the contact Paul Morel")
     form.get_by_label("Phone", exact=True).fill("")

@@ -119,29 +119,19 @@ def contact_values(contact: dict[str, Any]) -> dict[str, str]:
 
 
 def _edit_form(
-    screen: Screen,
     records: list[dict[str, Any]],
-    *,
-    chosen_by: str,
     id_key: str,
+    chosen: str | None,
     values: Callable[[dict[str, Any]], Values],
 ) -> RecordForm | None:
-    """The record chosen for editing (`?<chosen_by>=<its id>`), with the values its form
-    starts from."""
-    chosen = screen.request.query_params.get(chosen_by)
+    """The record chosen for editing, with the values its form starts from."""
     record = next((r for r in records if chosen and r[id_key] == chosen), None)
     return None if record is None else RecordForm(record, values(record), values(record))
 
 
 async def _contacts(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
-    edit_form = _edit_form(
-        screen,
-        customer["contacts"],
-        chosen_by="edit_contact",
-        id_key="contact_id",
-        values=contact_values,
-    )
-    return {"edit_form": edit_form}
+    chosen = screen.request.query_params.get("edit_contact")
+    return {"edit_form": _edit_form(customer["contacts"], "contact_id", chosen, contact_values)}
 
 
 LOCATION_TEXTS = ("label", "street", "postal_code", "city", "country")
@@ -158,14 +148,9 @@ def location_values(location: dict[str, Any]) -> dict[str, str]:
 
 
 async def _locations(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
-    edit_form = _edit_form(
-        screen,
-        customer["locations"],
-        chosen_by="edit_location",
-        id_key="location_id",
-        values=location_values,
-    )
-    return {"edit_form": edit_form}
+    chosen = screen.request.query_params.get("edit_location")
+    locations = customer["locations"]
+    return {"edit_form": _edit_form(locations, "location_id", chosen, location_values)}
 
 
 async def _equipment(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
