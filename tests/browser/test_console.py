@@ -67,6 +67,9 @@ def test_an_invalid_edit_shows_the_api_s_reason_beside_the_field(console: Consol
 
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-email")).to_contain_text("email must be a valid address")
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("Correct the fields marked below.")
+    expect(banner).not_to_contain_text("expected schema")
     console.screen("edit-error")
     assert console.page.url == console.url + page + "/edit"
 

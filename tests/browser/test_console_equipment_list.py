@@ -55,6 +55,9 @@ def test_registered_items_are_listed_found_by_search_and_business_unit_and_opene
     console.page.get_by_label("Business unit").press("Enter")
     rows = console.page.get_by_role("row")
     expect(rows.filter(has_text=boiler)).to_contain_text("Viessmann Vitodens 200")
+    expect(
+        rows.filter(has_text=boiler).get_by_role("cell", name="Boiler", exact=True)
+    ).to_be_visible()
     owner = rows.filter(has_text=boiler).get_by_role("link", name=customer, exact=True)
     expect(owner).to_have_attribute("href", f"/console/customers/{customer_id}?tab=equipment")
     expect(rows.filter(has_text=pump)).to_contain_text("No owner")

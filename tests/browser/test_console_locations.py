@@ -39,6 +39,7 @@ def test_a_location_s_street_is_edited_with_the_refusal_beside_the_field(console
     expect(latitude).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-latitude")).to_contain_text("latitude must be between")
     expect(form.get_by_label("Address", exact=True)).to_have_value("8 rue Rambuteau")
+    expect(console.page.get_by_role("alert")).to_have_text("Correct the fields marked below.")
     console.screen("location-edit-error")
 
     latitude.fill("48.86")

@@ -26,9 +26,15 @@ def meanwhile(console: Console, method: str, path: str, **body: object) -> None:
     assert answer.status_code == 200, answer.text
 
 
-def add_contact(console: Console, page: str, name: str) -> None:
+def add_contact(
+    console: Console, page: str, name: str, typed: dict[str, str] | None = None, *checked: str
+) -> None:
+    """`typed`: other fields by their label; `checked`: the check boxes to tick."""
     console.open(page + "?tab=contacts")
-    console.page.get_by_label("Name", exact=True).fill(name)
+    for label, value in {"Name": name, **(typed or {})}.items():
+        console.page.get_by_label(label, exact=True).fill(value)
+    for label in checked:
+        console.page.get_by_label(label).check()
     console.page.get_by_role("button", name="Add the contact").click()
     expect(console.page.get_by_role("cell", name=name, exact=True)).to_be_visible()
 
@@ -51,11 +57,7 @@ def test_a_contact_s_name_and_addresses_are_edited_with_the_refusal_beside_the_f
 ) -> None:
     console.sign_in()
     page = console.create_customer(unique("Thermique Martin"))
-    console.open(page + "?tab=contacts")
-    console.page.get_by_label("Name", exact=True).fill("Claire Martin")
-    console.page.get_by_label("Email", exact=True).fill("claire@martin.example")
-    console.page.get_by_role("button", name="Add the contact").click()
-    expect(console.page.get_by_role("cell", name="Claire Martin")).to_be_visible()
+    add_contact(console, page, "Claire Martin", {"Email": "claire@martin.example"})
 
     tab_to_contact_edit(console)
     console.page.keyboard.press("Enter")
@@ -67,6 +69,7 @@ def test_a_contact_s_name_and_addresses_are_edited_with_the_refusal_beside_the_f
     expect(phone).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-phone")).to_contain_text("valid international number")
     expect(phone).to_have_value("12")  # what was typed stays, to be corrected
+    expect(console.page.get_by_role("alert")).to_have_text("Correct the fields marked below.")
     console.screen("contact-edit-error")
 
     form.get_by_label("Name", exact=True).fill("Claire Dubois")
@@ -133,6 +136,9 @@ def test_equipment_registered_from_the_equipment_tab_is_assigned_there_then_edit
     console.page.get_by_role("button", name="Register", exact=True).click()
     expect(image).to_have_attribute("aria-invalid", "true")
     expect(console.page.locator("#e-image_url")).to_contain_text("URL")
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("Correct the fields marked below.")
+    expect(banner).not_to_contain_text("expected schema")
     console.screen("equipment-register-error")
 
     serial = uuid.uuid4().hex[:10]
@@ -143,11 +149,13 @@ def test_equipment_registered_from_the_equipment_tab_is_assigned_there_then_edit
     console.page.get_by_role("button", name="Register", exact=True).click()
     expect(console.page.get_by_role("heading", name=item)).to_be_visible()
     expect(console.page.get_by_role("definition").filter(has_text=serial)).to_be_visible()
+    expect(console.page.get_by_role("definition").filter(has_text="Boiler")).to_have_count(1)
     console.screen("equipment-registered")
     console.page.get_by_role("button", name=f"Assign to {customer}").click()
 
     expect(console.page.get_by_role("heading", name=customer)).to_be_visible()
     expect(console.page.get_by_role("cell", name=item)).to_be_visible()
+    expect(console.page.get_by_role("row").filter(has_text=item)).to_contain_text("Boiler")
     console.page.get_by_role("link", name=item).click()
     console.page.get_by_role("link", name="Edit", exact=True).click()
     console.page.get_by_label("Serial number").fill(serial + "-B")
@@ -193,3 +201,68 @@ def test_an_item_edit_over_someone_else_s_change_says_so_and_keeps_what_was_type
     console.page.get_by_role("button", name="Save").click()
     expect(console.page.get_by_role("definition").filter(has_text="FTXM")).to_be_visible()
     expect(console.page.get_by_role("definition").filter(has_text="Daikin")).to_be_visible()
+
+
+def test_a_refusal_that_names_no_field_keeps_the_api_s_reason_above_the_form(
+    console: Console,
+) -> None:
+    console.sign_in()
+    page = console.create_customer(unique("Pompes Morel"))
+    add_contact(console, page, "Paul Morel", {"Phone": "+33 6 12 34 56 78"}, "Notify by SMS")
+    contact_edit_link(console, "Paul Morel").click()
+    form = console.page.get_by_role("form", name="Edit the contact Paul Morel")
+    form.get_by_label("Phone", exact=True).fill("")
+    form.get_by_role("button", name="Save the contact").click()
+
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("needs a phone number")
+    expect(banner).not_to_contain_text("Correct the fields")
+    expect(form.get_by_label("Phone", exact=True)).to_have_value("")
+    console.screen("contact-edit-refused")
+
+
+def choose_language(console: Console, language: str) -> None:
+    console.page.locator("#locale-choice").select_option(language)
+    console.page.locator("#locale-choice").locator("xpath=..").get_by_role("button").click()
+    expect(console.page.locator("html")).to_have_attribute("lang", language)
+
+
+def test_the_banner_and_the_equipment_type_are_in_the_person_s_language(
+    console: Console,
+) -> None:
+    console.sign_in()
+    choose_language(console, "fr")
+    console.open("/console/equipment/new")
+    item = unique("Pompe")
+    console.page.locator("#f-name").fill(item)
+    console.page.locator("#f-type").fill("heat pump")
+    console.page.locator("#f-image_url").fill("not an address")
+    console.page.locator("main form").get_by_role("button", name="Enregistrer").click()
+    banner = console.page.get_by_role("alert")
+    expect(banner).to_contain_text("Corrigez les champs signalés ci-dessous.")
+    expect(banner).not_to_contain_text("expected schema")
+    expect(console.page.locator("#e-image_url")).to_contain_text("URL")
+    console.screen("equipment-register-error-fr")
+
+    console.page.locator("#f-image_url").fill("")
+    console.page.locator("main form").get_by_role("button", name="Enregistrer").click()
+    expect(console.page.get_by_role("heading", name=item)).to_be_visible()
+    kind = console.page.get_by_role("definition").filter(has_text="Pompe à chaleur")
+    expect(kind).to_have_count(1)
+    console.screen("equipment-item-fr")
+
+    choose_language(console, "de")
+    expect(console.page.get_by_role("definition").filter(has_text="Wärmepumpe")).to_have_count(1)
+    console.page.get_by_role("link", name="Bearbeiten", exact=True).click()
+    console.page.locator("#f-image_url").fill("kein Link")
+    console.page.locator("#f-type").fill("Kältemittelpumpe XR")
+    console.page.locator("main form").get_by_role("button", name="Speichern").click()
+    expect(console.page.get_by_role("alert")).to_contain_text(
+        "Bitte korrigieren Sie die unten markierten Felder."
+    )
+    console.screen("equipment-edit-error-de")
+    console.page.locator("#f-image_url").fill("")
+    console.page.locator("main form").get_by_role("button", name="Speichern").click()
+    # A type the console has no word for is shown as it was typed.
+    unknown = console.page.get_by_role("definition").filter(has_text="Kältemittelpumpe XR")
+    expect(unknown).to_have_count(1)

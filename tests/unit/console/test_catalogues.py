@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import web_console
+from web_console import equipment_types
 from web_console.entrypoints import customer, customers, editing, lifecycle, registry
 from web_console.i18n import LOCALES, Translator, catalogue, negotiate
 
@@ -36,6 +37,7 @@ BUILT_KEYS = {
     "relation.": customer.RELATION_KINDS,
     "locale.": LOCALES,
     "item.": registry.FIELDS,
+    "equipment_type.": equipment_types.TYPES,
 }
 
 

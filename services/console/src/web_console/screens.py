@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from web_console.api import Answer, Api, SignedOut
+from web_console.equipment_types import type_filter
 from web_console.i18n import LOCALES, Translator, negotiate
 from web_console.oidc import OpenIdConnect
 from web_console.session import (
@@ -68,6 +69,7 @@ def page_environment() -> Environment:
         lstrip_blocks=True,
     )
     pages.filters["moment"] = moment
+    pages.filters["equipment_type"] = type_filter
     return pages
 
 

@@ -3,6 +3,7 @@ notifications, attachments, history), and the small forms on them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -11,6 +12,8 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from web_console.api import Answer
+from web_console.entrypoints.if_match import RecordForm, Values
+from web_console.refusals import refusal
 from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}", include_in_schema=False)
@@ -115,14 +118,20 @@ def contact_values(contact: dict[str, Any]) -> dict[str, str]:
     return {**values, **{name: "on" if on else "" for name, on in checked.items()}}
 
 
+def _edit_form(
+    records: list[dict[str, Any]],
+    id_key: str,
+    chosen: str | None,
+    values: Callable[[dict[str, Any]], Values],
+) -> RecordForm | None:
+    """The record chosen for editing, with the values its form starts from."""
+    record = next((r for r in records if chosen and r[id_key] == chosen), None)
+    return None if record is None else RecordForm(record, values(record), values(record))
+
+
 async def _contacts(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
-    """The contact being edited (`?edit_contact=`), with the values its form starts from."""
     chosen = screen.request.query_params.get("edit_contact")
-    for contact in customer["contacts"]:
-        if chosen and contact["contact_id"] == chosen:
-            values = contact_values(contact)
-            return {"contact_edit": {"contact": contact, "values": values, "was": values}}
-    return {"contact_edit": None}
+    return {"edit_form": _edit_form(customer["contacts"], "contact_id", chosen, contact_values)}
 
 
 LOCATION_TEXTS = ("label", "street", "postal_code", "city", "country")
@@ -139,13 +148,9 @@ def location_values(location: dict[str, Any]) -> dict[str, str]:
 
 
 async def _locations(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
-    """The location being edited (`?edit_location=`), with the values its form starts from."""
     chosen = screen.request.query_params.get("edit_location")
-    for location in customer["locations"]:
-        if chosen and location["location_id"] == chosen:
-            values = location_values(location)
-            return {"location_edit": {"location": location, "values": values, "was": values}}
-    return {"location_edit": None}
+    locations = customer["locations"]
+    return {"edit_form": _edit_form(locations, "location_id", chosen, location_values)}
 
 
 async def _equipment(screen: Screen, customer: dict[str, Any]) -> dict[str, Any]:
@@ -243,14 +248,15 @@ async def run(
     if answer.ok:
         position = answer.body.get("position") if isinstance(answer.body, dict) else None
         return see_other(page_path(customer_id, tab, position))
+    refused = refusal(screen.t, answer)
     return await show(
         screen,
         customer_id,
         tab,
-        problem=answer.reason,
-        errors=answer.field_errors(),
+        problem=refused.problem,
+        errors=refused.errors,
         entered=entered,
-        status_code=answer.status if answer.status < 500 else 502,
+        status_code=refused.status_code,
     )
 
 
@@ -433,12 +439,13 @@ async def send_technician_en_route(customer_id: Id, screen: ScreenDep) -> Respon
         return await show(screen, customer_id, "notifications", problem=reason)
     if answer.ok:
         return see_other(page_path(customer_id, "notifications"))
+    refused = refusal(screen.t, answer)
     return await show(
         screen,
         customer_id,
         "notifications",
-        problem=answer.reason,
-        errors=answer.field_errors(),
+        problem=refused.problem,
+        errors=refused.errors,
         entered=form,
         status_code=answer.status,
     )

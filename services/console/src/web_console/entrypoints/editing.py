@@ -3,6 +3,7 @@ likely duplicates shown before a create, to open one of them or create anyway.""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,6 +11,8 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from web_console.entrypoints.customer import page_path
+from web_console.entrypoints.if_match import Editable, RecordForm, fetched, open_form, save
+from web_console.refusals import refusal, render_form
 from web_console.screens import PREFIX, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/customers", include_in_schema=False)
@@ -54,30 +57,19 @@ def new_customer_body(form: FormData) -> dict[str, Any]:
     return body
 
 
-def _form_page(
-    screen: Screen,
-    *,
-    customer: dict[str, Any] | None,
-    entered: dict[str, Any],
-    errors: dict[str, str] | None = None,
-    problem: str | None = None,
-    duplicates: list[dict[str, Any]] | None = None,
-    was: dict[str, str] | None = None,
-    status_code: int = 200,
+async def _form_page(
+    screen: Screen, form: RecordForm, duplicates: list[dict[str, Any]] | None = None
 ) -> Response:
-    return screen.render(
+    choices = {"roles": ROLES, "segments": SEGMENTS, "languages": LANGUAGES, "details": DETAILS}
+    return render_form(
+        screen,
         "customer_form.html",
-        status_code=status_code,
-        customer=customer,
-        entered=entered,
-        was=was or {},
-        errors=errors or {},
-        problem=problem,
+        form.refusal,
+        customer=form.record,
+        entered=form.values,
+        was=form.was,
         duplicates=duplicates or [],
-        roles=ROLES,
-        segments=SEGMENTS,
-        languages=LANGUAGES,
-        details=DETAILS,
+        **choices,
     )
 
 
@@ -90,7 +82,7 @@ async def new_customer_form(screen: ScreenDep) -> Response:
         "role_customer": "on",
         "language": screen.t.locale,
     }
-    return _form_page(screen, customer=None, entered=entered)
+    return await _form_page(screen, RecordForm(None, entered))
 
 
 async def likely_duplicates(screen: Screen, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,22 +98,15 @@ async def likely_duplicates(screen: Screen, body: dict[str, Any]) -> list[dict[s
 async def create_customer(screen: ScreenDep) -> Response:
     form = await screen.form()
     body = new_customer_body(form)
-    entered = dict(form)
+    entered = {name: str(value) for name, value in form.items()}
     if form.get("create_anyway") != "1":
         duplicates = await likely_duplicates(screen, body)
         if duplicates:
-            return _form_page(screen, customer=None, entered=entered, duplicates=duplicates)
+            return await _form_page(screen, RecordForm(None, entered), duplicates)
     answer = await screen.call("POST", "/v1/customers", json=body)
     if answer.ok:
         return see_other(page_path(answer.body["id"], "details", answer.body.get("position")))
-    return _form_page(
-        screen,
-        customer=None,
-        entered=entered,
-        errors=answer.field_errors(),
-        problem=answer.reason,
-        status_code=answer.status if answer.status < 500 else 502,
-    )
+    return await _form_page(screen, RecordForm(None, entered, refusal=refusal(screen.t, answer)))
 
 
 EDITED = (*DETAILS, "segment", "show_note_on_selection")
@@ -134,45 +119,30 @@ def form_values(customer: dict[str, Any]) -> dict[str, str]:
     return values
 
 
+CUSTOMER = Editable(
+    fields=EDITED,
+    values=form_values,
+    changed_meanwhile="edit.changed_meanwhile",
+    checks=("show_note_on_selection",),
+)
+
+
 @router.get("/{customer_id}/edit")
 async def edit_form(customer_id: Id, screen: ScreenDep) -> Response:
     answer = await screen.call("GET", f"/v1/customers/{customer_id}")
-    if not answer.ok:
-        return screen.render("message.html", status_code=answer.status, message=answer.reason)
-    values = form_values(answer.body)
-    return _form_page(screen, customer=answer.body, entered=values, was=values)
+    return await open_form(screen, CUSTOMER, answer, partial(_form_page, screen))
 
 
 @router.post("/{customer_id}/edit")
 async def save_edit(customer_id: Id, screen: ScreenDep) -> Response:
     """Only what this person changed is sent, with the version they saw: a change someone made
     meanwhile is a 412, and the form then shows it beside this person's own changes."""
-    form = await screen.form()
-    entered = {name: str(form.get(name, "")).strip() for name in EDITED}
-    changed = [name for name in EDITED if entered[name] != str(form.get(f"was.{name}", ""))]
-    if not changed:
-        return see_other(page_path(customer_id, "details"))
-    details = _details(form)
-    version = str(form.get("version", ""))
-    answer = await screen.call(
-        "PATCH",
-        f"/v1/customers/{customer_id}",
-        json={name: details[name] for name in changed},
-        headers={"If-Match": version} if version.isdigit() else {},
-    )
-    if answer.ok:
-        return see_other(page_path(customer_id, "details", answer.body.get("position")))
-    current = await screen.call("GET", f"/v1/customers/{customer_id}")
-    if not current.ok:
-        return screen.render("message.html", status_code=current.status, message=current.reason)
-    now = form_values(current.body)
-    problem = screen.t("edit.changed_meanwhile") if answer.status == 412 else answer.reason
-    return _form_page(
+    path = f"/v1/customers/{customer_id}"
+    return await save(
         screen,
-        customer=current.body,
-        entered={**now, **{name: entered[name] for name in changed}},
-        was=now,
-        errors=answer.field_errors(),
-        problem=problem,
-        status_code=answer.status if answer.status < 500 else 502,
+        CUSTOMER,
+        path=path,
+        back=partial(page_path, customer_id, "details"),
+        current=fetched(screen, path),
+        show=partial(_form_page, screen),
     )

@@ -7,23 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from starlette.datastructures import FormData
 
-from web_console.entrypoints.customer import (
-    LOCATION_TEXTS,
-    load_customer,
-    location_values,
-    page_path,
-    show,
-)
-from web_console.screens import PREFIX, Id, ScreenDep, see_other
+from web_console.entrypoints.customer import LOCATION_TEXTS, location_values
+from web_console.entrypoints.if_match import Editable
+from web_console.entrypoints.tab_edit import OnTab, save_on_tab
+from web_console.screens import PREFIX, Id, ScreenDep
 
 router = APIRouter(prefix=PREFIX + "/customers/{customer_id}/locations", include_in_schema=False)
-EDITED = (*LOCATION_TEXTS, "latitude", "longitude")
-
-
-def entered_values(form: FormData) -> dict[str, str]:
-    return {name: str(form.get(name, "")).strip() for name in EDITED}
 
 
 def location_patch(entered: dict[str, str], changed: list[str]) -> dict[str, Any]:
@@ -52,42 +42,21 @@ def beside_fields(errors: dict[str, str]) -> dict[str, str]:
     return shown
 
 
+EDITABLE = Editable(
+    fields=(*LOCATION_TEXTS, "latitude", "longitude"),
+    values=location_values,
+    changed_meanwhile="locations.changed_meanwhile",
+    patch=location_patch,
+)
+LOCATION = OnTab(
+    tab="locations",
+    id_key="location_id",
+    gone="locations.gone",
+    editable=EDITABLE,
+    beside=beside_fields,
+)
+
+
 @router.post("/{location_id}/edit")
 async def save_location(customer_id: Id, location_id: Id, screen: ScreenDep) -> Response:
-    form = await screen.form()
-    entered = entered_values(form)
-    changed = [name for name in EDITED if entered[name] != str(form.get(f"was.{name}", ""))]
-    if not changed:
-        return see_other(page_path(customer_id, "locations"))
-    version = str(form.get("version", ""))
-    answer = await screen.call(
-        "PATCH",
-        f"/v1/customers/{customer_id}/locations/{location_id}",
-        json=location_patch(entered, changed),
-        headers={"If-Match": version} if version.isdigit() else {},
-    )
-    if answer.ok:
-        return see_other(page_path(customer_id, "locations", answer.body.get("position")))
-    problem = screen.t("locations.changed_meanwhile") if answer.status == 412 else answer.reason
-    status_code = answer.status if answer.status < 500 else 502
-    current = await load_customer(screen, customer_id)
-    locations = current.body.get("locations", []) if current.ok else []
-    location = next((x for x in locations if x["location_id"] == location_id), None)
-    if location is None:  # removed meanwhile: nothing left to edit
-        gone = screen.t("locations.gone")
-        return await show(screen, customer_id, "locations", problem=gone, status_code=status_code)
-    now = location_values(location)
-    edit = {
-        "location": location,
-        "values": {**now, **{name: entered[name] for name in changed}},
-        "was": now,
-    }
-    return await show(
-        screen,
-        customer_id,
-        "locations",
-        problem=problem,
-        errors=beside_fields(answer.field_errors()),
-        status_code=status_code,
-        location_edit=edit,
-    )
+    return await save_on_tab(screen, LOCATION, customer_id, location_id)

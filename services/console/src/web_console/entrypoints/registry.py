@@ -4,6 +4,7 @@ equipment tab, offer to assign it to that customer), see one item, and edit its 
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +13,8 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from web_console.entrypoints.customer import fresh
+from web_console.entrypoints.if_match import Editable, RecordForm, fetched, open_form, save
+from web_console.refusals import refusal, render_form
 from web_console.screens import PREFIX, UUID_PATTERN, Id, Screen, ScreenDep, see_other
 
 router = APIRouter(prefix=PREFIX + "/equipment", include_in_schema=False)
@@ -49,26 +52,15 @@ def item_path(item_id: str, position: Any = None, for_customer: str | None = Non
     return f"{PREFIX}/equipment/{item_id}" + (f"?{urlencode(query)}" if query else "")
 
 
-def _form_page(
-    screen: Screen,
-    *,
-    item: dict[str, Any] | None,
-    entered: dict[str, str],
-    was: dict[str, str] | None = None,
-    for_customer: str | None = None,
-    errors: dict[str, str] | None = None,
-    problem: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    return screen.render(
+async def _form_page(screen: Screen, form: RecordForm, for_customer: str | None = None) -> Response:
+    return render_form(
+        screen,
         "equipment_form.html",
-        status_code=status_code,
-        item=item,
-        entered=entered,
-        was=was or {},
+        form.refusal,
+        item=form.record,
+        entered=form.values,
+        was=form.was,
         for_customer=for_customer,
-        errors=errors or {},
-        problem=problem,
     )
 
 
@@ -77,7 +69,7 @@ async def register_form(screen: ScreenDep) -> Response:
     screen.require_sign_in()
     for_customer = customer_from(screen.request.query_params.get("for_customer"))
     entered = dict.fromkeys(FIELDS, "")
-    return _form_page(screen, item=None, entered=entered, for_customer=for_customer)
+    return await _form_page(screen, RecordForm(None, entered), for_customer)
 
 
 @router.post("/new")
@@ -89,15 +81,8 @@ async def register(screen: ScreenDep) -> Response:
     answer = await screen.call("POST", "/v1/equipment", json=body)
     if answer.ok:
         return see_other(item_path(answer.body["id"], answer.body.get("position"), for_customer))
-    return _form_page(
-        screen,
-        item=None,
-        entered=entered,
-        for_customer=for_customer,
-        errors=answer.field_errors(),
-        problem=answer.reason,
-        status_code=answer.status if answer.status < 500 else 502,
-    )
+    refused = refusal(screen.t, answer)
+    return await _form_page(screen, RecordForm(None, entered, refusal=refused), for_customer)
 
 
 async def _load(screen: Screen, item_id: str) -> Any:
@@ -127,43 +112,24 @@ async def _customer(screen: Screen, customer_id: str | None) -> dict[str, Any] |
     return found.body if found.ok else None
 
 
+ITEM = Editable(fields=FIELDS, values=item_values, changed_meanwhile="item.changed_meanwhile")
+
+
 @router.get("/{item_id}/edit")
 async def edit_form(item_id: Id, screen: ScreenDep) -> Response:
     answer = await _load(screen, item_id)
-    if not answer.ok:
-        return screen.render("message.html", status_code=answer.status, message=answer.reason)
-    values = item_values(answer.body)
-    return _form_page(screen, item=answer.body, entered=values, was=values)
+    return await open_form(screen, ITEM, answer, partial(_form_page, screen))
 
 
 @router.post("/{item_id}/edit")
 async def save_edit(item_id: Id, screen: ScreenDep) -> Response:
     """Only the changed fields, with the item's version seen: a change meanwhile is a 412."""
-    form = await screen.form()
-    entered = entered_values(form)
-    changed = [name for name in FIELDS if entered[name] != str(form.get(f"was.{name}", ""))]
-    if not changed:
-        return see_other(item_path(item_id))
-    version = str(form.get("version", ""))
-    answer = await screen.call(
-        "PATCH",
-        f"/v1/equipment/{item_id}",
-        json={name: entered[name] or None for name in changed},
-        headers={"If-Match": version} if version.isdigit() else {},
-    )
-    if answer.ok:
-        return see_other(item_path(item_id, answer.body.get("position")))
-    current = await screen.call("GET", f"/v1/equipment/{item_id}")
-    if not current.ok:
-        return screen.render("message.html", status_code=current.status, message=current.reason)
-    now = item_values(current.body)
-    problem = screen.t("item.changed_meanwhile") if answer.status == 412 else answer.reason
-    return _form_page(
+    path = f"/v1/equipment/{item_id}"
+    return await save(
         screen,
-        item=current.body,
-        entered={**now, **{name: entered[name] for name in changed}},
-        was=now,
-        errors=answer.field_errors(),
-        problem=problem,
-        status_code=answer.status if answer.status < 500 else 502,
+        ITEM,
+        path=path,
+        back=partial(item_path, item_id),
+        current=fetched(screen, path),
+        show=partial(_form_page, screen),
     )
