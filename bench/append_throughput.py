@@ -20,7 +20,8 @@ adapter of another checkout (its shared/src first on PYTHONPATH) and prints ours
 Adapters: sqlite always (a fresh file in a temp dir); postgres when --postgres is given
 (provisioned by scripts/postgres.sh) or CUSTOMERHUB_POSTGRES_DSN is set, in a scratch database
 dropped afterwards, with synchronous_commit=on as production runs (--no-durable: the server's
-setting; the test server's is off); kurrentdb when KURRENTDB_URL is set (streams named bench-<random>-…).
+setting; the test server's is off); kurrentdb when KURRENTDB_URL is set (streams named
+bench-<random>-…).
 Latencies are per successful append, retries included. Figures, not a test.
 """
 
@@ -37,10 +38,11 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from _anchors import eventsourcing_threaded_writes, missing_anchor_note, sqlite_append_limit
 from _stats import machine_line, percentile
@@ -519,7 +521,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-durable",
         dest="durable",
         action="store_false",
-        help="PostgreSQL commits as the server is set (scripts/postgres.sh: synchronous_commit=off)",
+        help="PostgreSQL commits as its server is set (postgres.sh: synchronous_commit off)",
     )
     parser.add_argument(
         "--processes", type=int, default=2, help="processes the writers are split over (2)"
@@ -545,8 +547,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker_dsn:
-        return asyncio.run(worker_main(args))
-    return asyncio.run(main_async(args))
+        return run_on_server_loop(worker_main(args))
+    return run_on_server_loop(main_async(args))
+
+
+def run_on_server_loop(main: Coroutine[Any, Any, int]) -> int:
+    """On uvloop, as `customerhub run` (uvicorn[standard]) serves; asyncio's loop without it."""
+    try:
+        import uvloop
+    except ImportError:
+        print("event loop: asyncio (uvloop is not installed)")
+        return asyncio.run(main)
+    print("event loop: uvloop, as the servers run")
+    return uvloop.run(main)
 
 
 if __name__ == "__main__":
