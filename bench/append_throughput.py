@@ -185,6 +185,35 @@ def summarise(adapter: str, case: Case, tallies: list[Tally], elapsed: float) ->
     )
 
 
+def inline_append_rate(path: Path, seconds: float, payload: int) -> float:
+    """The SQLite adapter's append, run in this thread in its own transactions (no writer
+    thread, no event loop): where a lone writer's time goes, beside the raw anchor."""
+    from customerhub_shared.eventstore.sqlite import append_in_transaction
+    from customerhub_shared.sqlite_files import connect
+
+    db = connect(path, synchronous="FULL")
+    appends, version = 0, 0
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < seconds:
+            db.execute("BEGIN IMMEDIATE")
+            version = append_in_transaction(db, "inline", [make_event(payload)], version).version
+            db.execute("COMMIT")
+            appends += 1
+    finally:
+        db.close()
+    return appends / (time.perf_counter() - started)
+
+
+async def sqlite_inline_rate(seconds: float, payload: int) -> float:
+    from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+
+    with tempfile.TemporaryDirectory(prefix="customerhub-bench-") as tmp:
+        path = Path(tmp) / "events.db"
+        await (await SQLiteEventStore.open(path)).close()  # its schema
+        return await asyncio.to_thread(inline_append_rate, path, seconds, payload)
+
+
 # --- adapters ---------------------------------------------------------------------------------
 
 
@@ -464,13 +493,15 @@ def print_sqlite_ratios(
     limit: dict[str, float] | None,
     threaded: dict[str, float] | None,
     writers: int,
+    inline: float,
 ) -> None:
     """The SQLite adapter beside its anchors, measured in this run."""
     rate = {row.case: row.rate for row in rows if row.adapter == "sqlite"}
     one, many = rate[Case(1, OWN)], rate[Case(writers, OWN)]
     print("\nsqlite beside its anchors (same run)")
     print(f"{'figure':<44} {'ours/s':>9} {'anchor/s':>9} {'ratio':>7} {'goal':>7}")
-    lines = [("1 writer vs raw sqlite3 1 row/txn FULL", one, limit and limit["rows_per_s"], 0.8)]
+    raw = limit and limit["rows_per_s"]
+    lines = [("1 writer vs raw sqlite3 1 row/txn FULL", one, raw, 0.8)]
     lines.append((f"{writers} writers own streams vs 1 writer (ours)", many, one, 2.0))
     anchor = threaded and threaded["events_per_s"]
     lines.append((f"{writers} writers vs eventsourcing {writers} threads", many, anchor, 4.0))
@@ -481,6 +512,9 @@ def print_sqlite_ratios(
         ratio = ours / theirs
         verdict = "met" if ratio >= goal else "not met"
         print(f"{label:<44} {ours:>9.0f} {theirs:>9.0f} {ratio:>6.2f}x {goal:>5.1f}x {verdict}")
+    if raw:
+        label = "  its append in one thread, no hand-over"
+        print(f"{label:<44} {inline:>9.0f} {raw:>9.0f} {inline / raw:>6.2f}x")
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -491,6 +525,7 @@ async def main_async(args: argparse.Namespace) -> int:
     )
     adapters = available_adapters(args)
     limit = await asyncio.to_thread(sqlite_append_limit, args.seconds) if args.anchors else None
+    inline = await sqlite_inline_rate(args.seconds, args.payload) if args.anchors else 0.0
     print(HEADER, flush=True)
     rows: list[Row] = []
     for name, opener in adapters:
@@ -499,7 +534,7 @@ async def main_async(args: argparse.Namespace) -> int:
         threaded = await asyncio.to_thread(
             eventsourcing_threaded_writes, args.seconds, args.writers
         )
-        print_sqlite_ratios(rows, limit, threaded, args.writers)
+        print_sqlite_ratios(rows, limit, threaded, args.writers, inline)
     dsn = postgres_dsn(args.postgres, args.durable) if args.postgres else None
     if dsn:
         await bench_process_layouts(dsn, args)

@@ -87,7 +87,9 @@ class SQLiteEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        result = await self._appends.write(lambda db: _append(db, stream, events, expected_version))
+        result = await self._appends.write(
+            lambda db: append_in_transaction(db, stream, events, expected_version)
+        )
         self._appended.set()
         self._appended = asyncio.Event()
         return result
@@ -157,10 +159,11 @@ def _version(db: sqlite3.Connection, stream: str) -> int:
     return 0 if row[0] is None else int(row[0]) + 1
 
 
-def _append(
+def append_in_transaction(
     db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
 ) -> AppendResult:
-    """Within the writer's transaction (group_commit undoes it if this raises)."""
+    """An append inside the caller's open transaction (group commit undoes it if this raises);
+    public for the append bench, which times it without the writer thread."""
     version, previous = _head(db, stream)
     if expected is not None and expected != version:
         raise ConcurrencyConflict(stream, expected, version)
