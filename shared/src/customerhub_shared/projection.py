@@ -205,12 +205,13 @@ class Projector:
         for event in events:
             streams.setdefault(event.stream, []).append(event)
         ids = {stream: self.projection.document_id(stream) for stream in streams}
-        # A stream whose first event is in the batch is folded from scratch: the guarded
-        # write keeps a stored document that is as new (a batch handed again).
+        # A stream whose events in the batch run from its first one, none missing, is folded
+        # from scratch: the guarded write keeps a stored document that is as new (a batch
+        # handed again). A redelivery may also mix old and new events: those read it.
         unknown = [
             doc_id
             for stream, doc_id in ids.items()
-            if doc_id not in known and streams[stream][0].revision > 0
+            if doc_id not in known and not _from_first_event(streams[stream])
         ]
         unknown = unknown if read_stored else []
         stored = await self.store.get_many(self.collection, unknown) if unknown else {}
@@ -386,6 +387,10 @@ async def projectors_following(
     runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
     async with following(runners):
         yield
+
+
+def _from_first_event(events: Sequence[RecordedEvent]) -> bool:
+    return all(event.revision == n for n, event in enumerate(events))
 
 
 def _not_applied(document: Document | None, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:

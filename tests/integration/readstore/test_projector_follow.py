@@ -237,3 +237,27 @@ async def test_a_stream_beginning_in_the_batch_reads_no_stored_document_and_keep
         assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
     finally:
         await counting.close()
+
+
+async def test_a_redelivery_mixing_a_streams_first_event_with_a_new_one_folds_onto_the_stored(
+    stores: Stores, tmp_path: Path
+) -> None:
+    item = uuid4()
+    await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
+    await stores.append(
+        item, EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
+    )
+    await stores.append(
+        item, EquipmentDetailsChanged(equipment_id=item, changed=("brand",), brand="Acme")
+    )
+    registered, renamed, branded = await stores.events.read_all(after=None)
+    counting = await CountingReads.open(tmp_path / "counting.db")
+    try:
+        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+        await projector.process([registered, renamed])
+        await projector.process([registered, branded])  # the first one handed again
+        document = await counting.get(projector.collection, str(item))
+        assert document is not None
+        assert (document["name"], document["brand"], document["_version"]) == ("Mill", "Acme", 3)
+    finally:
+        await counting.close()
