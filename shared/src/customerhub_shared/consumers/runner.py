@@ -96,6 +96,8 @@ class Runner:
         """Keep up with the log until `stop` is set (a batch under way is finished first)."""
         failures = 0
         while not stop.is_set():
+            # Listening before the step: an append made while it reads ends the rest at once.
+            appended = await self._listen_for_append()
             try:
                 await self.apply_marked()
                 caught_up = await self._step()
@@ -105,7 +107,10 @@ class Runner:
                 log.exception("consumer.batch_failed", consumer=self.name, failures=failures)
                 caught_up = True
             if caught_up and not stop.is_set():
-                await self._rest(backoff(failures) if failures else self.idle_pause, stop)
+                pause = backoff(failures) if failures else self.idle_pause
+                await self._rest(pause, stop, None if failures else appended)
+            if appended is not None:
+                appended.cancel()
 
     async def _step(self) -> bool:
         """Handle the next batch; True when the log had no full batch left."""
@@ -117,13 +122,26 @@ class Runner:
             await self.handle(batch)
         return len(batch) < self.batch_size
 
-    async def _rest(self, pause: float, stop: asyncio.Event) -> None:
+    async def _listen_for_append(self) -> asyncio.Future[None] | None:
+        """Done once an event may have been appended from now on (or after the idle pause)."""
+        if self._idle is not None or self.events is None:
+            return None
+        listening = asyncio.ensure_future(self.events.appended(self.idle_pause))
+        await asyncio.sleep(0)  # it starts listening before the step reads the log
+        return listening
+
+    async def _rest(
+        self, pause: float, stop: asyncio.Event, appended: asyncio.Future[None] | None = None
+    ) -> None:
+        """Until `stop`, an append (`appended`: heard of since before the step) or `pause`."""
         if self._idle is not None:
             await self._idle(pause)
             return
         stopped = asyncio.ensure_future(stop.wait())
         rest: list[asyncio.Future[Any]] = [stopped]
-        if self.events is not None:  # an append ends the rest at once
+        if appended is not None:
+            rest.append(appended)
+        elif self.events is not None:  # an append ends the rest at once
             rest.append(asyncio.ensure_future(self.events.appended(pause)))
         try:
             await asyncio.wait(rest, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
