@@ -87,8 +87,9 @@ class Projector:
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
-        # Queries and the follower ask at once under load: one read answers them together.
-        self._generations = CoalescedRead(partial(store.generations, projection.name))
+        # Queries and the follower ask at once under load: one read answers them together
+        # (a switch a moment before the read under way began is seen at the next look).
+        self._generations = CoalescedRead(partial(store.generations, projection.name), fresh=False)
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""

@@ -87,3 +87,16 @@ async def test_a_caller_going_away_does_not_cancel_the_others_read() -> None:
     await _settle()
     head.release.set()
     assert await staying == 0
+
+
+async def test_for_a_value_that_rarely_changes_a_caller_joins_the_read_under_way() -> None:
+    head = Head()
+    read = CoalescedRead(head, fresh=False)
+    first = asyncio.ensure_future(read())
+    await _settle()
+    head.value = 7
+    joining = asyncio.ensure_future(read())
+    await _settle()
+    head.release.set()
+    assert (await first, await joining) == (0, 0)
+    assert head.reads == 1
