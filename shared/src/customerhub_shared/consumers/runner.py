@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None] | None]
 Idle = Callable[[float], Awaitable[None]]
 IDLE_PAUSE_SECONDS = 0.05
+AFTER_BATCH_PAUSE_SECONDS = 0.002
 MARKS_EVERY_SECONDS = 0.5
 BEHIND = "parked behind an earlier event of its stream"
 
@@ -56,6 +57,7 @@ class Runner:
         self.processed = 0
         self._idle = idle
         self._failing: tuple[object, int] | None = None
+        self._handled_last = False
         self._marks_seen = 0.0
         self._progress = ProgressLog(self.name)
 
@@ -96,8 +98,6 @@ class Runner:
         """Keep up with the log until `stop` is set (a batch under way is finished first)."""
         failures = 0
         while not stop.is_set():
-            # Listening before the step: an append made while it reads ends the rest at once.
-            appended = await self._listen_for_append()
             try:
                 await self.apply_marked()
                 caught_up = await self._step()
@@ -107,10 +107,7 @@ class Runner:
                 log.exception("consumer.batch_failed", consumer=self.name, failures=failures)
                 caught_up = True
             if caught_up and not stop.is_set():
-                pause = backoff(failures) if failures else self.idle_pause
-                await self._rest(pause, stop, None if failures else appended)
-            if appended is not None:
-                appended.cancel()
+                await self._rest(backoff(failures) if failures else self._pause(), stop)
 
     async def _step(self) -> bool:
         """Handle the next batch; True when the log had no full batch left."""
@@ -120,28 +117,23 @@ class Runner:
         batch = await self.events.read_all(after=await self.position(), limit=self.batch_size)
         if batch:
             await self.handle(batch)
+        self._handled_last = bool(batch)
         return len(batch) < self.batch_size
 
-    async def _listen_for_append(self) -> asyncio.Future[None] | None:
-        """Done once an event may have been appended from now on (or after the idle pause)."""
-        if self._idle is not None or self.events is None:
-            return None
-        listening = asyncio.ensure_future(self.events.appended(self.idle_pause))
-        await asyncio.sleep(0)  # it starts listening before the step reads the log
-        return listening
+    def _pause(self) -> float:
+        """An append made while a batch was handled woke no one (the rest listens from its
+        start): after a batch, the next look comes soon whether an append wakes it or not."""
+        if self._handled_last and self._idle is None:
+            return min(self.idle_pause, AFTER_BATCH_PAUSE_SECONDS)
+        return self.idle_pause
 
-    async def _rest(
-        self, pause: float, stop: asyncio.Event, appended: asyncio.Future[None] | None = None
-    ) -> None:
-        """Until `stop`, an append (`appended`: heard of since before the step) or `pause`."""
+    async def _rest(self, pause: float, stop: asyncio.Event) -> None:
         if self._idle is not None:
             await self._idle(pause)
             return
         stopped = asyncio.ensure_future(stop.wait())
         rest: list[asyncio.Future[Any]] = [stopped]
-        if appended is not None:
-            rest.append(appended)
-        elif self.events is not None:  # an append ends the rest at once
+        if self.events is not None:  # an append ends the rest at once
             rest.append(asyncio.ensure_future(self.events.appended(pause)))
         try:
             await asyncio.wait(rest, timeout=pause, return_when=asyncio.FIRST_COMPLETED)
