@@ -22,6 +22,7 @@ from customerhub.directory import ReadModelDirectory
 from customerhub.duplicates import ReadModelDuplicates
 from customerhub.followers import write_side_followers
 from customerhub_shared.checkpoints import CheckpointStore, open_checkpoint_store
+from customerhub_shared.coalesced import CoalescedRead
 from customerhub_shared.consumers import Attached, ParkedStore, running
 from customerhub_shared.http import parked as parked_events
 from customerhub_shared.http.health import observe
@@ -47,7 +48,7 @@ def attach(
     `query`: the customer read model's service whose projector runs in this process, if one
     does (creates then know how far it is without reading its checkpoint)."""
     query = query or customer_query.build_query_service(infra, read_store, settings)
-    duplicates = ReadModelDuplicates(query, infra.event_store.head_position)
+    duplicates = ReadModelDuplicates(query, CoalescedRead(infra.event_store.head_position))
     warn = settings.duplicate_warnings
     commands = customer_command.attach(
         app,

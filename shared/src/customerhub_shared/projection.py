@@ -11,11 +11,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Protocol
 from uuid import UUID
 
 import structlog
 
+from customerhub_shared.coalesced import CoalescedRead
 from customerhub_shared.consumers.runner import Progress as Progress
 from customerhub_shared.consumers.runner import Runner, following
 from customerhub_shared.events import Envelope
@@ -85,12 +87,15 @@ class Projector:
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
+        # Queries and the follower ask at once under load: one read answers them together
+        # (a switch a moment before the read under way began is seen at the next look).
+        self._generations = CoalescedRead(partial(store.generations, projection.name), fresh=False)
 
     async def refresh_generation(self) -> bool:
         """Follow the active generation (after a replay switched it); True if it changed."""
         if self._fixed_generation is not None:
             return False
-        active, _ = await self.store.generations(self.projection.name)
+        active, _ = await self._generations()
         changed = active != self.generation
         self.generation = active
         if changed:
@@ -114,8 +119,9 @@ class Projector:
         if not batch and covered is None:
             return
         position = batch[-1].position if covered is None else covered
-        # Before the generation's first checkpoint no document can be newer than the batch.
-        from_log_start = await self.position() is None
+        # Before the generation's first checkpoint no document can be newer than the batch;
+        # once this projector wrote one, it knows there is one without a read.
+        from_log_start = self.written is None and await self.position() is None
         changes = await self._changes(batch, from_log_start=from_log_start) if batch else {}
         await self._write(changes, position)
 
@@ -200,7 +206,15 @@ class Projector:
         for event in events:
             streams.setdefault(event.stream, []).append(event)
         ids = {stream: self.projection.document_id(stream) for stream in streams}
-        unknown = [doc_id for doc_id in ids.values() if doc_id not in known] if read_stored else []
+        # A stream whose events in the batch run from its first one, none missing, is folded
+        # from scratch: the guarded write keeps a stored document that is as new (a batch
+        # handed again). A redelivery may also mix old and new events: those read it.
+        unknown = [
+            doc_id
+            for stream, doc_id in ids.items()
+            if doc_id not in known and not _from_first_event(streams[stream])
+        ]
+        unknown = unknown if read_stored else []
         stored = await self.store.get_many(self.collection, unknown) if unknown else {}
         stored.update((doc_id, known[doc_id]) for doc_id in ids.values() if doc_id in known)
         pending = {
@@ -374,6 +388,10 @@ async def projectors_following(
     runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
     async with following(runners):
         yield
+
+
+def _from_first_event(events: Sequence[RecordedEvent]) -> bool:
+    return all(event.revision == n for n, event in enumerate(events))
 
 
 def _not_applied(document: Document | None, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:

@@ -215,3 +215,49 @@ async def test_a_batch_from_the_start_of_the_log_reads_no_stored_document(
             assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
     finally:
         await counting.close()
+
+
+async def test_a_stream_beginning_in_the_batch_reads_no_stored_document_and_keeps_a_newer_one(
+    stores: Stores, tmp_path: Path
+) -> None:
+    item = uuid4()
+    await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
+    renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
+    await stores.append(item, renamed)
+    first, second = await stores.events.read_all(after=None)
+    counting = await CountingReads.open(tmp_path / "counting.db")
+    try:
+        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+        await projector.process([first])
+        await projector.process([second])
+        assert counting.reads == 1, "a later event of the stream folds onto the stored document"
+        await projector.process([first])  # handed again, after a crash before the checkpoint
+        assert counting.reads == 1
+        document = await counting.get(projector.collection, str(item))
+        assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
+    finally:
+        await counting.close()
+
+
+async def test_a_redelivery_mixing_a_streams_first_event_with_a_new_one_folds_onto_the_stored(
+    stores: Stores, tmp_path: Path
+) -> None:
+    item = uuid4()
+    await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
+    await stores.append(
+        item, EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
+    )
+    await stores.append(
+        item, EquipmentDetailsChanged(equipment_id=item, changed=("brand",), brand="Acme")
+    )
+    registered, renamed, branded = await stores.events.read_all(after=None)
+    counting = await CountingReads.open(tmp_path / "counting.db")
+    try:
+        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+        await projector.process([registered, renamed])
+        await projector.process([registered, branded])  # the first one handed again
+        document = await counting.get(projector.collection, str(item))
+        assert document is not None
+        assert (document["name"], document["brand"], document["_version"]) == ("Mill", "Acme", 3)
+    finally:
+        await counting.close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from customer_query.application.errors import ReadModelBehind
+from customer_query.application.errors import PositionBeyondLog, ReadModelBehind
 from customer_query.application.freshness import wait_for_position
 
 
@@ -55,3 +57,26 @@ async def test_a_projector_write_ends_the_wait_before_the_interval() -> None:
 
     reached = await wait_for_position(checkpoint, 12, timeout=0.5, progressed=progressed)
     assert reached == 12 and heard == [0.02, 0.02]
+
+
+async def test_a_position_beyond_the_log_is_refused_without_waiting_out_the_timeout() -> None:
+    async def head() -> int:
+        return 8
+
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(PositionBeyondLog):
+        await wait_for_position(Checkpoint(3), 9, timeout=5, interval=0.01, head=head)
+    assert asyncio.get_running_loop().time() - started < 1
+
+
+async def test_a_reached_position_does_not_wait_for_the_logs_head() -> None:
+    slow_head = asyncio.Event()
+
+    async def head() -> int:
+        await slow_head.wait()  # never answers
+        return 20
+
+    reached = await asyncio.wait_for(
+        wait_for_position(Checkpoint(10, step=1), 12, timeout=1, interval=0.001, head=head), 1
+    )
+    assert reached == 12

@@ -29,6 +29,7 @@ log = structlog.get_logger(__name__)
 Progress = Callable[[int, int | None], Awaitable[None] | None]
 Idle = Callable[[float], Awaitable[None]]
 IDLE_PAUSE_SECONDS = 0.05
+AFTER_BATCH_PAUSE_SECONDS = 0.002
 MARKS_EVERY_SECONDS = 0.5
 BEHIND = "parked behind an earlier event of its stream"
 
@@ -56,6 +57,7 @@ class Runner:
         self.processed = 0
         self._idle = idle
         self._failing: tuple[object, int] | None = None
+        self._handled_last = False
         self._marks_seen = 0.0
         self._progress = ProgressLog(self.name)
 
@@ -105,7 +107,7 @@ class Runner:
                 log.exception("consumer.batch_failed", consumer=self.name, failures=failures)
                 caught_up = True
             if caught_up and not stop.is_set():
-                await self._rest(backoff(failures) if failures else self.idle_pause, stop)
+                await self._rest(backoff(failures) if failures else self._pause(), stop)
 
     async def _step(self) -> bool:
         """Handle the next batch; True when the log had no full batch left."""
@@ -115,7 +117,15 @@ class Runner:
         batch = await self.events.read_all(after=await self.position(), limit=self.batch_size)
         if batch:
             await self.handle(batch)
+        self._handled_last = bool(batch)
         return len(batch) < self.batch_size
+
+    def _pause(self) -> float:
+        """An append made while a batch was handled woke no one (the rest listens from its
+        start): after a batch, the next look comes soon whether an append wakes it or not."""
+        if self._handled_last and self._idle is None:
+            return min(self.idle_pause, AFTER_BATCH_PAUSE_SECONDS)
+        return self.idle_pause
 
     async def _rest(self, pause: float, stop: asyncio.Event) -> None:
         if self._idle is not None:

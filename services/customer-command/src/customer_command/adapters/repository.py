@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,8 +48,11 @@ class EventWriter:
         *,
         expected_version: int | None,
         key_subject: UUID | None = None,
+        traced: bool = True,
     ) -> AppendResult:
-        with appending(stream, events):
+        """`traced`: the append has a span of its own (bookkeeping appends need none: their
+        events carry the request's trace context all the same)."""
+        with appending(stream, events) if traced else contextlib.nullcontext():
             key = await self._key(key_subject)
             metadata = ctx.metadata()
             new_events = [

@@ -76,6 +76,8 @@ class NameReservations:
 
     async def reserve(self, name_key: str, customer_id: UUID, ctx: CommandContext) -> None:
         stream = await self._stream(name_key)
+        if await self._first_claim(stream, name_key, customer_id, ctx):
+            return
         for _ in range(10):
             holder, version = await self._current(name_key)
             if holder == customer_id:
@@ -84,11 +86,29 @@ class NameReservations:
                 raise NameTaken(holder)
             event = CustomerNameReserved(customer_id=customer_id)
             try:
-                await self._writer.append(stream, [event], _plain(ctx), expected_version=version)
+                await self._writer.append(
+                    stream, [event], _plain(ctx), expected_version=version, traced=False
+                )
                 return
             except ConcurrencyConflict:
                 continue
         raise ConcurrencyConflict(stream, None, -1)
+
+    async def _first_claim(
+        self, stream: str, name_key: str, customer_id: UUID, ctx: CommandContext
+    ) -> bool:
+        """Most names are new: append as the stream's first event without reading it first
+        (a stream already there is a conflict, and the full look decides)."""
+        if await self._legacy_holder(name_key) is not None:
+            return False
+        event = CustomerNameReserved(customer_id=customer_id)
+        try:
+            await self._writer.append(
+                stream, [event], _plain(ctx), expected_version=0, traced=False
+            )
+        except ConcurrencyConflict:
+            return False
+        return True
 
     async def release(self, name_key: str, customer_id: UUID, ctx: CommandContext) -> None:
         stream = await self._stream(name_key)

@@ -52,7 +52,9 @@ class CustomerNumberRange:
             first = self._start + version * self._block_size
             event = CustomerNumbersReserved(first=first, count=self._block_size)
             try:
-                await self._writer.append(self._stream, [event], plain, expected_version=version)
+                await self._writer.append(
+                    self._stream, [event], plain, expected_version=version, traced=False
+                )
             except ConcurrencyConflict:
                 continue
             return range(first, first + self._block_size)

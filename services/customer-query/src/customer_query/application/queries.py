@@ -333,19 +333,17 @@ async def _duplicate_candidates(
     return candidates
 
 
-def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
+def _candidate_queries(probe: DuplicateProbe, limit: int = _CANDIDATES_PER_QUERY) -> list[Query]:
     live = {"status": LISTED_BY_DEFAULT}
     stems = list(dict.fromkeys(w[:_NAME_STEM_LENGTH] for w in probe.name_words if len(w) >= 3))
     stems = stems[:_MAX_NAME_STEMS]
     # All stems together first, so a common word's many holders cannot crowd out the match.
     groups = [tuple(stems)] * (len(stems) > 1) + [(stem,) for stem in stems]
     shown = _CANDIDATE_FIELDS
-    queries = [
-        Query(prefixes=g, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown) for g in groups
-    ]
+    queries = [Query(prefixes=g, any_of=live, limit=limit, fields=shown) for g in groups]
     addresses = {"emails": probe.email, "phones": probe.phone_key}
     queries += [
-        Query(contains={name: value}, any_of=live, limit=_CANDIDATES_PER_QUERY, fields=shown)
+        Query(contains={name: value}, any_of=live, limit=limit, fields=shown)
         for name, value in addresses.items()
         if value
     ]
@@ -354,10 +352,7 @@ def _candidate_queries(probe: DuplicateProbe) -> list[Query]:
 
 def _quick_queries(probe: DuplicateProbe) -> list[Query]:
     """Fewer holders of each stem, the email, not the phone."""
-    return [
-        replace(query, limit=_QUICK_CANDIDATES)
-        for query in _candidate_queries(replace(probe, phone_key=None))
-    ]
+    return _candidate_queries(replace(probe, phone_key=None), limit=_QUICK_CANDIDATES)
 
 
 def _duplicate(customer: Document, found: DuplicateMatch) -> JSON:

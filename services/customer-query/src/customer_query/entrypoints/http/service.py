@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -12,6 +13,9 @@ from customer_query.application.queries import CustomerStreamReader, ReadModel, 
 from customer_query.domain.view import CustomerView
 from customerhub_shared.projection import Projector
 from customerhub_shared.readstore import ReadStore
+
+# Set once a request (its task) looked the active generation up: its read needs no second look.
+_GENERATION_LOOKED_UP: ContextVar[bool] = ContextVar("generation_looked_up", default=False)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class QueryService:
     async def position(self) -> int | None:
         """The checkpoint of the generation that serves now (a replay may have switched it)."""
         await self.projector.refresh_generation()
+        _GENERATION_LOOKED_UP.set(True)
         # The projector running in this process knows what it wrote without a read.
         written = self.projector.written
         return written if written is not None else await self.projector.position()
@@ -43,7 +48,10 @@ class QueryService:
         await self.projector.wait_for_progress(within)
 
     async def read_model(self) -> ReadModel:
-        await self.projector.refresh_generation()
+        """The generation `position` looked up for this request (its checkpoint is what the
+        answer reflects at least), else the one that serves now."""
+        if not _GENERATION_LOOKED_UP.get():
+            await self.projector.refresh_generation()
         return ReadModel(self.read_store, self.projector.collection)
 
 
