@@ -290,7 +290,8 @@ class Projector:
             return 0
         from_log_start, processed, batch = position is None, 0, []
         writes = _Writes(self._write)
-        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
+        size = min(PAGE_SIZE, batch_size)
+        pages = _pages(events, after=position, until=until, size=size, ahead=batch_size // size)
         try:
             async with contextlib.aclosing(pages):
                 async for page in pages:
@@ -301,7 +302,6 @@ class Projector:
                         batch, writes.documents, from_log_start=from_log_start, traced=False
                     )
                     await writes.start(documents, batch[-1].position)
-                    gc.collect(0)
                     from_log_start, processed = False, processed + len(batch)
                     if (
                         progress is not None
@@ -325,8 +325,8 @@ class Projector:
 def collector_paused() -> Iterator[None]:
     """Python's cyclic collector off for a rebuild: the batch's events and documents survive
     many young collections, so each full one walks millions of objects that hold no cycles
-    (reference counting frees them). The rebuild collects the young generation once per
-    batch instead, so what cycles there are (futures, tracebacks) do not pile up."""
+    (reference counting frees them). The few cycles made meanwhile (futures, tracebacks)
+    are collected once it is back on."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -366,29 +366,41 @@ class _Writes:
 
 
 async def _pages(
-    events: EventStore, *, after: int | None, until: int, size: int
+    events: EventStore, *, after: int | None, until: int, size: int, ahead: int = 1
 ) -> AsyncGenerator[list[RecordedEvent]]:
-    """The log after `after` up to (at least) `until`, in pages of `size` events; the next
-    page is read while the caller works on the one it was given."""
-    reading: asyncio.Future[list[RecordedEvent]] | None = asyncio.ensure_future(
-        events.read_all(after=after, limit=size)
-    )
+    """The log after `after` up to (at least) `until`, in pages of `size` events; up to
+    `ahead` pages are read while the caller works on the one it was given (a rebuild's next
+    batch is read while it folds one, rather than page by page after it)."""
+    queue: asyncio.Queue[list[RecordedEvent] | Exception] = asyncio.Queue(max(1, ahead))
+
+    async def read() -> None:
+        position = after
+        try:
+            while True:
+                page = await events.read_all(after=position, limit=size)
+                await queue.put(page)
+                if not page or page[-1].position >= until:
+                    return
+                position = page[-1].position
+        except Exception as error:  # the reader's failure is the caller's
+            await queue.put(error)
+
+    reader = asyncio.ensure_future(read())
     try:
-        while reading is not None:
-            page = await reading
-            reading = None
+        while True:
+            page = await queue.get()
+            if isinstance(page, Exception):
+                raise page
             if not page:
                 return
-            last = page[-1].position
-            if last < until:
-                reading = asyncio.ensure_future(events.read_all(after=last, limit=size))
             yield page
+            if page[-1].position >= until:
+                return
     finally:
-        if reading is not None:
-            reading.cancel()
-            await asyncio.wait({reading})
-            if not reading.cancelled():
-                reading.exception()
+        reader.cancel()
+        await asyncio.wait({reader})
+        if not reader.cancelled():
+            reader.exception()
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from customerhub_shared import sqlite_files
 from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
 from customerhub_shared.sqlite_threads import SQLiteThreads
@@ -342,13 +344,13 @@ def _row(document: Document) -> _Row:
     terms = document.get("search_terms", [])
     if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
         raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
-    # allow_nan=False: SQLite's JSON functions reject NaN and Infinity.
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # orjson writes NaN and Infinity as null, which SQLite's JSON functions accept.
+    body = orjson.dumps(document).decode()
     return doc_id, version, body, list(dict.fromkeys(terms)), document
 
 
 def _load(body: str) -> Document:
-    document: Document = json.loads(body)
+    document: Document = orjson.loads(body)
     return document
 
 
