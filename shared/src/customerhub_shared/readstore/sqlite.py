@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -384,12 +384,13 @@ def _write(
         db.execute(_create_table(table))
         # The stored version or newer is kept, with its terms; in _id order, B-tree pages
         # are met in turn.
-        newer = sorted(_newer(db, table, rows))
+        newer, stored = _newer(db, table, rows)
+        newer.sort()
         db.executemany(upsert, [(row[0], row[1], row[2]) for row in newer])
-        _replace_terms(db, collection, [(row[0], row[3]) for row in newer])
+        _replace_terms(db, collection, [(row[0], row[3]) for row in newer], stored)
         for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
             values = [(row[0], _string_values(row[4], field)) for row in newer]
-            _replace_terms(db, _values_key(collection, field), values)
+            _replace_terms(db, _values_key(collection, field), values, stored)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -402,11 +403,16 @@ def _write(
 
 
 def _replace_terms(
-    db: sqlite3.Connection, collection: str, terms: Sequence[tuple[str, Iterable[str]]]
+    db: sqlite3.Connection,
+    collection: str,
+    terms: Sequence[tuple[str, Iterable[str]]],
+    stored: Container[str] | None = None,
 ) -> None:
+    """A document's terms replace its old ones; `stored`: the documents that can have old
+    ones (a document new to the collection has none to delete), None: any of them."""
     db.executemany(
         "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
-        [(collection, doc_id) for doc_id, _ in terms],
+        [(collection, doc_id) for doc_id, _ in terms if stored is None or doc_id in stored],
     )
     db.executemany(
         "INSERT OR IGNORE INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
@@ -447,8 +453,11 @@ def _index_values(
         raise
 
 
-def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Row]:
-    """The rows whose `_version` is above the stored one (all of them for new documents)."""
+def _newer(
+    db: sqlite3.Connection, table: str, rows: Sequence[_Row]
+) -> tuple[list[_Row], dict[str, int]]:
+    """The rows whose `_version` is above the stored one (all of them for new documents),
+    and the stored versions of the documents the rows are about."""
     latest: dict[str, _Row] = {}
     for row in rows:
         if row[0] not in latest or row[1] > latest[row[0]][1]:
@@ -460,7 +469,8 @@ def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Ro
         marks = ", ".join("?" * len(chunk))
         sql = f"SELECT _id, _version FROM {table} WHERE _id IN ({marks})"
         stored.update(db.execute(sql, chunk).fetchall())
-    return [row for row in latest.values() if row[0] not in stored or row[1] > stored[row[0]]]
+    newer = [row for row in latest.values() if row[0] not in stored or row[1] > stored[row[0]]]
+    return newer, stored
 
 
 def _indexes_for(query: Query) -> dict[str, str]:
