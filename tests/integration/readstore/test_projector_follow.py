@@ -261,3 +261,42 @@ async def test_a_rebuild_reads_its_batches_in_pages_ahead_and_raises_a_failed_re
     for item in items:
         document = await stores.read.get(stores.projector(outcome.generation).collection, str(item))
         assert document is not None and (document["name"], document["_version"]) == ("Saw", 2)
+
+
+class RecordingWrites(SQLiteReadStore):
+    """Notes each write's document count and checkpoint position."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.writes: list[tuple[int, int]] = []
+
+    async def write(self, collection: str, documents: Sequence[Document], **kw: Any) -> None:
+        self.writes.append((len(documents), kw["position"]))
+        await super().write(collection, documents, **kw)
+
+
+async def test_a_rebuild_writes_a_batch_in_chunks_and_moves_the_checkpoint_with_the_last(
+    stores: Stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projection, "FOLD_CHUNK", 10)
+    items = [uuid4() for _ in range(40)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Drill"))
+    for item in items[:30]:
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Saw")
+        await stores.append(item, renamed)
+    recording = await RecordingWrites.open(tmp_path / "recording.db")
+    try:
+        projector = Projector(EquipmentView(), recording, MAPPER, stores.keys, generation=2)
+        assert await projector.rebuild(stores.events, batch_size=50) == 70
+        # Batch 1 (positions 1-50): 40 documents in 4 chunks; batch 2: 20 in 2.
+        assert recording.writes == [(10, 0), (10, 0), (10, 0), (10, 50), (10, 50), (10, 70)]
+        for item in items:
+            document = await recording.get(projector.collection, str(item))
+            assert document is not None
+            renamed = item in items[:30]
+            assert (document["name"], document["_version"]) == (
+                ("Saw", 2) if renamed else ("Drill", 1)
+            )
+    finally:
+        await recording.close()

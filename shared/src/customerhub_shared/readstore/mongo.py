@@ -28,9 +28,9 @@ _BATCH_COUNT = 50
 # Inserts hold no cursor open (only updates that match do): a replay's new documents go in
 # far fewer, larger commands.
 _INSERT_COUNT = 1000
-# A write of this many documents (a replay's batch, mostly new documents) inserts them all
+# A write of this many documents (a replay's chunk, mostly new documents) inserts them all
 # first, and reads stored versions only for those the `_id` index refused.
-BULK_WRITE_DOCUMENTS = 5000
+BULK_WRITE_DOCUMENTS = 1000
 _BATCH_BYTES = 8 * 1024 * 1024
 # Top-level fields only: a dot would reach into sub-documents and a `$` would be an operator.
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -54,9 +54,9 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COLUMNS = frozenset({"_id", "_version"})
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK = 500
-# A write of this many documents (a replay's batch) enlarges its connection's page cache to
-# this many KiB, for as long as the connection lives: live projectors write far fewer.
-BULK_WRITE_DOCUMENTS = 5000
+# A write of this many documents (a replay's chunk) enlarges its connection's page cache to
+# this many KiB, for as long as the connection lives: live projectors write fewer.
+BULK_WRITE_DOCUMENTS = 1000
 BULK_WRITE_CACHE_KIB = 131_072
 # The largest code point: every term starting with p sorts in [p, p + _TOP).
 _TOP = chr(0x10FFFF)
