@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import gc
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol
@@ -33,6 +42,10 @@ log = structlog.get_logger(__name__)
 TRACED_RECENT = timedelta(minutes=5)
 # Events a rebuild reads from the log at a time (the next page while it folds a batch).
 PAGE_SIZE = 5000
+# A rebuild writes a batch's documents in chunks of this many, each while it folds the next.
+FOLD_CHUNK = 2000
+# Streams a rebuild folds between two turns of the event loop (a write in flight goes on).
+FOLDS_PER_TURN = 100
 
 
 class Projection(Protocol):
@@ -139,14 +152,38 @@ class Projector:
         first event without reading a stored one (the guarded write keeps any stored one
         that is as new).
         """
+        changed: dict[str, Document] = {}
+        chunks = self._changed_chunks(
+            batch, known or {}, from_log_start=from_log_start, traced=traced, chunk=None
+        )
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                changed.update(chunk)
+        return changed
+
+    async def _changed_chunks(
+        self,
+        batch: Sequence[RecordedEvent],
+        known: Mapping[str, Document],
+        *,
+        from_log_start: bool,
+        traced: bool,
+        chunk: int | None,
+    ) -> AsyncGenerator[dict[str, Document]]:
+        """`_changes` in chunks of `chunk` documents (None: one)."""
         handled: dict[str, bool] = {}
         for event in batch:
             if event.stream not in handled:
                 handled[event.stream] = self.projection.handles(event.stream)
         mine = [event for event in batch if handled[event.stream]]
         if not mine:
-            return {}
-        return await self._apply(mine, known or {}, read_stored=not from_log_start, traced=traced)
+            return
+        folded = self._folded(
+            mine, known, read_stored=not from_log_start, traced=traced, chunk=chunk
+        )
+        async with contextlib.aclosing(folded):
+            async for changed in folded:
+                yield changed
 
     async def _write(self, documents: Mapping[str, Document], position: int) -> None:
         erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
@@ -192,16 +229,18 @@ class Projector:
             position = await self.store.checkpoint(name) or 0
             await self.store.write(collection, replacing, checkpoint_name=name, position=position)
 
-    async def _apply(
+    async def _folded(
         self,
         events: Sequence[RecordedEvent],
         known: Mapping[str, Document],
         *,
         read_stored: bool,
         traced: bool = True,
-    ) -> dict[str, Document]:
+        chunk: int | None = None,
+    ) -> AsyncGenerator[dict[str, Document]]:
         """Each document touched by the batch, read once, folded over its events, once;
-        those whose personal data an event erased are noted for `_write`."""
+        those whose personal data an event erased are noted for `_write`. In chunks of
+        `chunk` documents (None: all in one), the event loop turning now and then meanwhile."""
         streams: dict[str, list[RecordedEvent]] = {}
         for event in events:
             streams.setdefault(event.stream, []).append(event)
@@ -226,7 +265,11 @@ class Projector:
         # A rebuild's events are history even when recent: a span each would slow it.
         traced_since = datetime.now(UTC) - TRACED_RECENT if traced else None
         changed: dict[str, Document] = {}
-        for stream, recorded in pending.items():
+        # Chunks of even size, none much below `chunk` (a store writes large writes faster).
+        per = -(-len(pending) // max(1, len(pending) // chunk)) if chunk else len(pending)
+        for count, (stream, recorded) in enumerate(pending.items(), 1):
+            if chunk is not None and count % FOLDS_PER_TURN == 0:
+                await asyncio.sleep(0)
             envelopes = self.mapper.to_envelopes(recorded, key=keys.get(stream))
             doc_id = ids[stream]
             if traced_since is None:
@@ -239,7 +282,11 @@ class Projector:
                 changed[doc_id] = updated
                 if any(envelope.event.erases_personal_data for envelope in envelopes):
                     self._erasing[doc_id] = updated
-        return changed
+            if chunk is not None and count % per == 0 and changed:
+                yield changed
+                changed = {}
+        if changed or chunk is None:
+            yield changed
 
     def _traced_fold(
         self, document: Document | None, envelopes: Sequence[Envelope], since: datetime
@@ -295,17 +342,16 @@ class Projector:
             return 0
         from_log_start, processed, batch = position is None, 0, []
         writes = _Writes(self._write)
-        pages = _pages(events, after=position, until=until, size=min(PAGE_SIZE, batch_size))
+        size = min(PAGE_SIZE, batch_size)
+        pages = _pages(events, after=position, until=until, size=size, ahead=batch_size // size)
         try:
             async with contextlib.aclosing(pages):
                 async for page in pages:
                     batch.extend(page)
                     if len(batch) < batch_size and page[-1].position < until:
                         continue
-                    documents = await self._changes(
-                        batch, writes.documents, from_log_start=from_log_start, traced=False
-                    )
-                    await writes.start(documents, batch[-1].position)
+                    await self._fold_and_write(batch, writes, position, from_log_start)
+                    position = batch[-1].position
                     from_log_start, processed = False, processed + len(batch)
                     if (
                         progress is not None
@@ -314,15 +360,50 @@ class Projector:
                         await maybe
                     batch = []
             if batch:  # the log ended short of `until`
-                documents = await self._changes(
-                    batch, writes.documents, from_log_start=from_log_start, traced=False
-                )
-                await writes.start(documents, batch[-1].position)
+                await self._fold_and_write(batch, writes, position, from_log_start)
                 processed += len(batch)
             await writes.finish()
         finally:
             await writes.settle()
         return processed
+
+    async def _fold_and_write(
+        self,
+        batch: Sequence[RecordedEvent],
+        writes: _Writes,
+        written: int | None,
+        from_log_start: bool,
+    ) -> None:
+        """A rebuild's batch folded in chunks, each written while the next is folded: the
+        last one moves the checkpoint to the batch's end, those before keep it at `written`
+        (the batch before; 0 before the first, as nothing is applied yet)."""
+        folded: dict[str, Document] = {}
+        held: dict[str, Document] | None = None
+        chunks = self._changed_chunks(
+            batch, writes.documents, from_log_start=from_log_start, traced=False, chunk=FOLD_CHUNK
+        )
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                if held is not None:
+                    await writes.start(held, written or 0, known=folded)
+                folded.update(chunk)
+                held = chunk
+        await writes.start(held or {}, batch[-1].position, known=folded)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic collector off for a rebuild: the batch's events and documents survive
+    many young collections, so each full one walks millions of objects that hold no cycles
+    (reference counting frees them). The few cycles made meanwhile (futures, tracebacks)
+    are collected once it is back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Writes:
@@ -334,10 +415,18 @@ class _Writes:
         self._pending: asyncio.Future[None] | None = None
         self.documents: Mapping[str, Document] = {}
 
-    async def start(self, documents: Mapping[str, Document], position: int) -> None:
+    async def start(
+        self,
+        documents: Mapping[str, Document],
+        position: int,
+        *,
+        known: Mapping[str, Document] | None = None,
+    ) -> None:
+        """Write `documents` once the write before succeeded; `known`: the documents the
+        next batch folds on top of (default: these)."""
         await self.finish()
         self._pending = asyncio.ensure_future(self._write(documents, position))
-        self.documents = documents
+        self.documents = documents if known is None else known
 
     async def finish(self) -> None:
         """Wait for the write in flight; raises what made it fail."""
@@ -355,29 +444,41 @@ class _Writes:
 
 
 async def _pages(
-    events: EventStore, *, after: int | None, until: int, size: int
+    events: EventStore, *, after: int | None, until: int, size: int, ahead: int = 1
 ) -> AsyncGenerator[list[RecordedEvent]]:
-    """The log after `after` up to (at least) `until`, in pages of `size` events; the next
-    page is read while the caller works on the one it was given."""
-    reading: asyncio.Future[list[RecordedEvent]] | None = asyncio.ensure_future(
-        events.read_all(after=after, limit=size)
-    )
+    """The log after `after` up to (at least) `until`, in pages of `size` events; up to
+    `ahead` pages are read while the caller works on the one it was given (a rebuild's next
+    batch is read while it folds one, rather than page by page after it)."""
+    queue: asyncio.Queue[list[RecordedEvent] | Exception] = asyncio.Queue(max(1, ahead))
+
+    async def read() -> None:
+        position = after
+        try:
+            while True:
+                page = await events.read_all(after=position, limit=size)
+                await queue.put(page)
+                if not page or page[-1].position >= until:
+                    return
+                position = page[-1].position
+        except Exception as error:  # the reader's failure is the caller's
+            await queue.put(error)
+
+    reader = asyncio.ensure_future(read())
     try:
-        while reading is not None:
-            page = await reading
-            reading = None
+        while True:
+            page = await queue.get()
+            if isinstance(page, Exception):
+                raise page
             if not page:
                 return
-            last = page[-1].position
-            if last < until:
-                reading = asyncio.ensure_future(events.read_all(after=last, limit=size))
             yield page
+            if page[-1].position >= until:
+                return
     finally:
-        if reading is not None:
-            reading.cancel()
-            await asyncio.wait({reading})
-            if not reading.cancelled():
-                reading.exception()
+        reader.cancel()
+        await asyncio.wait({reader})
+        if not reader.cancelled():
+            reader.exception()
 
 
 @contextlib.asynccontextmanager

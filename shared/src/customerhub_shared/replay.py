@@ -19,6 +19,7 @@ from customerhub_shared.projection import (
     Projector,
     checkpoint_name,
     collection_name,
+    collector_paused,
 )
 from customerhub_shared.readstore import ReadStore
 
@@ -68,7 +69,8 @@ async def replay(
         await store.drop(collection_name(projection.name, target))
         await store.set_generations(projection.name, active, target)
     projector = Projector(projection, store, mapper, keyring, generation=target)
-    processed = await projector.rebuild(events, batch_size=batch_size, progress=progress)
+    with collector_paused():
+        processed = await projector.rebuild(events, batch_size=batch_size, progress=progress)
     # Events appended while the bulk ran: one more short pass brings it next to live.
     processed += await projector.catch_up(events)
     await store.set_generations(projection.name, target, None)

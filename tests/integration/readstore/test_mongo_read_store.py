@@ -11,7 +11,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.errors import BulkWriteError
 
-from customerhub_shared.readstore import Document, Query, ReadStore
+from customerhub_shared.readstore import Document, Query, ReadStore, mongo
 from customerhub_shared.readstore.mongo import MongoReadStore, _refused_index
 from tests.integration.mongo_server import mongodb_url
 from tests.integration.readstore.contract import (
@@ -108,6 +108,28 @@ async def test_racing_first_writes_of_one_document_keep_the_higher_version(
         assert await first.get(collection, doc_id) == newer
     await first.close()
     await second.close()
+
+
+async def test_a_replay_sized_write_inserts_first_and_keeps_newer_stored_versions(
+    mongodb: str, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A write of BULK_WRITE_DOCUMENTS or more inserts before reading versions: what the
+    # _id index refuses must still be replaced only when older.
+    monkeypatch.setattr(mongo, "BULK_WRITE_DOCUMENTS", 4)
+    store = await MongoReadStore.open(mongodb, database=database, ferretdb=True)
+    collection = fresh_collection()
+    await put(store, collection, customer("a", 2, v="stored"), customer("b", 1, v="stored"))
+    batch = [customer("a", 1, v="old"), customer("b", 3, v="new")]
+    batch += [customer("c", 1, v="new"), customer("d", 1, v="new")]
+    await put(store, collection, *batch)
+    found = await store.get_many(collection, ["a", "b", "c", "d"])
+    assert {doc_id: (doc["_version"], doc["v"]) for doc_id, doc in found.items()} == {
+        "a": (2, "stored"),
+        "b": (3, "new"),
+        "c": (1, "new"),
+        "d": (1, "new"),
+    }
+    await store.close()
 
 
 async def test_queried_fields_and_search_terms_are_indexed(mongodb: str, database: str) -> None:

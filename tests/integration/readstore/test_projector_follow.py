@@ -4,6 +4,7 @@ applied at once, not at the next poll, and a replay folds many events per docume
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from customerhub_shared import projection
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.base import EventMetadata
 from customerhub_shared.events.equipment import EquipmentDetailsChanged, EquipmentRegistered
@@ -261,3 +263,86 @@ async def test_a_redelivery_mixing_a_streams_first_event_with_a_new_one_folds_on
         assert (document["name"], document["brand"], document["_version"]) == ("Mill", "Acme", 3)
     finally:
         await counting.close()
+
+
+class FailingFourthRead:
+    """The log of `events` whose fourth page read fails, as a store that went away would."""
+
+    def __init__(self, events: SQLiteEventStore) -> None:
+        self.events, self.reads = events, 0
+
+    async def head_position(self) -> int | None:
+        return await self.events.head_position()
+
+    async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[Any]:
+        self.reads += 1
+        if self.reads == 4:
+            raise OSError("the event store went away")
+        return await self.events.read_all(after=after, limit=limit)
+
+
+async def test_a_rebuild_reads_its_batches_in_pages_ahead_and_raises_a_failed_read(
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projection, "PAGE_SIZE", 7)
+    items = [uuid4() for _ in range(40)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Drill"))
+    for item in items:
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Saw")
+        await stores.append(item, renamed)
+    failing = Projector(EquipmentView(), stores.read, MAPPER, stores.keys, generation=3)
+    with pytest.raises(OSError, match="went away"):
+        await failing.rebuild(FailingFourthRead(stores.events), batch_size=14)  # type: ignore[arg-type]
+    assert await failing.position() == 14, "pages 1 and 2 were its first batch, written"
+    outcome = await replay(
+        EquipmentView(),
+        events=stores.events,
+        store=stores.read,
+        mapper=MAPPER,
+        keyring=stores.keys,
+        batch_size=30,
+    )
+    assert outcome.events == 80 and gc.isenabled(), "the collector is back on after a replay"
+    for item in items:
+        document = await stores.read.get(stores.projector(outcome.generation).collection, str(item))
+        assert document is not None and (document["name"], document["_version"]) == ("Saw", 2)
+
+
+class RecordingWrites(SQLiteReadStore):
+    """Notes each write's document count and checkpoint position."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.writes: list[tuple[int, int]] = []
+
+    async def write(self, collection: str, documents: Sequence[Document], **kw: Any) -> None:
+        self.writes.append((len(documents), kw["position"]))
+        await super().write(collection, documents, **kw)
+
+
+async def test_a_rebuild_writes_a_batch_in_chunks_and_moves_the_checkpoint_with_the_last(
+    stores: Stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projection, "FOLD_CHUNK", 10)
+    items = [uuid4() for _ in range(40)]
+    for item in items:
+        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Drill"))
+    for item in items[:30]:
+        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Saw")
+        await stores.append(item, renamed)
+    recording = await RecordingWrites.open(tmp_path / "recording.db")
+    try:
+        projector = Projector(EquipmentView(), recording, MAPPER, stores.keys, generation=2)
+        assert await projector.rebuild(stores.events, batch_size=50) == 70
+        # Batch 1 (positions 1-50): 40 documents in 4 chunks; batch 2: 20 in 2.
+        assert recording.writes == [(10, 0), (10, 0), (10, 0), (10, 50), (10, 50), (10, 70)]
+        for item in items:
+            document = await recording.get(projector.collection, str(item))
+            assert document is not None
+            renamed = item in items[:30]
+            assert (document["name"], document["_version"]) == (
+                ("Saw", 2) if renamed else ("Drill", 1)
+            )
+    finally:
+        await recording.close()

@@ -28,6 +28,9 @@ _BATCH_COUNT = 50
 # Inserts hold no cursor open (only updates that match do): a replay's new documents go in
 # far fewer, larger commands.
 _INSERT_COUNT = 1000
+# A write of this many documents (a replay's chunk, mostly new documents) inserts them all
+# first, and reads stored versions only for those the `_id` index refused.
+BULK_WRITE_DOCUMENTS = 1000
 _BATCH_BYTES = 8 * 1024 * 1024
 # Top-level fields only: a dot would reach into sub-documents and a `$` would be an operator.
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -218,7 +221,12 @@ async def _replace_older_by_id(
     versions; insert the new documents (a racing first insert fails on the `_id` index, and
     those go the guarded way); replace by `_id` the stored ones that are older. That replace
     is a read-then-write, but so is any FerretDB 1.x update (README: not atomic), guarded or not.
+    A write of a replay's size inserts first and reads versions only for what was refused.
     """
+    if len(documents) >= BULK_WRITE_DOCUMENTS:
+        documents = await _insert_new(collection, documents)
+        if not documents:
+            return
     ids = [document["_id"] for document in documents]
     stored = await _get_one_by_one(collection, ids, fields={"_version": 1})
     new = [document for document in documents if document["_id"] not in stored]
@@ -227,12 +235,7 @@ async def _replace_older_by_id(
         for document in documents
         if document["_id"] in stored and stored[document["_id"]]["_version"] < document["_version"]
     ]
-    raced: list[Document] = []
-    for batch in _batches(new, count=_INSERT_COUNT):
-        reply = await collection.database.command(
-            {"insert": collection.name, "documents": batch, "ordered": False}
-        )
-        raced += _duplicates(reply, batch)
+    raced = await _insert_new(collection, new)
     for batch in _batches(older):
         updates = [{"q": {"_id": doc["_id"]}, "u": doc, "upsert": True} for doc in batch]
         reply = await collection.database.command(
@@ -241,6 +244,19 @@ async def _replace_older_by_id(
         _duplicates(reply, batch)  # raises on any error: an `_id` upsert has no duplicate
     if raced:
         await _replace_older(collection, raced)
+
+
+async def _insert_new(
+    collection: AsyncCollection[Document], documents: list[Document]
+) -> list[Document]:
+    """Insert the documents; those whose `_id` is stored already are returned, not written."""
+    refused: list[Document] = []
+    for batch in _batches(documents, count=_INSERT_COUNT):
+        reply = await collection.database.command(
+            {"insert": collection.name, "documents": batch, "ordered": False}
+        )
+        refused += _duplicates(reply, batch)
+    return refused
 
 
 def _duplicates(reply: Mapping[str, Any], batch: list[Document]) -> list[Document]:

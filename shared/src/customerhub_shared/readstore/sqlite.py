@@ -12,9 +12,11 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+import orjson
 
 from customerhub_shared import sqlite_files
 from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
@@ -52,9 +54,9 @@ _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COLUMNS = frozenset({"_id", "_version"})
 # SQLite's default limit on bound parameters is 32766; stay far below it.
 _CHUNK = 500
-# A write of this many documents (a replay's batch) enlarges its connection's page cache to
-# this many KiB, for as long as the connection lives: live projectors write far fewer.
-BULK_WRITE_DOCUMENTS = 5000
+# A write of this many documents (a replay's chunk) enlarges its connection's page cache to
+# this many KiB, for as long as the connection lives: live projectors write fewer.
+BULK_WRITE_DOCUMENTS = 1000
 BULK_WRITE_CACHE_KIB = 131_072
 # The largest code point: every term starting with p sorts in [p, p + _TOP).
 _TOP = chr(0x10FFFF)
@@ -342,13 +344,13 @@ def _row(document: Document) -> _Row:
     terms = document.get("search_terms", [])
     if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
         raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
-    # allow_nan=False: SQLite's JSON functions reject NaN and Infinity.
-    body = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # orjson writes NaN and Infinity as null, which SQLite's JSON functions accept.
+    body = orjson.dumps(document).decode()
     return doc_id, version, body, list(dict.fromkeys(terms)), document
 
 
 def _load(body: str) -> Document:
-    document: Document = json.loads(body)
+    document: Document = orjson.loads(body)
     return document
 
 
@@ -382,12 +384,13 @@ def _write(
         db.execute(_create_table(table))
         # The stored version or newer is kept, with its terms; in _id order, B-tree pages
         # are met in turn.
-        newer = sorted(_newer(db, table, rows))
+        newer, stored = _newer(db, table, rows)
+        newer.sort()
         db.executemany(upsert, [(row[0], row[1], row[2]) for row in newer])
-        _replace_terms(db, collection, [(row[0], row[3]) for row in newer])
+        _replace_terms(db, collection, [(row[0], row[3]) for row in newer], stored)
         for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
             values = [(row[0], _string_values(row[4], field)) for row in newer]
-            _replace_terms(db, _values_key(collection, field), values)
+            _replace_terms(db, _values_key(collection, field), values, stored)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET position = excluded.position",
@@ -400,11 +403,16 @@ def _write(
 
 
 def _replace_terms(
-    db: sqlite3.Connection, collection: str, terms: Sequence[tuple[str, Iterable[str]]]
+    db: sqlite3.Connection,
+    collection: str,
+    terms: Sequence[tuple[str, Iterable[str]]],
+    stored: Container[str] | None = None,
 ) -> None:
+    """A document's terms replace its old ones; `stored`: the documents that can have old
+    ones (a document new to the collection has none to delete), None: any of them."""
     db.executemany(
         "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
-        [(collection, doc_id) for doc_id, _ in terms],
+        [(collection, doc_id) for doc_id, _ in terms if stored is None or doc_id in stored],
     )
     db.executemany(
         "INSERT OR IGNORE INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
@@ -445,8 +453,11 @@ def _index_values(
         raise
 
 
-def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Row]:
-    """The rows whose `_version` is above the stored one (all of them for new documents)."""
+def _newer(
+    db: sqlite3.Connection, table: str, rows: Sequence[_Row]
+) -> tuple[list[_Row], dict[str, int]]:
+    """The rows whose `_version` is above the stored one (all of them for new documents),
+    and the stored versions of the documents the rows are about."""
     latest: dict[str, _Row] = {}
     for row in rows:
         if row[0] not in latest or row[1] > latest[row[0]][1]:
@@ -458,7 +469,8 @@ def _newer(db: sqlite3.Connection, table: str, rows: Sequence[_Row]) -> list[_Ro
         marks = ", ".join("?" * len(chunk))
         sql = f"SELECT _id, _version FROM {table} WHERE _id IN ({marks})"
         stored.update(db.execute(sql, chunk).fetchall())
-    return [row for row in latest.values() if row[0] not in stored or row[1] > stored[row[0]]]
+    newer = [row for row in latest.values() if row[0] not in stored or row[1] > stored[row[0]]]
+    return newer, stored
 
 
 def _indexes_for(query: Query) -> dict[str, str]:

@@ -7,13 +7,14 @@ email and phone keys) are recomputed after every event, from the document alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatch
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from customer_query.domain import terms
 from customer_query.domain.instants import instant_text
@@ -127,7 +128,7 @@ class CustomerView:
             if customer is None:
                 # Documents are plain JSON: a JSON round trip copies them faster than deepcopy.
                 customer = (
-                    json.loads(json.dumps(document))
+                    orjson.loads(orjson.dumps(document))
                     if document
                     else blank_customer(event.customer_id)
                 )
