@@ -581,19 +581,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.worker_dsn:
-        return run_on_server_loop(worker_main(args))
-    return run_on_server_loop(main_async(args))
+    if args.worker_dsn:  # its stdout talks to the parent: nothing else may go there
+        return run_on_server_loop(worker_main(args), say=lambda line: None)
+    return run_on_server_loop(main_async(args), say=print)
 
 
-def run_on_server_loop(main: Coroutine[Any, Any, int]) -> int:
+def run_on_server_loop(main: Coroutine[Any, Any, int], say: Callable[[str], None]) -> int:
     """On uvloop, as `customerhub run` (uvicorn[standard]) serves; asyncio's loop without it."""
     try:
         import uvloop
     except ImportError:
-        print("event loop: asyncio (uvloop is not installed)")
+        say("event loop: asyncio (uvloop is not installed)")
         return asyncio.run(main)
-    print("event loop: uvloop, as the servers run")
+    say("event loop: uvloop, as the servers run")
     return uvloop.run(main)
 
 
