@@ -199,70 +199,66 @@ class CountingReads(SQLiteReadStore):
         return await super().get_many(collection, doc_ids)
 
 
-async def test_a_batch_from_the_start_of_the_log_reads_no_stored_document(
-    stores: Stores, tmp_path: Path
-) -> None:
-    items = [uuid4() for _ in range(10)]
-    for item in items:
-        await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
-        renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
-        await stores.append(item, renamed)
-    counting = await CountingReads.open(tmp_path / "counting.db")
-    try:
-        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
-        assert await projector.catch_up(stores.events, batch_size=15) == 20
-        assert counting.reads == 1, "only the second batch reads what the first one left"
-        for item in items:
-            document = await counting.get(projector.collection, str(item))
-            assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
-    finally:
-        await counting.close()
+@pytest.fixture
+async def counting(tmp_path: Path) -> AsyncIterator[CountingReads]:
+    store = await CountingReads.open(tmp_path / "counting.db")
+    yield store
+    await store.close()
 
 
-async def test_a_stream_beginning_in_the_batch_reads_no_stored_document_and_keeps_a_newer_one(
-    stores: Stores, tmp_path: Path
-) -> None:
+def counted_projector(counting: CountingReads, stores: Stores) -> Projector:
+    return Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
+
+
+async def lathe_renamed_to_mill(stores: Stores) -> UUID:
     item = uuid4()
     await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
     renamed = EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
     await stores.append(item, renamed)
-    first, second = await stores.events.read_all(after=None)
-    counting = await CountingReads.open(tmp_path / "counting.db")
-    try:
-        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
-        await projector.process([first])
-        await projector.process([second])
-        assert counting.reads == 1, "a later event of the stream folds onto the stored document"
-        await projector.process([first])  # handed again, after a crash before the checkpoint
-        assert counting.reads == 1
+    return item
+
+
+async def test_a_batch_from_the_start_of_the_log_reads_no_stored_document(
+    stores: Stores, counting: CountingReads
+) -> None:
+    items = [await lathe_renamed_to_mill(stores) for _ in range(10)]
+    projector = counted_projector(counting, stores)
+    assert await projector.catch_up(stores.events, batch_size=15) == 20
+    assert counting.reads == 1, "only the second batch reads what the first one left"
+    for item in items:
         document = await counting.get(projector.collection, str(item))
         assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
-    finally:
-        await counting.close()
+
+
+async def test_a_stream_beginning_in_the_batch_reads_no_stored_document_and_keeps_a_newer_one(
+    stores: Stores, counting: CountingReads
+) -> None:
+    item = await lathe_renamed_to_mill(stores)
+    first, second = await stores.events.read_all(after=None)
+    projector = counted_projector(counting, stores)
+    await projector.process([first])
+    await projector.process([second])
+    assert counting.reads == 1, "a later event of the stream folds onto the stored document"
+    await projector.process([first])  # handed again, after a crash before the checkpoint
+    assert counting.reads == 1
+    document = await counting.get(projector.collection, str(item))
+    assert document is not None and (document["name"], document["_version"]) == ("Mill", 2)
 
 
 async def test_a_redelivery_mixing_a_streams_first_event_with_a_new_one_folds_onto_the_stored(
-    stores: Stores, tmp_path: Path
+    stores: Stores, counting: CountingReads
 ) -> None:
-    item = uuid4()
-    await stores.append(item, EquipmentRegistered(equipment_id=item, name="Lathe"))
-    await stores.append(
-        item, EquipmentDetailsChanged(equipment_id=item, changed=("name",), name="Mill")
-    )
+    item = await lathe_renamed_to_mill(stores)
     await stores.append(
         item, EquipmentDetailsChanged(equipment_id=item, changed=("brand",), brand="Acme")
     )
     registered, renamed, branded = await stores.events.read_all(after=None)
-    counting = await CountingReads.open(tmp_path / "counting.db")
-    try:
-        projector = Projector(EquipmentView(), counting, MAPPER, stores.keys, generation=2)
-        await projector.process([registered, renamed])
-        await projector.process([registered, branded])  # the first one handed again
-        document = await counting.get(projector.collection, str(item))
-        assert document is not None
-        assert (document["name"], document["brand"], document["_version"]) == ("Mill", "Acme", 3)
-    finally:
-        await counting.close()
+    projector = counted_projector(counting, stores)
+    await projector.process([registered, renamed])
+    await projector.process([registered, branded])  # the first one handed again
+    document = await counting.get(projector.collection, str(item))
+    assert document is not None
+    assert (document["name"], document["brand"], document["_version"]) == ("Mill", "Acme", 3)
 
 
 class FailingFourthRead:
