@@ -81,8 +81,10 @@ async def test_assignment_is_served_beside_the_customer_commands(settings: Setti
 async def test_a_separate_reconciler_records_what_the_routes_decided(
     settings: Settings,
 ) -> None:
+    # Long enough for a separate reconciler on a loaded machine: it polls the log (0.2 s), it
+    # is not woken by this process's appends.
     settings = settings.model_copy(
-        update={"ownership_reconciler": "separate", "freshness_timeout_seconds": 0.3}
+        update={"ownership_reconciler": "separate", "freshness_timeout_seconds": 2.0}
     )
     write_side, registry_app = create_app(settings), equipment.create_app(settings)
     async with served(write_side) as commands, served(registry_app) as registry:
