@@ -66,7 +66,7 @@ def test_every_operation_answers_as_its_document_says(tmp_path: Path) -> None:
                 "--seed",
                 "20261205",
                 "--workers",
-                "2",
+                "1",
                 "--no-shrink",
             ],
             cwd=tmp_path,

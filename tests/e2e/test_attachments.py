@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from customerhub.app import create_app
 from customerhub_shared.blobs import BlobNotFound
@@ -314,6 +315,52 @@ async def test_a_retried_upload_with_the_same_idempotency_key_attaches_once(
     assert again.json()["attachment_id"] == first["attachment_id"]
     other = await upload(client, customer, PNG, content_type="image/png", headers=headers)
     assert_problem(other, 422)
+    assert len(await listed(client, customer)) == 1
+
+
+async def test_a_key_reused_for_another_operation_still_attaches_the_file(
+    client: httpx.AsyncClient, create: Callable[..., Any]
+) -> None:
+    customer = (await create())["id"]
+    headers = {**USER, "Idempotency-Key": "shared-key"}
+    contact = {"name": "Claire", "main": True}
+    added = await client.post(f"/v1/customers/{customer}/contacts", json=contact, headers=headers)
+    assert added.status_code == 201, added.text
+    answer = await attached(client, customer, headers=headers)
+    assert answer["content_type"] == "application/pdf"
+    assert answer["version"] == added.json()["version"] + 1
+    assert [item["attachment_id"] for item in await listed(client, customer)] == [
+        answer["attachment_id"]
+    ]
+    download = await client.get(
+        f"/v1/customers/{customer}/attachments/{answer['attachment_id']}", headers=USER
+    )
+    assert download.status_code == 200 and download.content == PDF
+
+
+async def test_a_retry_after_an_unanswered_upload_answers_from_the_stream(
+    app: FastAPI, client: httpx.AsyncClient, create: Callable[..., Any]
+) -> None:
+    """The first attempt appended, then the process lost its answer (as a crash would)."""
+    customer = (await create())["id"]
+    store = app.state.customer_command.idempotency
+    answered_once = store.first_answer
+
+    async def lost(scope: str, key: str, fingerprint: str, answer: Any) -> Any:
+        store.first_answer = answered_once
+        await answer()
+        raise ConnectionResetError("the answer never left")
+
+    store.first_answer = lost
+    headers = {**USER, "Idempotency-Key": "upload-lost"}
+    with pytest.raises(ConnectionResetError):
+        await upload(client, customer, headers=headers)
+    retry = await upload(client, customer, headers=headers)
+    assert retry.status_code == 201, retry.text
+    answer = retry.json()
+    assert answer["version"] == 2
+    assert answer["content_type"] == "application/pdf" and answer["size"] == len(PDF)
+    assert answer["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert len(await listed(client, customer)) == 1
 
 

@@ -57,7 +57,7 @@ class EventWriter:
             metadata = ctx.metadata()
             new_events = [
                 self.mapper.to_new_event(
-                    event, metadata, key=key, event_id=_event_id(ctx, stream, n)
+                    event, metadata, key=key, event_id=idempotent_event_id(ctx, stream, n)
                 )
                 for n, event in enumerate(events)
             ]
@@ -77,14 +77,14 @@ class EventWriter:
             return None
 
 
-def _event_id(ctx: CommandContext, stream: str, n: int) -> UUID:
-    # A retried request with the same Idempotency-Key produces the same event ids, so a
-    # retry after a crash between append and answer cannot append the events twice.
+def idempotent_event_id(ctx: CommandContext, stream: str, n: int) -> UUID:
+    """The id of the n-th event a command appends to `stream`: a retried request (same actor,
+    operation and Idempotency-Key) produces the same ids, so a retry after a crash between
+    append and answer cannot append the events twice."""
     if ctx.idempotency_key is None:
         return new_uuid()
-    return uuid.uuid5(
-        _IDEMPOTENT_EVENTS, f"{ctx.actor}\x1f{ctx.idempotency_key}\x1f{stream}\x1f{n}"
-    )
+    scope = f"{ctx.actor}\x1f{ctx.operation}\x1f{ctx.idempotency_key}"
+    return uuid.uuid5(_IDEMPOTENT_EVENTS, f"{scope}\x1f{stream}\x1f{n}")
 
 
 class CustomerRepository:

@@ -16,6 +16,9 @@ class CommandContext:
     actor: str
     correlation_id: str
     idempotency_key: str | None = None
+    # What the key was given for (the request's method and path): the same key sent to
+    # another operation is another request, and must not be taken for a retry of this one.
+    operation: str = ""
     expected_version: int | None = None
     # What caused the command: the HTTP request's id, or the event a process reacted to.
     causation_id: str | None = None

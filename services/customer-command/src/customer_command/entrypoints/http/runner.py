@@ -12,10 +12,11 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from customer_command.adapters.repository import customer_stream
+from customer_command.adapters.repository import customer_stream, idempotent_event_id
 from customer_command.application.commands import CustomerCommand
 from customer_command.application.context import CommandContext, CommandResult
 from customer_command.application.handlers import CustomerPorts, handle
+from customer_command.application.recovery import recovered_answer
 from customer_command.entrypoints.http.problems import PROBLEMS, problem_for
 from customerhub_shared.eventstore import ConcurrencyConflict, DuplicateEventId
 from customerhub_shared.http.auth import AdminUser, CurrentUser, Principal
@@ -63,12 +64,17 @@ class RequestContext:
     idempotency_key: str | None
     expected_version: int | None
 
+    @property
+    def operation(self) -> str:
+        return f"{self.request.method} {self.request.url.path}"
+
     def command_context(self) -> CommandContext:
         correlation = getattr(self.request.state, "correlation_id", None) or str(new_uuid())
         return CommandContext(
             actor=self.principal.sub,
             correlation_id=correlation,
             idempotency_key=self.idempotency_key,
+            operation=self.operation,
             expected_version=self.expected_version,
             causation_id=getattr(self.request.state, "request_id", None),
         )
@@ -97,7 +103,7 @@ async def execute(
     body (its bytes cannot be read twice)."""
     if rc.idempotency_key is None:
         return _answer(await _run(rc, command), status_code, extra)
-    scope = f"{rc.principal.sub}\x1f{rc.request.method} {rc.request.url.path}"
+    scope = f"{rc.principal.sub}\x1f{rc.operation}"
     fingerprint = fingerprint or await _fingerprint(rc.request)
 
     async def respond() -> Response:
@@ -135,19 +141,24 @@ def _as_problem(error: Exception) -> Exception:
 async def _recover(
     rc: RequestContext, ctx: CommandContext, customer_id: UUID
 ) -> CommandResult | None:
-    """A retry whose first attempt appended but never answered: answer from the stream."""
+    """A retry whose first attempt appended but never answered: answer from the stream, with
+    the events this very request (actor, operation, key) appended, found by their ids."""
     if ctx.idempotency_key is None:
         return None
-    history = await rc.service.ports.customers.writer.read(customer_stream(customer_id))
-    mine = [
-        envelope
-        for envelope in history
-        if envelope.metadata.idempotency_key == ctx.idempotency_key
-        and envelope.metadata.actor == ctx.actor
-    ]
-    if not mine:
+    stream = customer_stream(customer_id)
+    history = await rc.service.ports.customers.writer.read(stream, key_subject=customer_id)
+    first = idempotent_event_id(ctx, stream, 0)
+    start = next((i for i, envelope in enumerate(history) if envelope.event_id == first), None)
+    if start is None:
         return None
-    return CommandResult(customer_id, mine[-1].revision + 1, mine[-1].position)
+    mine = [history[start]]
+    for n, envelope in enumerate(history[start + 1 :], start=1):
+        if envelope.event_id != idempotent_event_id(ctx, stream, n):
+            break
+        mine.append(envelope)
+    last = mine[-1]
+    extra = {k: v for e in mine for k, v in recovered_answer(e.event).items()}
+    return CommandResult(customer_id, last.revision + 1, last.position, extra)
 
 
 def _answer(result: CommandResult, status_code: int, extra: dict[str, Any] | None) -> JSONResponse:
