@@ -113,3 +113,11 @@ async def test_duplicate_warnings_switched_off_leave_the_create_answer_without_t
             second = await client.post("/v1/customers", json=new_customer("B"), headers=ADMIN)
     assert first.status_code == second.status_code == 201, second.text
     assert "possible_duplicates" not in second.json()
+
+
+async def test_a_name_of_signs_only_is_created_with_nothing_to_compare_it_with(
+    create: Callable[..., Any],
+) -> None:
+    """'×' has no letter to compare; with no email nor phone either, no duplicate is looked for."""
+    answer = await create("×", email=None, phone=None)
+    assert answer["possible_duplicates"] == [] and answer["version"] == 1
