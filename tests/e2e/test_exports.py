@@ -101,6 +101,24 @@ async def test_the_xlsx_export_holds_the_same_rows_as_the_csv(
     assert as_xlsx[0]["contact_name"] == "Claire Martin"
 
 
+async def test_the_xlsx_export_keeps_text_as_text_whatever_it_holds(
+    client: httpx.AsyncClient, create: Any
+) -> None:
+    """A name that looks like a formula or an error stays text; a control character a
+    worksheet cannot hold is left out instead of breaking the download half-way."""
+    for name in ('=HYPERLINK("http://evil.example")', "#N/A", "Bad\x01Name"):
+        position = (await create(name, email=None, phone=None))["position"]
+    response = await client.get(
+        "/v1/customers/export",
+        params={"format": "xlsx", "min_position": position},
+        headers=USER,
+    )
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    names = {cell.value: cell.data_type for cell in sheet["E"][1:]}
+    assert names == {'=HYPERLINK("http://evil.example")': "s", "#N/A": "s", "BadName": "s"}
+
+
 @pytest.mark.parametrize("format", ["csv", "xlsx"])
 async def test_importing_an_export_back_changes_nothing(
     client: httpx.AsyncClient, three: list[dict[str, Any]], format: str

@@ -8,11 +8,13 @@ import io
 import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from customer_query.application.export import COLUMNS, Cell, export_pages
 from customer_query.application.queries import CustomerSearch, ReadModel
@@ -77,6 +79,17 @@ async def _csv(read_model: ReadModel, search: CustomerSearch) -> AsyncIterator[b
         yield _csv_lines(rows)
 
 
+def _xlsx_cell(sheet: Any, value: Cell) -> Any:
+    """Text stays text: a name like '=HYPERLINK(…)' or '#N/A' is not made a formula or an
+    error, and control characters a worksheet cannot hold are left out rather than failing
+    the export half-way."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+    cell.data_type = "s"
+    return cell
+
+
 def _csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -91,7 +104,7 @@ async def _xlsx(read_model: ReadModel, search: CustomerSearch) -> AsyncIterator[
     sheet.append(COLUMNS)
     async for rows in export_pages(read_model, search):
         for row in rows:
-            sheet.append(row)
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
