@@ -340,6 +340,11 @@ class Projector:
         position = await self.position()
         if until is None or (position is not None and position >= until):
             return 0
+        prefix = getattr(self.projection, "stream_prefix", None)
+        if not position and isinstance(prefix, str) and prefix and events.reads_in_stream_order:
+            return await self._rebuild_by_stream(
+                events, prefix, batch_size=batch_size, until=until, progress=progress
+            )
         from_log_start, processed, batch = position is None, 0, []
         writes = _Writes(self._write)
         size = min(PAGE_SIZE, batch_size)
@@ -366,6 +371,55 @@ class Projector:
         finally:
             await writes.settle()
         return processed
+
+    async def _rebuild_by_stream(
+        self,
+        events: EventStore,
+        prefix: str,
+        *,
+        batch_size: int,
+        until: int,
+        progress: Progress | None,
+    ) -> int:
+        """A rebuild from nothing (no checkpoint, or 0: no event applied in log order yet),
+        stream after stream: each document folded from its first event to `until` once, so
+        derived once and written once, in `_id` order. The checkpoint stays at 0 until the
+        last document is written, then moves to `until` (a crash before starts it again;
+        the guarded write keeps what is already stored)."""
+        processed, batch = 0, []
+        writes = _Writes(self._write)
+        size = min(PAGE_SIZE, batch_size)
+        pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
+        try:
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    batch.extend(page)
+                    if len(batch) < batch_size:
+                        continue
+                    whole, batch = _last_stream_apart(batch)
+                    await self._fold_streams_and_write(whole, writes)
+                    processed += len(whole)
+                    if progress is not None and (maybe := progress(processed, until)) is not None:
+                        await maybe
+            await self._fold_streams_and_write(batch, writes)
+            processed += len(batch)
+            await writes.start({}, until)
+            await writes.finish()
+        finally:
+            await writes.settle()
+        return processed
+
+    async def _fold_streams_and_write(
+        self, batch: Sequence[RecordedEvent], writes: _Writes
+    ) -> None:
+        """Whole streams folded from scratch in chunks, each written while the next is folded;
+        the checkpoint stays at 0 (no event applied in log order)."""
+        chunks = self._changed_chunks(
+            batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
+        )
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                await writes.start(chunk, 0)
 
     async def _fold_and_write(
         self,
@@ -443,27 +497,61 @@ class _Writes:
             self._pending.exception()  # retrieved: what failed first is what is raised
 
 
-async def _pages(
+def _pages(
     events: EventStore, *, after: int | None, until: int, size: int, ahead: int = 1
 ) -> AsyncGenerator[list[RecordedEvent]]:
     """The log after `after` up to (at least) `until`, in pages of `size` events; up to
     `ahead` pages are read while the caller works on the one it was given (a rebuild's next
     batch is read while it folds one, rather than page by page after it)."""
+    position = after
+
+    async def read() -> list[RecordedEvent]:
+        nonlocal position
+        if position is not None and position >= until:
+            return []
+        page = await events.read_all(after=position, limit=size)
+        position = page[-1].position if page else until
+        return page
+
+    return _read_ahead(read, ahead)
+
+
+def _stream_pages(
+    events: EventStore, prefix: str, *, until: int, size: int, ahead: int = 1
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The events of the streams named `prefix...` up to `until`, stream after stream, in
+    pages of `size` events, read ahead like `_pages`."""
+    after: tuple[str, int] | None = None
+
+    async def read() -> list[RecordedEvent]:
+        nonlocal after
+        page = await events.read_in_stream_order(
+            prefix=prefix, after=after, until=until, limit=size
+        )
+        if page:
+            after = (page[-1].stream, page[-1].revision)
+        return page
+
+    return _read_ahead(read, ahead)
+
+
+async def _read_ahead(
+    read: Callable[[], Awaitable[list[RecordedEvent]]], ahead: int
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The pages `read` returns until an empty one, up to `ahead` of them read meanwhile."""
     queue: asyncio.Queue[list[RecordedEvent] | Exception] = asyncio.Queue(max(1, ahead))
 
-    async def read() -> None:
-        position = after
+    async def reader() -> None:
         try:
             while True:
-                page = await events.read_all(after=position, limit=size)
+                page = await read()
                 await queue.put(page)
-                if not page or page[-1].position >= until:
+                if not page:
                     return
-                position = page[-1].position
         except Exception as error:  # the reader's failure is the caller's
             await queue.put(error)
 
-    reader = asyncio.ensure_future(read())
+    task = asyncio.ensure_future(reader())
     try:
         while True:
             page = await queue.get()
@@ -472,13 +560,23 @@ async def _pages(
             if not page:
                 return
             yield page
-            if page[-1].position >= until:
-                return
     finally:
-        reader.cancel()
-        await asyncio.wait({reader})
-        if not reader.cancelled():
-            reader.exception()
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()
+
+
+def _last_stream_apart(
+    events: list[RecordedEvent],
+) -> tuple[list[RecordedEvent], list[RecordedEvent]]:
+    """Events in stream order split before the last stream's first event: that stream may
+    go on in the next page."""
+    last = events[-1].stream
+    cut = len(events)
+    while cut > 0 and events[cut - 1].stream == last:
+        cut -= 1
+    return events[:cut], events[cut:]
 
 
 @contextlib.asynccontextmanager
