@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -24,8 +25,10 @@ from functools import partial
 from typing import Protocol
 from uuid import UUID
 
+import orjson
 import structlog
 
+from customerhub_shared import forked
 from customerhub_shared.coalesced import CoalescedRead
 from customerhub_shared.consumers.runner import Progress as Progress
 from customerhub_shared.consumers.runner import Runner, following
@@ -46,6 +49,8 @@ PAGE_SIZE = 5000
 FOLD_CHUNK = 2000
 # Streams a rebuild folds between two turns of the event loop (a write in flight goes on).
 FOLDS_PER_TURN = 100
+# Batches a rebuild from nothing folds at once in forked children (0: in this process).
+FORKED_FOLDS = 2
 
 
 class Projection(Protocol):
@@ -388,6 +393,7 @@ class Projector:
         the guarded write keeps what is already stored)."""
         processed, batch = 0, []
         writes = _Writes(self._write)
+        folds: deque[asyncio.Future[dict[str, Document]]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
@@ -397,29 +403,74 @@ class Projector:
                     if len(batch) < batch_size:
                         continue
                     whole, batch = _last_stream_apart(batch)
-                    await self._fold_streams_and_write(whole, writes)
+                    await self._fold_streams_and_write(whole, writes, folds)
                     processed += len(whole)
                     if progress is not None and (maybe := progress(processed, until)) is not None:
                         await maybe
-            await self._fold_streams_and_write(batch, writes)
+            await self._fold_streams_and_write(batch, writes, folds)
             processed += len(batch)
+            while folds:
+                await _write_in_chunks(await folds.popleft(), writes)
             await writes.start({}, until)
             await writes.finish()
         finally:
+            for folding in folds:
+                folding.cancel()
+            await asyncio.gather(*folds, return_exceptions=True)
             await writes.settle()
         return processed
 
     async def _fold_streams_and_write(
-        self, batch: Sequence[RecordedEvent], writes: _Writes
+        self,
+        batch: Sequence[RecordedEvent],
+        writes: _Writes,
+        folds: deque[asyncio.Future[dict[str, Document]]],
     ) -> None:
-        """Whole streams folded from scratch in chunks, each written while the next is folded;
-        the checkpoint stays at 0 (no event applied in log order)."""
+        """Whole streams folded from scratch and written in chunks; the checkpoint stays at 0
+        (no event applied in log order). Forked: the batch is folded in a child process while
+        this one reads the next batch and writes the one before (FORKED_FOLDS at a time)."""
+        if FORKED_FOLDS > 0 and forked.AVAILABLE:
+            folds.append(await self._fold_forked(batch))
+            if len(folds) >= FORKED_FOLDS:
+                await _write_in_chunks(await folds.popleft(), writes)
+            return
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
         )
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
                 await writes.start(chunk, 0)
+
+    async def _fold_forked(
+        self, batch: Sequence[RecordedEvent]
+    ) -> asyncio.Future[dict[str, Document]]:
+        """The documents of whole streams, folded from their first event in a forked child
+        (under way when this returns); those whose personal data an event erased are noted
+        for `_write`."""
+        streams: dict[str, list[RecordedEvent]] = {}
+        for event in batch:
+            if (recorded := streams.get(event.stream)) is not None:
+                recorded.append(event)
+            elif self.projection.handles(event.stream):
+                streams[event.stream] = [event]
+        keys = await self._keys(streams)
+        # Forked now: this process keeps no copy of the batch's streams while it folds.
+        child = forked.start_forked(
+            partial(_fold_streams, self.projection, self.mapper, streams, keys)
+        )
+
+        async def documents() -> dict[str, Document]:
+            folded: dict[str, Document] = {}
+            for doc_id, erases, document in orjson.loads(await child.answer()):
+                folded[doc_id] = document
+                if erases:
+                    self._erasing[doc_id] = document
+            return folded
+
+        folding = asyncio.ensure_future(documents())
+        # Cancelled before it began to wait (a rebuild that failed): the child is ended too.
+        folding.add_done_callback(lambda done: child.abandon() if done.cancelled() else None)
+        return folding
 
     async def _fold_and_write(
         self,
@@ -443,6 +494,35 @@ class Projector:
                 folded.update(chunk)
                 held = chunk
         await writes.start(held or {}, batch[-1].position, known=folded)
+
+
+def _fold_streams(
+    projection: Projection,
+    mapper: EventMapper,
+    streams: Mapping[str, Sequence[RecordedEvent]],
+    keys: Mapping[str, bytes],
+) -> bytes:
+    """(document id, whether an event erased personal data, document) of each stream
+    folded from its first event, as JSON: what a forked child sends back."""
+    folded: list[tuple[str, bool, Document]] = []
+    for stream, recorded in streams.items():
+        envelopes = mapper.to_envelopes(recorded, key=keys.get(stream))
+        document = projection.fold(None, envelopes)
+        if document is None:
+            continue
+        doc_id = projection.document_id(stream)
+        document["_id"] = doc_id
+        document["_version"] = recorded[-1].revision + 1
+        erases = any(envelope.event.erases_personal_data for envelope in envelopes)
+        folded.append((doc_id, erases, document))
+    return orjson.dumps(folded)
+
+
+async def _write_in_chunks(documents: Mapping[str, Document], writes: _Writes) -> None:
+    """A stream pass's folded documents written FOLD_CHUNK at a time, checkpoint at 0."""
+    folded = list(documents.items())
+    for start in range(0, len(folded), FOLD_CHUNK):
+        await writes.start(dict(folded[start : start + FOLD_CHUNK]), 0)
 
 
 @contextlib.contextmanager

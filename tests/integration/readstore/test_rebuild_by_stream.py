@@ -9,7 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from customer_query.domain.view import CustomerView
-from customerhub_shared import projection
+from customerhub_shared import forked, projection
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.base import EventMetadata
 from customerhub_shared.events.customer import (
@@ -29,6 +29,7 @@ from customerhub_shared.events.customer import (
     EquipmentUnassigned,
 )
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+from customerhub_shared.forked import Child, start_forked
 from customerhub_shared.keyring.sqlite import SQLiteKeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projector
@@ -120,12 +121,21 @@ async def equipment_at_their_locations(history: History) -> None:
         )
 
 
-@pytest.mark.parametrize("page_size", [7, 5000])
+@pytest.mark.parametrize(("page_size", "forked_folds"), [(7, 0), (7, 2), (5000, 1)])
 async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector_made(
-    history: History, monkeypatch: pytest.MonkeyPatch, page_size: int
+    history: History, monkeypatch: pytest.MonkeyPatch, page_size: int, forked_folds: int
 ) -> None:
-    # Small pages and chunks: streams cross pages, batches and chunks.
+    # Small pages and chunks: streams cross pages, batches and chunks. Folded here, or in
+    # forked children (one or two batches at a time).
     monkeypatch.setattr(projection, "PAGE_SIZE", page_size)
+    monkeypatch.setattr(projection, "FORKED_FOLDS", forked_folds)
+    children: list[object] = []
+
+    def counted(work: Callable[[], bytes]) -> Child:
+        children.append(work)
+        return start_forked(work)
+
+    monkeypatch.setattr(forked, "start_forked", counted)
     monkeypatch.setattr(projection, "FOLD_CHUNK", 25)
     store = await SQLiteReadStore.open(history.path / "read.db")
     try:
@@ -144,6 +154,7 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
     finally:
         await store.close()
     assert outcome.generation == 2
+    assert forked.AVAILABLE and (len(children) > 1) == (forked_folds > 0)
     rebuilt, rebuilt_terms = stored(history.path / "read.db", 2)
     projected, projected_terms = stored(history.path / "read.db", 1)
     assert len(projected) == 300 and rebuilt.keys() == projected.keys()
