@@ -80,6 +80,11 @@ def checkpoint_name(projection: str, generation: int) -> str:
     return f"{projection}@g{generation}"
 
 
+def stream_pass_name(projection: str, generation: int) -> str:
+    """Where a rebuild folding stream after stream keeps the count of events it folded."""
+    return f"{projection}@g{generation}/streams"
+
+
 class Projector:
     """Keeps one generation of one projection up to date (the active one unless told)."""
 
@@ -190,23 +195,27 @@ class Projector:
             async for changed in folded:
                 yield changed
 
-    async def _write(self, documents: Mapping[str, Document], position: int) -> None:
+    async def _write(
+        self, documents: Mapping[str, Document], position: int, *, streams: bool = False
+    ) -> None:
+        """The documents and the checkpoint in one write; `streams`: a stream pass's, whose
+        position is the count of events folded (`stream_pass_name`), not a log position."""
         erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
         if erasing:
             # Before the checkpoint moves: a crash in between erases again on the next try.
             await self._erase_in_other_generations([documents[i] for i in erasing])
+        named = stream_pass_name if streams else checkpoint_name
+        name = named(self.projection.name, self.generation)
         await self.store.write(
-            self.collection,
-            list(documents.values()),
-            checkpoint_name=checkpoint_name(self.projection.name, self.generation),
-            position=position,
+            self.collection, list(documents.values()), checkpoint_name=name, position=position
         )
         if erasing:
             await self.store.erase_replaced()
             for doc_id in erasing:
                 if self._erasing.get(doc_id) is documents[doc_id]:
                     del self._erasing[doc_id]
-        self.written = position
+        if not streams:
+            self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
 
@@ -388,35 +397,38 @@ class Projector:
     ) -> int:
         """A rebuild from nothing (no checkpoint, or 0: no event applied in log order yet),
         stream after stream: each document folded from its first event to `until` once, so
-        derived once and written once, in `_id` order. The checkpoint stays at 0 until the
-        last document is written, then moves to `until` (a crash before starts it again;
-        the guarded write keeps what is already stored)."""
+        derived once and written once, in `_id` order. Meanwhile the events folded so far
+        are kept under `stream_pass_name` (how far it got); the checkpoint moves from none
+        to `until` once the last document is written. A crash before starts it again (the
+        guarded write keeps what is already stored)."""
         processed, batch = 0, []
-        writes = _Writes(self._write)
-        folds: deque[asyncio.Future[dict[str, Document]]] = deque()
+        writes = _Writes(partial(self._write, streams=True))
+        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
+            await writes.start({}, 0)
             async with contextlib.aclosing(pages):
                 async for page in pages:
                     batch.extend(page)
                     if len(batch) < batch_size:
                         continue
                     whole, batch = _last_stream_apart(batch)
-                    await self._fold_streams_and_write(whole, writes, folds)
+                    await self._fold_streams_and_write(whole, writes, folds, processed)
                     processed += len(whole)
                     if progress is not None and (maybe := progress(processed, until)) is not None:
                         await maybe
-            await self._fold_streams_and_write(batch, writes, folds)
+            await self._fold_streams_and_write(batch, writes, folds, processed)
             processed += len(batch)
             while folds:
-                await _write_in_chunks(await folds.popleft(), writes)
-            await writes.start({}, until)
+                folding, counts = folds.popleft()
+                await _write_in_chunks(await folding, writes, counts)
             await writes.finish()
+            await self._write({}, until)
         finally:
-            for folding in folds:
+            for folding, _ in folds:
                 folding.cancel()
-            await asyncio.gather(*folds, return_exceptions=True)
+            await asyncio.gather(*(folding for folding, _ in folds), return_exceptions=True)
             await writes.settle()
         return processed
 
@@ -424,22 +436,30 @@ class Projector:
         self,
         batch: Sequence[RecordedEvent],
         writes: _Writes,
-        folds: deque[asyncio.Future[dict[str, Document]]],
+        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]],
+        before: int,
     ) -> None:
-        """Whole streams folded from scratch and written in chunks; the checkpoint stays at 0
-        (no event applied in log order). Forked: the batch is folded in a child process while
-        this one reads the next batch and writes the one before (FORKED_FOLDS at a time)."""
+        """Whole streams folded from scratch and written in chunks, the last one noting the
+        `before` + len(batch) events folded. Forked: the batch is folded in a child process
+        while this one reads the next batch and writes the one before (FORKED_FOLDS at a
+        time)."""
+        done = before + len(batch)
         if FORKED_FOLDS > 0 and forked.AVAILABLE:
-            folds.append(await self._fold_forked(batch))
+            folds.append((await self._fold_forked(batch), (before, done)))
             if len(folds) >= FORKED_FOLDS:
-                await _write_in_chunks(await folds.popleft(), writes)
+                folding, counts = folds.popleft()
+                await _write_in_chunks(await folding, writes, counts)
             return
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
         )
+        held: dict[str, Document] | None = None
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
-                await writes.start(chunk, 0)
+                if held is not None:
+                    await writes.start(held, before)
+                held = chunk
+        await writes.start(held or {}, done)
 
     async def _fold_forked(
         self, batch: Sequence[RecordedEvent]
@@ -518,11 +538,16 @@ def _fold_streams(
     return orjson.dumps(folded)
 
 
-async def _write_in_chunks(documents: Mapping[str, Document], writes: _Writes) -> None:
-    """A stream pass's folded documents written FOLD_CHUNK at a time, checkpoint at 0."""
+async def _write_in_chunks(
+    documents: Mapping[str, Document], writes: _Writes, counts: tuple[int, int]
+) -> None:
+    """A stream pass's folded documents written FOLD_CHUNK at a time; `counts`: the events
+    folded before them (noted with each chunk) and with them (with the last one)."""
+    before, done = counts
     folded = list(documents.items())
     for start in range(0, len(folded), FOLD_CHUNK):
-        await writes.start(dict(folded[start : start + FOLD_CHUNK]), 0)
+        last = start + FOLD_CHUNK >= len(folded)
+        await writes.start(dict(folded[start : start + FOLD_CHUNK]), done if last else before)
 
 
 @contextlib.contextmanager

@@ -154,6 +154,12 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
     finally:
         await store.close()
     assert outcome.generation == 2
+    checkpoints = dict(
+        sqlite3.connect(history.path / "read.db").execute("SELECT * FROM checkpoints")
+    )
+    head = await history.events.head_position()
+    assert checkpoints["customers@g2"] == head, "the log position comes at the end"
+    assert checkpoints["customers@g2/streams"] == outcome.events < head, "customer events only"
     assert forked.AVAILABLE and (len(children) > 1) == (forked_folds > 0)
     rebuilt, rebuilt_terms = stored(history.path / "read.db", 2)
     projected, projected_terms = stored(history.path / "read.db", 1)
