@@ -414,6 +414,8 @@ class Projector:
                     if len(batch) < batch_size:
                         continue
                     whole, batch = _last_stream_apart(batch)
+                    if not whole:  # one stream longer than a batch: read on to its end
+                        continue
                     await self._fold_streams_and_write(whole, writes, folds, processed)
                     processed += len(whole)
                     if progress is not None and (maybe := progress(processed, until)) is not None:

@@ -121,12 +121,19 @@ async def equipment_at_their_locations(history: History) -> None:
         )
 
 
-@pytest.mark.parametrize(("page_size", "forked_folds"), [(7, 0), (7, 2), (5000, 1)])
+@pytest.mark.parametrize(
+    ("page_size", "batch_size", "forked_folds"),
+    [(7, 400, 0), (7, 400, 2), (5000, 400, 1), (3, 5, 0)],
+)
 async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector_made(
-    history: History, monkeypatch: pytest.MonkeyPatch, page_size: int, forked_folds: int
+    history: History,
+    monkeypatch: pytest.MonkeyPatch,
+    page_size: int,
+    batch_size: int,
+    forked_folds: int,
 ) -> None:
-    # Small pages and chunks: streams cross pages, batches and chunks. Folded here, or in
-    # forked children (one or two batches at a time).
+    # Small pages and chunks: streams cross pages, batches and chunks (and are longer than a
+    # batch). Folded here, or in forked children (one or two batches at a time).
     monkeypatch.setattr(projection, "PAGE_SIZE", page_size)
     monkeypatch.setattr(projection, "FORKED_FOLDS", forked_folds)
     children: list[object] = []
@@ -149,7 +156,7 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
             store=store,
             mapper=MAPPER,
             keyring=history.keys,
-            batch_size=400,
+            batch_size=batch_size,
         )
     finally:
         await store.close()
