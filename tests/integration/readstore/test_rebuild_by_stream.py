@@ -6,6 +6,7 @@ and equipment placed at a customer's location."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -184,3 +185,39 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
     assert len(placed) == 6
     assert all(len(doc["equipment_ids"]) == 1 for doc in placed)
     assert all(any(loc["equipment_ids"] for loc in doc["locations"]) for doc in placed)
+
+
+class FailingOnAMergedCustomer(CustomerView):
+    """Fails to fold a customer merged into another, as a defect in a mutator would."""
+
+    def fold(self, document: Any, envelopes: Any) -> Any:
+        if any(envelope.event_type.endswith("merged_into.v1") for envelope in envelopes):
+            raise RuntimeError("a defect, Claire Martin")
+        return super().fold(document, envelopes)
+
+
+async def test_a_fold_failing_in_a_child_fails_the_rebuild_which_resumes_when_run_again(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projection, "FORKED_FOLDS", 2)
+    store = await SQLiteReadStore.open(history.path / "read.db")
+    try:
+        live = Projector(CustomerView(), store, MAPPER, history.keys)
+        await live.catch_up(history.events, batch_size=500)
+        arguments: dict[str, Any] = {
+            "events": history.events,
+            "store": store,
+            "mapper": MAPPER,
+            "keyring": history.keys,
+            "batch_size": 300,
+        }
+        with pytest.raises(forked.ForkedWorkFailed, match=r"\ARuntimeError\Z"):
+            await replay(FailingOnAMergedCustomer(), **arguments)
+        assert await store.generations("customers") == (1, 2)
+        with pytest.raises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)  # no child left behind
+        outcome = await replay(CustomerView(), **arguments)
+    finally:
+        await store.close()
+    assert outcome.resumed and outcome.generation == 2
+    assert stored(history.path / "read.db", 2) == stored(history.path / "read.db", 1)
