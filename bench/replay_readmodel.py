@@ -23,6 +23,7 @@ the anchors' venv); on MongoDB, the server's own `insert_many` of the replayed d
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -124,6 +125,17 @@ def replay_command(args: argparse.Namespace, profile_path: Path | None) -> list[
     if profile_path is not None:
         return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(profile_path), *cli]
     return [sys.executable, *cli]
+
+
+def compile_phone_metadata() -> None:
+    """Compile phonenumbers' per-country metadata modules to bytecode, as the image does
+    (UV_COMPILE_BYTECODE=1): they are imported as countries are met, during the replay, and
+    with PYTHONDONTWRITEBYTECODE set each run would compile them again."""
+    spec = importlib.util.find_spec("phonenumbers")
+    if spec is None or not spec.submodule_search_locations:
+        return
+    for location in spec.submodule_search_locations:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j0", location], check=True)
 
 
 def run_replay(args: argparse.Namespace, database: str | None) -> dict[str, object]:
@@ -402,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     database = None
     if args.read_store == "mongodb":
         database = args.mongodb_database or f"bench_replay_{uuid.uuid4().hex[:8]}"
+    compile_phone_metadata()
     outcome = run_replay(args, database)
     try:
         size = read_store_size(args, database, outcome["generation"])  # type: ignore[arg-type]

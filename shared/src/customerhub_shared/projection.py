@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -24,8 +25,10 @@ from functools import partial
 from typing import Protocol
 from uuid import UUID
 
+import orjson
 import structlog
 
+from customerhub_shared import forked
 from customerhub_shared.coalesced import CoalescedRead
 from customerhub_shared.consumers.runner import Progress as Progress
 from customerhub_shared.consumers.runner import Runner, following
@@ -46,6 +49,8 @@ PAGE_SIZE = 5000
 FOLD_CHUNK = 2000
 # Streams a rebuild folds between two turns of the event loop (a write in flight goes on).
 FOLDS_PER_TURN = 100
+# Batches a rebuild from nothing folds at once in forked children (0: in this process).
+FORKED_FOLDS = 2
 
 
 class Projection(Protocol):
@@ -73,6 +78,11 @@ def collection_name(projection: str, generation: int) -> str:
 
 def checkpoint_name(projection: str, generation: int) -> str:
     return f"{projection}@g{generation}"
+
+
+def stream_pass_name(projection: str, generation: int) -> str:
+    """Where a rebuild folding stream after stream keeps the count of events it folded."""
+    return f"{projection}@g{generation}/streams"
 
 
 class Projector:
@@ -185,23 +195,27 @@ class Projector:
             async for changed in folded:
                 yield changed
 
-    async def _write(self, documents: Mapping[str, Document], position: int) -> None:
+    async def _write(
+        self, documents: Mapping[str, Document], position: int, *, streams: bool = False
+    ) -> None:
+        """The documents and the checkpoint in one write; `streams`: a stream pass's, whose
+        position is the count of events folded (`stream_pass_name`), not a log position."""
         erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
         if erasing:
             # Before the checkpoint moves: a crash in between erases again on the next try.
             await self._erase_in_other_generations([documents[i] for i in erasing])
+        named = stream_pass_name if streams else checkpoint_name
+        name = named(self.projection.name, self.generation)
         await self.store.write(
-            self.collection,
-            list(documents.values()),
-            checkpoint_name=checkpoint_name(self.projection.name, self.generation),
-            position=position,
+            self.collection, list(documents.values()), checkpoint_name=name, position=position
         )
         if erasing:
             await self.store.erase_replaced()
             for doc_id in erasing:
                 if self._erasing.get(doc_id) is documents[doc_id]:
                     del self._erasing[doc_id]
-        self.written = position
+        if not streams:
+            self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
 
@@ -340,6 +354,11 @@ class Projector:
         position = await self.position()
         if until is None or (position is not None and position >= until):
             return 0
+        prefix = getattr(self.projection, "stream_prefix", None)
+        if not position and isinstance(prefix, str) and prefix and events.reads_in_stream_order:
+            return await self._rebuild_by_stream(
+                events, prefix, batch_size=batch_size, until=until, progress=progress
+            )
         from_log_start, processed, batch = position is None, 0, []
         writes = _Writes(self._write)
         size = min(PAGE_SIZE, batch_size)
@@ -367,6 +386,114 @@ class Projector:
             await writes.settle()
         return processed
 
+    async def _rebuild_by_stream(
+        self,
+        events: EventStore,
+        prefix: str,
+        *,
+        batch_size: int,
+        until: int,
+        progress: Progress | None,
+    ) -> int:
+        """A rebuild from nothing (no checkpoint, or 0: no event applied in log order yet),
+        stream after stream: each document folded from its first event to `until` once, so
+        derived once and written once, in `_id` order. Meanwhile the events folded so far
+        are kept under `stream_pass_name` (how far it got); the checkpoint moves from none
+        to `until` once the last document is written. A crash before starts it again (the
+        guarded write keeps what is already stored)."""
+        processed, batch = 0, []
+        writes = _Writes(partial(self._write, streams=True))
+        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]] = deque()
+        size = min(PAGE_SIZE, batch_size)
+        pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
+        try:
+            await writes.start({}, 0)
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    batch.extend(page)
+                    if len(batch) < batch_size:
+                        continue
+                    whole, batch = _last_stream_apart(batch)
+                    if not whole:  # one stream longer than a batch: read on to its end
+                        continue
+                    await self._fold_streams_and_write(whole, writes, folds, processed)
+                    processed += len(whole)
+                    if progress is not None and (maybe := progress(processed, until)) is not None:
+                        await maybe
+            await self._fold_streams_and_write(batch, writes, folds, processed)
+            processed += len(batch)
+            while folds:
+                folding, counts = folds.popleft()
+                await _write_in_chunks(await folding, writes, counts)
+            await writes.finish()
+            await self._write({}, until)
+        finally:
+            for folding, _ in folds:
+                folding.cancel()
+            await asyncio.gather(*(folding for folding, _ in folds), return_exceptions=True)
+            await writes.settle()
+        return processed
+
+    async def _fold_streams_and_write(
+        self,
+        batch: Sequence[RecordedEvent],
+        writes: _Writes,
+        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]],
+        before: int,
+    ) -> None:
+        """Whole streams folded from scratch and written in chunks, the last one noting the
+        `before` + len(batch) events folded. Forked: the batch is folded in a child process
+        while this one reads the next batch and writes the one before (FORKED_FOLDS at a
+        time)."""
+        done = before + len(batch)
+        if FORKED_FOLDS > 0 and forked.AVAILABLE:
+            folds.append((await self._fold_forked(batch), (before, done)))
+            if len(folds) >= FORKED_FOLDS:
+                folding, counts = folds.popleft()
+                await _write_in_chunks(await folding, writes, counts)
+            return
+        chunks = self._changed_chunks(
+            batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
+        )
+        held: dict[str, Document] | None = None
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                if held is not None:
+                    await writes.start(held, before)
+                held = chunk
+        await writes.start(held or {}, done)
+
+    async def _fold_forked(
+        self, batch: Sequence[RecordedEvent]
+    ) -> asyncio.Future[dict[str, Document]]:
+        """The documents of whole streams, folded from their first event in a forked child
+        (under way when this returns); those whose personal data an event erased are noted
+        for `_write`."""
+        streams: dict[str, list[RecordedEvent]] = {}
+        for event in batch:
+            if (recorded := streams.get(event.stream)) is not None:
+                recorded.append(event)
+            elif self.projection.handles(event.stream):
+                streams[event.stream] = [event]
+        keys = await self._keys(streams)
+        # Forked now: this process keeps no copy of the batch's streams while it folds.
+        child = forked.start_forked(
+            partial(_fold_streams, self.projection, self.mapper, streams, keys)
+        )
+
+        async def documents() -> dict[str, Document]:
+            folded: dict[str, Document] = {}
+            for doc_id, erases, document in orjson.loads(await child.answer()):
+                folded[doc_id] = document
+                if erases:
+                    self._erasing[doc_id] = document
+            return folded
+
+        folding = asyncio.ensure_future(documents())
+        # Cancelled before it began to wait (a rebuild that failed): the child is ended too.
+        folding.add_done_callback(lambda done: child.abandon() if done.cancelled() else None)
+        return folding
+
     async def _fold_and_write(
         self,
         batch: Sequence[RecordedEvent],
@@ -389,6 +516,40 @@ class Projector:
                 folded.update(chunk)
                 held = chunk
         await writes.start(held or {}, batch[-1].position, known=folded)
+
+
+def _fold_streams(
+    projection: Projection,
+    mapper: EventMapper,
+    streams: Mapping[str, Sequence[RecordedEvent]],
+    keys: Mapping[str, bytes],
+) -> bytes:
+    """(document id, whether an event erased personal data, document) of each stream
+    folded from its first event, as JSON: what a forked child sends back."""
+    folded: list[tuple[str, bool, Document]] = []
+    for stream, recorded in streams.items():
+        envelopes = mapper.to_envelopes(recorded, key=keys.get(stream))
+        document = projection.fold(None, envelopes)
+        if document is None:
+            continue
+        doc_id = projection.document_id(stream)
+        document["_id"] = doc_id
+        document["_version"] = recorded[-1].revision + 1
+        erases = any(envelope.event.erases_personal_data for envelope in envelopes)
+        folded.append((doc_id, erases, document))
+    return orjson.dumps(folded)
+
+
+async def _write_in_chunks(
+    documents: Mapping[str, Document], writes: _Writes, counts: tuple[int, int]
+) -> None:
+    """A stream pass's folded documents written FOLD_CHUNK at a time; `counts`: the events
+    folded before them (noted with each chunk) and with them (with the last one)."""
+    before, done = counts
+    folded = list(documents.items())
+    for start in range(0, len(folded), FOLD_CHUNK):
+        last = start + FOLD_CHUNK >= len(folded)
+        await writes.start(dict(folded[start : start + FOLD_CHUNK]), done if last else before)
 
 
 @contextlib.contextmanager
@@ -443,27 +604,61 @@ class _Writes:
             self._pending.exception()  # retrieved: what failed first is what is raised
 
 
-async def _pages(
+def _pages(
     events: EventStore, *, after: int | None, until: int, size: int, ahead: int = 1
 ) -> AsyncGenerator[list[RecordedEvent]]:
     """The log after `after` up to (at least) `until`, in pages of `size` events; up to
     `ahead` pages are read while the caller works on the one it was given (a rebuild's next
     batch is read while it folds one, rather than page by page after it)."""
+    position = after
+
+    async def read() -> list[RecordedEvent]:
+        nonlocal position
+        if position is not None and position >= until:
+            return []
+        page = await events.read_all(after=position, limit=size)
+        position = page[-1].position if page else until
+        return page
+
+    return _read_ahead(read, ahead)
+
+
+def _stream_pages(
+    events: EventStore, prefix: str, *, until: int, size: int, ahead: int = 1
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The events of the streams named `prefix...` up to `until`, stream after stream, in
+    pages of `size` events, read ahead like `_pages`."""
+    after: tuple[str, int] | None = None
+
+    async def read() -> list[RecordedEvent]:
+        nonlocal after
+        page = await events.read_in_stream_order(
+            prefix=prefix, after=after, until=until, limit=size
+        )
+        if page:
+            after = (page[-1].stream, page[-1].revision)
+        return page
+
+    return _read_ahead(read, ahead)
+
+
+async def _read_ahead(
+    read: Callable[[], Awaitable[list[RecordedEvent]]], ahead: int
+) -> AsyncGenerator[list[RecordedEvent]]:
+    """The pages `read` returns until an empty one, up to `ahead` of them read meanwhile."""
     queue: asyncio.Queue[list[RecordedEvent] | Exception] = asyncio.Queue(max(1, ahead))
 
-    async def read() -> None:
-        position = after
+    async def reader() -> None:
         try:
             while True:
-                page = await events.read_all(after=position, limit=size)
+                page = await read()
                 await queue.put(page)
-                if not page or page[-1].position >= until:
+                if not page:
                     return
-                position = page[-1].position
         except Exception as error:  # the reader's failure is the caller's
             await queue.put(error)
 
-    reader = asyncio.ensure_future(read())
+    task = asyncio.ensure_future(reader())
     try:
         while True:
             page = await queue.get()
@@ -472,13 +667,23 @@ async def _pages(
             if not page:
                 return
             yield page
-            if page[-1].position >= until:
-                return
     finally:
-        reader.cancel()
-        await asyncio.wait({reader})
-        if not reader.cancelled():
-            reader.exception()
+        task.cancel()
+        await asyncio.wait({task})
+        if not task.cancelled():
+            task.exception()
+
+
+def _last_stream_apart(
+    events: list[RecordedEvent],
+) -> tuple[list[RecordedEvent], list[RecordedEvent]]:
+    """Events in stream order split before the last stream's first event: that stream may
+    go on in the next page."""
+    last = events[-1].stream
+    cut = len(events)
+    while cut > 0 and events[cut - 1].stream == last:
+        cut -= 1
+    return events[:cut], events[cut:]
 
 
 @contextlib.asynccontextmanager

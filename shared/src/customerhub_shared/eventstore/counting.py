@@ -24,6 +24,7 @@ class CountingEventStore(EventStore):
     ) -> None:
         self.inner = inner
         self.dense_positions = inner.dense_positions
+        self.reads_in_stream_order = inner.reads_in_stream_order
         self._ok = appends.labels(store=store, outcome="ok")
         self._conflict = appends.labels(store=store, outcome="conflict")
         self._error = appends.labels(store=store, outcome="error")
@@ -58,6 +59,13 @@ class CountingEventStore(EventStore):
 
     async def stream_version(self, stream: str) -> int:
         return await self.inner.stream_version(stream)
+
+    async def read_in_stream_order(
+        self, *, prefix: str, after: tuple[str, int] | None, until: int, limit: int
+    ) -> list[RecordedEvent]:
+        return await self.inner.read_in_stream_order(
+            prefix=prefix, after=after, until=until, limit=limit
+        )
 
     async def appended(self, timeout: float) -> None:
         await self.inner.appended(timeout)

@@ -104,6 +104,16 @@ class EventStore(abc.ABC):
     async def stream_version(self, stream: str) -> int:
         return len(await self.read_stream(stream))
 
+    # Whether `read_in_stream_order` works here (a rebuild then folds each stream once).
+    reads_in_stream_order: bool = False
+
+    async def read_in_stream_order(
+        self, *, prefix: str, after: tuple[str, int] | None, until: int, limit: int
+    ) -> list[RecordedEvent]:
+        """Up to `limit` events of the streams named `prefix...`, with positions up to
+        `until`, in (stream, revision) order after `after` (stream, revision)."""
+        raise NotImplementedError(f"{type(self).__name__} reads in log order only")
+
     async def appended(self, timeout: float) -> None:
         """Return once an event may have been appended (where the store hears of appends), or
         after `timeout` seconds: how a caught-up follower rests without a poll's delay."""

@@ -98,6 +98,8 @@ class CustomerView:
     """The `customers` projection: handles `customer-<uuid>` streams, one document each."""
 
     name = "customers"
+    # Each document is one stream's fold: a rebuild may fold the streams one after another.
+    stream_prefix = STREAM_PREFIX
 
     def handles(self, stream: str) -> bool:
         return self.key_subject(stream) is not None

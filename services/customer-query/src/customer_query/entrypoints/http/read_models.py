@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from customer_query.entrypoints.http.service import Service
 from customerhub_shared.http.auth import AdminUser
-from customerhub_shared.projection import checkpoint_name
+from customerhub_shared.projection import checkpoint_name, stream_pass_name
 from customerhub_shared.readstore import ReadStore
 
 router = APIRouter(prefix="/v1/admin/read-models", tags=["operations"])
@@ -24,7 +24,9 @@ class Generation(BaseModel):
         description="Log positions between it and the head (events, where positions are dense)"
     )
     progress: float | None = Field(
-        description="Its position over the head's, 0 to 1; null while the log is empty"
+        description="Its position over the head's, 0 to 1 (a rebuild folding stream after "
+        "stream, which has no position until it ends: the events it folded over the head's); "
+        "null while the log is empty"
     )
 
 
@@ -66,9 +68,10 @@ async def _generation(store: ReadStore, name: str, generation: int, head: int | 
     position = await store.checkpoint(checkpoint_name(name, generation))
     if not head:
         return Generation(generation=generation, position=position, behind=None, progress=None)
+    folded = None if position else await store.checkpoint(stream_pass_name(name, generation))
     return Generation(
         generation=generation,
         position=position,
         behind=max(head - (position or 0), 0),
-        progress=min((position or 0) / head, 1.0),
+        progress=min((position or folded or 0) / head, 1.0),
     )
