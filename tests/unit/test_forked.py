@@ -50,3 +50,15 @@ async def test_a_child_no_longer_awaited_is_killed_and_reaped() -> None:
     never_awaited.abandon()
     with pytest.raises(ChildProcessError):
         os.waitpid(never_awaited.pid, os.WNOHANG)
+
+
+async def test_a_child_that_gives_no_answer_in_time_fails_the_caller_and_is_reaped() -> None:
+    def work() -> bytes:
+        time.sleep(60)
+        return b""
+
+    child = start_forked(work)
+    with pytest.raises(ForkedWorkFailed, match="no answer within 0.2 s"):
+        await child.answer(within=0.2)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)

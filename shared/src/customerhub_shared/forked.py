@@ -45,13 +45,18 @@ class Child:
     def __init__(self, pid: int, readable: int) -> None:
         self.pid, self._readable, self._reading = pid, readable, False
 
-    async def answer(self) -> bytes:
-        """Its bytes once it exited; ForkedWorkFailed if its work raised. Cancelled, the
-        child is killed."""
+    async def answer(self, *, within: float | None = None) -> bytes:
+        """Its bytes once it exited; ForkedWorkFailed if its work raised or gave no answer
+        `within` seconds (a child stuck on a lock a thread of the parent held when it was
+        forked fails the caller instead of hanging it). Cancelled, the child is killed."""
         self._reading = True
         try:
-            data = await asyncio.to_thread(_read_all, self._readable)
-            _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+            async with asyncio.timeout(within):
+                data = await asyncio.to_thread(_read_all, self._readable)
+                _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+        except TimeoutError:
+            self.abandon()
+            raise ForkedWorkFailed(f"no answer within {within} s") from None
         except BaseException:
             self.abandon()
             raise

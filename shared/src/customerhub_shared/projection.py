@@ -51,6 +51,9 @@ FOLD_CHUNK = 2000
 FOLDS_PER_TURN = 100
 # Batches a rebuild from nothing folds at once in forked children (0: in this process).
 FORKED_FOLDS = 2
+# A forked fold of one batch takes seconds; one that has not answered by then is stuck
+# (a lock held by another thread when it was forked): the rebuild fails and can resume.
+FORKED_FOLD_SECONDS = 300.0
 
 
 class Projection(Protocol):
@@ -483,7 +486,9 @@ class Projector:
 
         async def documents() -> dict[str, Document]:
             folded: dict[str, Document] = {}
-            for doc_id, erases, document in orjson.loads(await child.answer()):
+            for doc_id, erases, document in orjson.loads(
+                await child.answer(within=FORKED_FOLD_SECONDS)
+            ):
                 folded[doc_id] = document
                 if erases:
                     self._erasing[doc_id] = document
