@@ -5,7 +5,8 @@ The W3C trace context travels with the event: the append records the current `tr
 in the event's metadata, the relay carries it in the CloudEvent's `traceparent` extension,
 and a consumer continues the trace from there. Spans are always made, so downstream
 subscribers receive a context; they leave the process only when OTEL_EXPORTER_OTLP_ENDPOINT
-is set (OTLP over HTTP).
+is set (OTLP over HTTP). Until a span processor is added (the exporter's, a test's), spans
+carry their context and nothing else: nobody would read what they record.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from contextlib import contextmanager
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
+from opentelemetry.trace import Link, Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes as SpanAttributes
 
 from customerhub_shared.events.base import DomainEvent, Envelope
 
@@ -37,6 +41,7 @@ __all__ = [
     "started",
     "traceparent_of",
     "tracer",
+    "tracer_provider",
 ]
 TRACER = "customerhub"
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -47,14 +52,54 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
     """Install the process's tracer provider, once; export over OTLP when an endpoint is set."""
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
-    name = os.environ.get("OTEL_SERVICE_NAME") or service_name
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider = tracer_provider(os.environ.get("OTEL_SERVICE_NAME") or service_name)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
+
+
+def tracer_provider(service_name: str) -> TracerProvider:
+    """The SDK's provider, whose spans record from the first span processor added on."""
+    return _RecordingWhenProcessed(resource=Resource.create({"service.name": service_name}))
+
+
+class _WhileProcessed(Sampler):
+    """Records (and samples) spans once something processes them; until then a span is its
+    context alone: trace and span ids that travel, no attributes, no timing."""
+
+    def __init__(self) -> None:
+        self.processed = False
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: SpanAttributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        decide = ALWAYS_ON if self.processed else ALWAYS_OFF
+        return decide.should_sample(parent_context, trace_id, name, kind, attributes, links)
+
+    def get_description(self) -> str:
+        return "WhileProcessed"
+
+
+class _RecordingWhenProcessed(TracerProvider):
+    """The SDK's provider, whose spans record from the first span processor added on."""
+
+    def __init__(self, *, resource: Resource) -> None:
+        self._sampling = _WhileProcessed()
+        super().__init__(resource=resource, sampler=self._sampling)
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self._sampling.processed = True
 
 
 @functools.cache

@@ -24,7 +24,14 @@ from customerhub_shared.cloudevents import (
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.schemas import asyncapi_document
 from customerhub_shared.eventstore import RecordedEvent
-from customerhub_shared.tracing import configure_tracing, consuming, current_traceparent, span
+from customerhub_shared.tracing import (
+    configure_tracing,
+    consuming,
+    current_traceparent,
+    span,
+    traceparent_of,
+    tracer_provider,
+)
 from tests.unit.shared.test_cloudevents import KEY, MAPPER, created, recorded
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -70,6 +77,26 @@ def test_a_consumer_continues_the_trace_and_a_malformed_context_starts_a_new_one
     assert f"{continued.context.trace_id:032x}" == TRACEPARENT.split("-")[1]
     assert f"{continued.parent.span_id:016x}" == TRACEPARENT.split("-")[2]
     assert fresh.parent is None
+
+
+def test_spans_carry_their_context_alone_until_a_processor_reads_them() -> None:
+    provider = tracer_provider("customerhub-tests")
+    tracer = provider.get_tracer("tests")
+    with tracer.start_as_current_span("unread", attributes={"a": "b"}) as unread:
+        assert not unread.is_recording()
+        with tracer.start_as_current_span("child") as child:
+            assert child.get_span_context().trace_id == unread.get_span_context().trace_id
+    traceparent = traceparent_of(unread)
+    assert traceparent is not None
+    assert traceparent.split("-")[2] == f"{unread.get_span_context().span_id:016x}"
+
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with tracer.start_as_current_span("read", attributes={"a": "b"}) as read:
+        assert read.is_recording()
+    assert [(s.name, dict(s.attributes or {})) for s in memory.get_finished_spans()] == [
+        ("read", {"a": "b"})
+    ]
 
 
 def test_the_current_trace_context_is_what_an_append_records() -> None:
