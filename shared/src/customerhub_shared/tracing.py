@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from contextvars import Token
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
-from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes as SpanAttributes
@@ -36,6 +39,7 @@ __all__ = [
     "configure_tracing",
     "consuming",
     "continuing",
+    "current_span",
     "current_traceparent",
     "span",
     "started",
@@ -45,6 +49,7 @@ __all__ = [
 ]
 TRACER = "customerhub"
 _PROPAGATOR = TraceContextTextMapPropagator()
+_IDS = RandomIdGenerator()
 Attributes = Mapping[str, str | int]
 
 
@@ -97,6 +102,10 @@ class _RecordingWhenProcessed(TracerProvider):
         self._sampling = _WhileProcessed()
         super().__init__(resource=resource, sampler=self._sampling)
 
+    @property
+    def processed(self) -> bool:
+        return self._sampling.processed
+
     def add_span_processor(self, span_processor: SpanProcessor) -> None:
         super().add_span_processor(span_processor)
         self._sampling.processed = True
@@ -122,6 +131,7 @@ def traceparent_of(current: Span) -> str | None:
     return carrier.get("traceparent")
 
 
+@functools.lru_cache(maxsize=256)  # each consumer of an event continues the same trace
 def _context_of(traceparent: str | None) -> Context:
     """The context `traceparent` names; an empty one (a new trace) when there is none."""
     if not traceparent:
@@ -142,54 +152,97 @@ def started(
     )
 
 
-@contextmanager
 def continuing(
     name: str,
     traceparent: str | None,
     *,
     kind: SpanKind = SpanKind.CONSUMER,
     attributes: Attributes | None = None,
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """A span in the trace `traceparent` names (a new trace when there is none)."""
-    with tracer().start_as_current_span(
-        name, context=_context_of(traceparent), kind=kind, attributes=attributes
-    ) as span:
-        yield span
+    return current_span(name, _context_of(traceparent), kind=kind, attributes=attributes)
 
 
-@contextmanager
 def span(
     name: str, *, kind: SpanKind = SpanKind.INTERNAL, attributes: Attributes | None = None
-) -> Iterator[Span]:
+) -> AbstractContextManager[Span]:
     """A child of the current span."""
-    with tracer().start_as_current_span(name, kind=kind, attributes=attributes) as current:
-        yield current
+    return current_span(name, None, kind=kind, attributes=attributes)
 
 
-@contextmanager
-def appending(stream: str, events: Sequence[DomainEvent]) -> Iterator[Span]:
+def current_span(
+    name: str,
+    parent: Context | None,
+    *,
+    kind: SpanKind,
+    attributes: Attributes | None = None,
+) -> AbstractContextManager[Span]:
+    """A span, current for the block, in `parent`'s trace (default: the current one)."""
+    if _unread():
+        return _Unread(parent)
+    return tracer().start_as_current_span(name, context=parent, kind=kind, attributes=attributes)
+
+
+def appending(stream: str, events: Sequence[DomainEvent]) -> AbstractContextManager[Span]:
     """The append of events to a stream; the events' metadata names this span as their cause."""
+    if _unread():
+        return _Unread(None)
     attributes: dict[str, str | int] = {
         "customerhub.stream": stream,
         "customerhub.events": len(events),
         "customerhub.event_types": ",".join(dict.fromkeys(e.type_name for e in events)),
     }
-    with span("eventstore.append", kind=SpanKind.CLIENT, attributes=attributes) as current:
-        yield current
+    return span("eventstore.append", kind=SpanKind.CLIENT, attributes=attributes)
 
 
-@contextmanager
-def consuming(consumer: str, envelope: Envelope) -> Iterator[Span]:
+def consuming(consumer: str, envelope: Envelope) -> AbstractContextManager[Span]:
     """A consumer's work on one event, in the trace of the request that caused the event."""
+    if _unread():
+        return _Unread(_context_of(envelope.metadata.traceparent))
     attributes: dict[str, str | int] = {
         "customerhub.consumer": consumer,
         "customerhub.event_id": str(envelope.event_id),
         "customerhub.stream": envelope.stream,
         "customerhub.position": envelope.position,
     }
-    with continuing(
+    return continuing(
         f"{consumer} process {envelope.event_type}",
         envelope.metadata.traceparent,
         attributes=attributes,
-    ) as current:
-        yield current
+    )
+
+
+def _unread() -> bool:
+    """Whether the spans made now would record nothing (this module's provider, no processor)."""
+    provider = trace.get_tracer_provider()
+    return isinstance(provider, _RecordingWhenProcessed) and not provider.processed
+
+
+class _Unread(AbstractContextManager[Span]):
+    """The span the SDK makes where nothing processes spans, without the SDK's machinery: a
+    context (its trace's id, an id of its own), current for the block, recording nothing."""
+
+    __slots__ = ("_parent", "_token")
+
+    def __init__(self, parent: Context | None) -> None:
+        self._parent = parent
+        self._token: Token[Context] | None = None
+
+    def __enter__(self) -> Span:
+        parent = trace.get_current_span(self._parent).get_span_context()
+        if parent.is_valid:
+            trace_id, state = parent.trace_id, parent.trace_state
+            flags = TraceFlags(parent.trace_flags & TraceFlags.RANDOM_TRACE_ID)
+        else:
+            trace_id, state = _IDS.generate_trace_id(), None
+            flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID)
+        context = SpanContext(
+            trace_id, _IDS.generate_span_id(), is_remote=False, trace_flags=flags, trace_state=state
+        )
+        current = NonRecordingSpan(context)
+        self._token = otel_context.attach(trace.set_span_in_context(current, self._parent))
+        return current
+
+    def __exit__(self, *_: object) -> None:
+        assert self._token is not None
+        otel_context.detach(self._token)

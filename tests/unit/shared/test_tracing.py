@@ -7,12 +7,14 @@ import dataclasses
 import json
 import uuid
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from customer_command.relay.relay import Relay
+from customerhub_shared import tracing
 from customerhub_shared.cloudevents import (
     CloudEvent,
     KafkaMessage,
@@ -97,6 +99,33 @@ def test_spans_carry_their_context_alone_until_a_processor_reads_them() -> None:
     assert [(s.name, dict(s.attributes or {})) for s in memory.get_finished_spans()] == [
         ("read", {"a": "b"})
     ]
+
+
+def test_where_nothing_reads_spans_ours_are_what_the_sdk_would_make(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = tracer_provider("customerhub-tests")
+    monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
+    sdk = provider.get_tracer("tests")
+    envelope = MAPPER.to_envelope(_with_traceparent(TRACEPARENT), key=KEY)
+    with (
+        consuming("projector", envelope) as ours,
+        sdk.start_as_current_span("sdk", context=tracing._context_of(TRACEPARENT)) as theirs,
+    ):
+        assert not ours.is_recording()
+        mine, sdks = ours.get_span_context(), theirs.get_span_context()
+        assert (mine.trace_id, mine.trace_flags, mine.trace_state) == (
+            sdks.trace_id,
+            sdks.trace_flags,
+            sdks.trace_state,
+        )
+        assert mine.is_valid and mine.span_id != int(TRACEPARENT.split("-")[2], 16)
+    with span("outer") as outer, span("inner"):
+        inner, above = current_traceparent(), traceparent_of(outer)
+        assert inner is not None and above is not None and inner != above
+        assert inner.split("-")[1] == f"{outer.get_span_context().trace_id:032x}"
+        assert inner.split("-")[3] == above.split("-")[3] == "02"  # a new trace, random id
+    assert current_traceparent() is None
 
 
 def test_the_current_trace_context_is_what_an_append_records() -> None:
