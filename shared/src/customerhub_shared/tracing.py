@@ -6,7 +6,7 @@ in the event's metadata, the relay carries it in the CloudEvent's `traceparent` 
 and a consumer continues the trace from there. Spans are always made, so downstream
 subscribers receive a context; they leave the process only when OTEL_EXPORTER_OTLP_ENDPOINT
 is set (OTLP over HTTP). Until a span processor is added (the exporter's, a test's), spans
-carry their context and nothing else: nobody would read what they record.
+carry their context (the same ids and flags) and nothing else: nobody would read the rest.
 """
 
 from __future__ import annotations
@@ -24,11 +24,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Sampler, SamplingResult
-from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from opentelemetry.trace.span import TraceState
-from opentelemetry.util.types import Attributes as SpanAttributes
 
 from customerhub_shared.events.base import DomainEvent, Envelope
 
@@ -67,48 +64,17 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
 
 
 def tracer_provider(service_name: str) -> TracerProvider:
-    """The SDK's provider, whose spans record from the first span processor added on."""
+    """The SDK's provider, knowing whether a span processor was added: until one is, this
+    module's spans are their context alone (nothing would read what they record)."""
     return _RecordingWhenProcessed(resource=Resource.create({"service.name": service_name}))
 
 
-class _WhileProcessed(Sampler):
-    """Records (and samples) spans once something processes them; until then a span is its
-    context alone: trace and span ids that travel, no attributes, no timing."""
-
-    def __init__(self) -> None:
-        self.processed = False
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: SpanAttributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: TraceState | None = None,
-    ) -> SamplingResult:
-        decide = ALWAYS_ON if self.processed else ALWAYS_OFF
-        return decide.should_sample(parent_context, trace_id, name, kind, attributes, links)
-
-    def get_description(self) -> str:
-        return "WhileProcessed"
-
-
 class _RecordingWhenProcessed(TracerProvider):
-    """The SDK's provider, whose spans record from the first span processor added on."""
-
-    def __init__(self, *, resource: Resource) -> None:
-        self._sampling = _WhileProcessed()
-        super().__init__(resource=resource, sampler=self._sampling)
-
-    @property
-    def processed(self) -> bool:
-        return self._sampling.processed
+    processed = False
 
     def add_span_processor(self, span_processor: SpanProcessor) -> None:
         super().add_span_processor(span_processor)
-        self._sampling.processed = True
+        self.processed = True
 
 
 @functools.cache
@@ -230,12 +196,12 @@ class _Unread(AbstractContextManager[Span]):
 
     def __enter__(self) -> Span:
         parent = trace.get_current_span(self._parent).get_span_context()
-        if parent.is_valid:
-            trace_id, state = parent.trace_id, parent.trace_state
-            flags = TraceFlags(parent.trace_flags & TraceFlags.RANDOM_TRACE_ID)
+        if parent.is_valid:  # sampled as its parent is, as the SDK's default sampler says
+            trace_id, state, flags = parent.trace_id, parent.trace_state, parent.trace_flags
         else:
             trace_id, state = _IDS.generate_trace_id(), None
-            flags = TraceFlags(TraceFlags.RANDOM_TRACE_ID)
+            flags = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
+        flags = TraceFlags(flags & (TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID))
         context = SpanContext(
             trace_id, _IDS.generate_span_id(), is_remote=False, trace_flags=flags, trace_state=state
         )

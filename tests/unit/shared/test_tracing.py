@@ -29,6 +29,7 @@ from customerhub_shared.eventstore import RecordedEvent
 from customerhub_shared.tracing import (
     configure_tracing,
     consuming,
+    continuing,
     current_traceparent,
     span,
     traceparent_of,
@@ -81,50 +82,49 @@ def test_a_consumer_continues_the_trace_and_a_malformed_context_starts_a_new_one
     assert fresh.parent is None
 
 
-def test_spans_carry_their_context_alone_until_a_processor_reads_them() -> None:
+def test_spans_carry_their_context_alone_until_a_processor_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     provider = tracer_provider("customerhub-tests")
-    tracer = provider.get_tracer("tests")
-    with tracer.start_as_current_span("unread", attributes={"a": "b"}) as unread:
+    monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
+    with span("unread", attributes={"a": "b"}) as unread:
         assert not unread.is_recording()
-        with tracer.start_as_current_span("child") as child:
+        with span("child") as child:
             assert child.get_span_context().trace_id == unread.get_span_context().trace_id
-    traceparent = traceparent_of(unread)
-    assert traceparent is not None
-    assert traceparent.split("-")[2] == f"{unread.get_span_context().span_id:016x}"
-
     memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(memory))
-    with tracer.start_as_current_span("read", attributes={"a": "b"}) as read:
+    monkeypatch.setattr(tracing, "tracer", lambda: provider.get_tracer("tests"))
+    with span("read", attributes={"a": "b"}) as read:
         assert read.is_recording()
     assert [(s.name, dict(s.attributes or {})) for s in memory.get_finished_spans()] == [
         ("read", {"a": "b"})
     ]
 
 
-def test_where_nothing_reads_spans_ours_are_what_the_sdk_would_make(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    "traceparent",
+    [TRACEPARENT, TRACEPARENT[:-2] + "00", TRACEPARENT[:-2] + "03", None],
+    ids=["sampled", "unsampled", "random id", "none"],
+)
+def test_where_nothing_reads_spans_their_context_is_the_sdks(
+    monkeypatch: pytest.MonkeyPatch, traceparent: str | None
 ) -> None:
     provider = tracer_provider("customerhub-tests")
     monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
     sdk = provider.get_tracer("tests")
-    envelope = MAPPER.to_envelope(_with_traceparent(TRACEPARENT), key=KEY)
-    with (
-        consuming("projector", envelope) as ours,
-        sdk.start_as_current_span("sdk", context=tracing._context_of(TRACEPARENT)) as theirs,
-    ):
+    parent = tracing._context_of(traceparent)
+    with continuing("ours", traceparent) as ours, sdk.start_as_current_span("sdk", parent) as sdks:
         assert not ours.is_recording()
-        mine, sdks = ours.get_span_context(), theirs.get_span_context()
-        assert (mine.trace_id, mine.trace_flags, mine.trace_state) == (
-            sdks.trace_id,
-            sdks.trace_flags,
-            sdks.trace_state,
-        )
-        assert mine.is_valid and mine.span_id != int(TRACEPARENT.split("-")[2], 16)
+        mine, theirs = ours.get_span_context(), sdks.get_span_context()
+        assert (mine.trace_flags, mine.trace_state) == (theirs.trace_flags, theirs.trace_state)
+        assert mine.is_valid and mine.span_id != theirs.span_id
+        if traceparent is not None:
+            assert mine.trace_id == theirs.trace_id == int(traceparent.split("-")[1], 16)
     with span("outer") as outer, span("inner"):
         inner, above = current_traceparent(), traceparent_of(outer)
         assert inner is not None and above is not None and inner != above
         assert inner.split("-")[1] == f"{outer.get_span_context().trace_id:032x}"
-        assert inner.split("-")[3] == above.split("-")[3] == "02"  # a new trace, random id
+        assert inner.split("-")[3] == above.split("-")[3] == "03"  # sampled, a random id
     assert current_traceparent() is None
 
 
