@@ -1,5 +1,5 @@
 """Random (version 4) UUIDs for ids made per request: correlation, request, event and
-customer ids.
+customer ids; and random bytes (the nonces that seal personal data).
 
 `uuid.uuid4()` asks the kernel for 16 bytes each time, and `os.urandom` lets go of the GIL
 for that call: in a busy server the event loop then waits behind the worker threads to take
@@ -40,3 +40,8 @@ os.register_at_fork(after_in_child=_RANDOM.forget)
 def new_uuid() -> UUID:
     """A random UUID, as `uuid.uuid4()` makes."""
     return UUID(bytes=_RANDOM.take(16), version=4)
+
+
+def random_bytes(count: int) -> bytes:
+    """`count` bytes from the CSPRNG, as `os.urandom(count)` gives."""
+    return _RANDOM.take(count)

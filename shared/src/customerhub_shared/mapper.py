@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,6 +19,7 @@ from pydantic import ValidationError
 from customerhub_shared.events.base import DomainEvent, Envelope, EventMetadata
 from customerhub_shared.events.registry import EventRegistry
 from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
+from customerhub_shared.ids import new_uuid, random_bytes
 
 # The data field the sealed personal fields travel in (on the bus too).
 SEALED_FIELD = "_personal"
@@ -59,7 +59,7 @@ class EventMapper:
         key: bytes | None,
         event_id: UUID | None = None,
     ) -> NewEvent:
-        event_id = event_id or uuid4()
+        event_id = event_id or new_uuid()
         data = event.model_dump(mode="json")
         personal = {name: data.pop(name) for name in event.personal_fields()}
         personal = {name: value for name, value in personal.items() if value not in (None, [], {})}
@@ -192,7 +192,7 @@ def _dumps(value: dict[str, Any]) -> bytes:
 
 
 def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:
-    nonce = os.urandom(12)
+    nonce = random_bytes(12)
     sealed = AESGCM(key).encrypt(nonce, _dumps(personal), event_id.bytes)
     return base64.b64encode(nonce + sealed).decode()
 

@@ -225,7 +225,8 @@ class Projector:
     async def wait_for_progress(self, timeout: float) -> None:
         """Until this projector wrote its next batch, or `timeout` seconds at the latest."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._progressed.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._progressed.wait()
 
     async def _erase_in_other_generations(self, documents: Sequence[Document]) -> None:
         """Replace the erased documents in every other generation kept (the previous one,

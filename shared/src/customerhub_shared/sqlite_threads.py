@@ -1,24 +1,29 @@
 """One SQLite file used from worker threads, off the event loop: one writer, a few readers.
 
 Each thread keeps its own connection (WAL, busy timeout, secure_delete), so readers never
-wait for the writer and the loop never blocks on the disk.
+wait for the writer and the loop never blocks on the disk. A read is handed to the readers
+through one queue and answered straight into the loop's future: no executor future chained
+to it (a create makes several reads, and the loop's thread shares its core with theirs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from customerhub_shared import sqlite_files
 from customerhub_shared.sqlite_files import Synchronous
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
+_Read = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Work[Any]]
 
 
 class SQLiteThreads:
@@ -35,20 +40,47 @@ class SQLiteThreads:
         self._path = str(path)
         self._synchronous: Synchronous = synchronous
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-write")
-        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix=f"{name}-read")
+        self._reads: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._readers = [
+            threading.Thread(target=self._serve_reads, name=f"{name}-read_{n}", daemon=True)
+            for n in range(readers)
+        ]
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._reading = False
+        self._closed = False
 
     async def write(self, work: Work[T]) -> T:
-        return await self._run(self._writer, work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, lambda: work(self._connection()))
 
     async def read(self, work: Work[T]) -> T:
-        return await self._run(self._readers, work)
-
-    async def _run(self, pool: ThreadPoolExecutor, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, lambda: work(self._connection()))
+        answer: asyncio.Future[T] = loop.create_future()
+        if not self._reading:
+            self._start_readers()
+        if self._closed:
+            raise RuntimeError("cannot read after close")
+        self._reads.put((loop, answer, work))
+        return await answer
+
+    def _start_readers(self) -> None:
+        with self._lock:
+            if not self._reading:
+                self._reading = True
+                for reader in self._readers:
+                    reader.start()
+
+    def _serve_reads(self) -> None:
+        while (read := self._reads.get()) is not None:
+            loop, answer, work = read
+            try:
+                result = work(self._connection())
+            except BaseException as error:  # the reader lives on; its caller gets the error
+                _answer(loop, _fail, answer, error)
+            else:
+                _answer(loop, _settle, answer, result)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -61,8 +93,36 @@ class SQLiteThreads:
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
+        with self._lock:
+            self._closed = True
+            reading, self._reading = self._reading, True  # no reader starts from now on
+        if reading:
+            for _ in self._readers:
+                self._reads.put(None)
+            for reader in self._readers:
+                reader.join()
         with self._lock:
             for db in self._connections:
                 db.close()
             self._connections.clear()
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    give: Callable[[asyncio.Future[Any], Any], None],
+    answer: asyncio.Future[Any],
+    value: Any,
+) -> None:
+    # A closed loop (RuntimeError): nobody waits for this answer any more.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(give, answer, value)
+
+
+def _settle(answer: asyncio.Future[Any], result: Any) -> None:
+    if not answer.done():  # its caller may have gone (cancelled)
+        answer.set_result(result)
+
+
+def _fail(answer: asyncio.Future[Any], error: BaseException) -> None:
+    if not answer.done():
+        answer.set_exception(error)

@@ -7,12 +7,14 @@ import dataclasses
 import json
 import uuid
 
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from customer_command.relay.relay import Relay
+from customerhub_shared import tracing
 from customerhub_shared.cloudevents import (
     CloudEvent,
     KafkaMessage,
@@ -24,7 +26,15 @@ from customerhub_shared.cloudevents import (
 from customerhub_shared.events import default_registry
 from customerhub_shared.events.schemas import asyncapi_document
 from customerhub_shared.eventstore import RecordedEvent
-from customerhub_shared.tracing import configure_tracing, consuming, current_traceparent, span
+from customerhub_shared.tracing import (
+    configure_tracing,
+    consuming,
+    continuing,
+    current_traceparent,
+    span,
+    traceparent_of,
+    tracer_provider,
+)
 from tests.unit.shared.test_cloudevents import KEY, MAPPER, created, recorded
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -70,6 +80,52 @@ def test_a_consumer_continues_the_trace_and_a_malformed_context_starts_a_new_one
     assert f"{continued.context.trace_id:032x}" == TRACEPARENT.split("-")[1]
     assert f"{continued.parent.span_id:016x}" == TRACEPARENT.split("-")[2]
     assert fresh.parent is None
+
+
+def test_spans_carry_their_context_alone_until_a_processor_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provider = tracer_provider("customerhub-tests")
+    monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
+    with span("unread", attributes={"a": "b"}) as unread:
+        assert not unread.is_recording()
+        with span("child") as child:
+            assert child.get_span_context().trace_id == unread.get_span_context().trace_id
+    memory = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    monkeypatch.setattr(tracing, "tracer", lambda: provider.get_tracer("tests"))
+    with span("read", attributes={"a": "b"}) as read:
+        assert read.is_recording()
+    assert [(s.name, dict(s.attributes or {})) for s in memory.get_finished_spans()] == [
+        ("read", {"a": "b"})
+    ]
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [TRACEPARENT, TRACEPARENT[:-2] + "00", TRACEPARENT[:-2] + "03", None],
+    ids=["sampled", "unsampled", "random id", "none"],
+)
+def test_where_nothing_reads_spans_their_context_is_the_sdks(
+    monkeypatch: pytest.MonkeyPatch, traceparent: str | None
+) -> None:
+    provider = tracer_provider("customerhub-tests")
+    monkeypatch.setattr(tracing.trace, "get_tracer_provider", lambda: provider)
+    sdk = provider.get_tracer("tests")
+    parent = tracing._context_of(traceparent)
+    with continuing("ours", traceparent) as ours, sdk.start_as_current_span("sdk", parent) as sdks:
+        assert not ours.is_recording()
+        mine, theirs = ours.get_span_context(), sdks.get_span_context()
+        assert (mine.trace_flags, mine.trace_state) == (theirs.trace_flags, theirs.trace_state)
+        assert mine.is_valid and mine.span_id != theirs.span_id
+        if traceparent is not None:
+            assert mine.trace_id == theirs.trace_id == int(traceparent.split("-")[1], 16)
+    with span("outer") as outer, span("inner"):
+        inner, above = current_traceparent(), traceparent_of(outer)
+        assert inner is not None and above is not None and inner != above
+        assert inner.split("-")[1] == f"{outer.get_span_context().trace_id:032x}"
+        assert inner.split("-")[3] == above.split("-")[3] == "03"  # sampled, a random id
+    assert current_traceparent() is None
 
 
 def test_the_current_trace_context_is_what_an_append_records() -> None:

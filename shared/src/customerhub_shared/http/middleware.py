@@ -158,7 +158,8 @@ class BodyTimeoutMiddleware:
             if complete:  # later calls only wait for a disconnect: no limit on those
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.seconds)
+                async with asyncio.timeout(self.seconds):  # no task of its own, as wait_for has
+                    message = await receive()
             except TimeoutError:
                 raise BodyTimedOut(self.seconds) from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from customerhub_shared.tracing import tracer
+from customerhub_shared.tracing import current_span
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 _CARRIED = (b"traceparent", b"tracestate")
@@ -38,9 +38,9 @@ class ServerSpans:
             for name, value in scope["headers"]
             if name in _CARRIED
         }
-        with tracer().start_as_current_span(
+        with current_span(
             method,
-            context=_PROPAGATOR.extract(carrier) if carrier else None,
+            _PROPAGATOR.extract(carrier) if carrier else None,
             kind=SpanKind.SERVER,
             attributes={"http.request.method": method, "url.path": path},
         ) as span:
