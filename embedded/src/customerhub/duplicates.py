@@ -38,6 +38,8 @@ class ReadModelDuplicates:
         self, *, name: str, email: str | None, phone: str | None, exclude_id: UUID
     ) -> list[PossibleDuplicate]:
         probe = DuplicateProbe.of(name=name, email=email, phone=phone)
+        if probe.is_empty:  # a name of signs only ("×"), no email, no phone: nothing to compare
+            return []
         # Behind after the wait: compare with what the read model holds (a warning, not a rule).
         with contextlib.suppress(ReadModelBehind):
             # The projector runs in this process and wakes the wait when it writes: the
