@@ -1,8 +1,11 @@
 """Group commit for one SQLite file: the writes waiting together share one transaction and one
 fsync, each in its own savepoint, so a write that fails leaves the others of its batch intact.
 
-One writer thread drains the queue of pending writes. A caller's future is resolved only once
-the COMMIT covering its write has returned, which under `synchronous=FULL` means on disk.
+One writer thread drains the queue of pending writes. The writes an event loop starts in one of
+its turns reach that thread together, as one hand-over after the turn: one wake-up of the writer
+for all of them, and one batch, where handing each over at once would wake the writer for the
+first alone. A caller's future is resolved only once the COMMIT covering its write has returned,
+which under `synchronous=FULL` means on disk.
 """
 
 from __future__ import annotations
@@ -42,9 +45,11 @@ class GroupCommit:
         in autocommit mode (`isolation_level=None`): the writer opens each transaction."""
         self._connect = connect
         self._max_batch = max_batch
-        self._pending: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._pending: queue.SimpleQueue[list[_Pending[Any]] | None] = queue.SimpleQueue()
+        self._gathering: dict[asyncio.AbstractEventLoop, list[_Pending[Any]]] = {}
         self._thread = threading.Thread(target=self._serve, name=f"{name}-commit", daemon=True)
         self._started = False
+        self._closed = False
         self._lock = threading.Lock()
         self.commits = 0  # transactions committed: fewer than writes when batches formed
 
@@ -53,15 +58,30 @@ class GroupCommit:
         self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._pending.put(_Pending(work, future, loop))
+        gathered = self._gathering.get(loop)
+        if gathered is None:
+            gathered = self._gathering[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        gathered.append(_Pending(work, future, loop))
         return await future
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if not self._started:
                 return
             self._pending.put(_STOP)
         self._thread.join()
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        gathered = self._gathering.pop(loop)
+        with self._lock:
+            if not self._closed:
+                self._pending.put(gathered)
+                return
+        for pending in gathered:  # nobody will write them: say so rather than hang
+            if not pending.future.done():
+                pending.future.set_exception(RuntimeError("the writer is closed"))
 
     def _start(self) -> None:
         with self._lock:
@@ -79,10 +99,9 @@ class GroupCommit:
             db.close()
 
     def _next_batch(self) -> list[_Pending[Any]] | None:
-        first = self._pending.get()
-        if first is None:
+        batch = self._pending.get()
+        if batch is None:
             return None
-        batch = [first]
         while len(batch) < self._max_batch:
             try:
                 more = self._pending.get_nowait()
@@ -91,7 +110,7 @@ class GroupCommit:
             if more is None:  # stop after this batch
                 self._pending.put(_STOP)
                 break
-            batch.append(more)
+            batch += more
         return batch
 
     def _commit(self, db: sqlite3.Connection, batch: list[_Pending[Any]]) -> None:

@@ -46,6 +46,32 @@ async def test_concurrent_appends_to_their_own_streams_share_commits(
     assert store._appends.commits < 40
 
 
+async def test_writes_started_in_one_turn_of_the_loop_reach_the_writer_as_one_batch(
+    tmp_path: Path,
+) -> None:
+    commit = GroupCommit(lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t")
+    try:
+        await commit.write(lambda db: db.execute("CREATE TABLE t (v INTEGER)"))
+        before = commit.commits
+        await asyncio.gather(
+            *(
+                commit.write(lambda db, v=v: db.execute("INSERT INTO t VALUES (?)", (v,)))
+                for v in range(30)
+            )
+        )
+        assert commit.commits == before + 1
+    finally:
+        await asyncio.to_thread(commit.close)
+
+
+async def test_a_write_after_close_fails_instead_of_waiting_forever(tmp_path: Path) -> None:
+    commit = GroupCommit(lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t")
+    await commit.write(lambda db: db.execute("CREATE TABLE t (v INTEGER)"))
+    await asyncio.to_thread(commit.close)
+    with pytest.raises(RuntimeError, match="closed"):
+        await asyncio.wait_for(commit.write(lambda db: db.execute("INSERT INTO t VALUES (1)")), 5)
+
+
 async def test_a_conflict_in_a_batch_fails_only_its_own_append(store: SQLiteEventStore) -> None:
     contested = fresh_stream()
     others = [fresh_stream() for _ in range(10)]
