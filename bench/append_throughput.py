@@ -188,17 +188,20 @@ def summarise(adapter: str, case: Case, tallies: list[Tally], elapsed: float) ->
 def inline_append_rate(path: Path, seconds: float, payload: int) -> float:
     """The SQLite adapter's append, run in this thread in its own transactions (no writer
     thread, no event loop): where a lone writer's time goes, beside the raw anchor."""
+    from customerhub_shared.eventstore.chain import GENESIS
     from customerhub_shared.eventstore.sqlite import append_in_transaction
     from customerhub_shared.sqlite_files import connect
 
     db = connect(path, synchronous="FULL")
-    appends, version = 0, 0
+    appends, version, head = 0, 0, GENESIS  # a new stream; then each append chains on the last
     started = time.perf_counter()
     try:
         while time.perf_counter() - started < seconds:
             db.execute("BEGIN IMMEDIATE")
-            version = append_in_transaction(db, "inline", [make_event(payload)], version).version
+            event = make_event(payload)
+            result, head = append_in_transaction(db, "inline", [event], version, head)
             db.execute("COMMIT")
+            version = result.version
             appends += 1
     finally:
         db.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from customerhub_shared.eventstore import NewEvent
+from customerhub_shared.eventstore import ConcurrencyConflict, NewEvent
 from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
@@ -30,6 +30,28 @@ async def test_a_second_process_sees_the_same_log(tmp_path: Path) -> None:
     assert len(await second.read_stream(stream)) == 1
     await first.close()
     await second.close()
+
+
+async def test_a_head_another_writer_moved_on_is_not_chained_on_from_memory(
+    tmp_path: Path,
+) -> None:
+    first = await SQLiteEventStore.open(tmp_path / "events.db")
+    second = await SQLiteEventStore.open(tmp_path / "events.db")
+    stream = fresh_stream()
+    try:
+        await first.append(stream, [new_event()], expected_version=0)
+        await second.append(stream, [new_event()], expected_version=1)
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await first.append(stream, [new_event()], expected_version=1)
+        assert conflict.value.actual == 2
+        await first.append(stream, [new_event()], expected_version=2)
+        await second.append(stream, [new_event()], expected_version=3)
+        events = await first.read_stream(stream)
+    finally:
+        await first.close()
+        await second.close()
+    assert [event.revision for event in events] == [0, 1, 2, 3]
+    assert verify_stream(stream, events).verified
 
 
 async def test_a_byte_flipped_in_the_file_is_named_by_verification(tmp_path: Path) -> None:
