@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -87,15 +88,8 @@ class Row:
 
 
 def make_event(payload_bytes: int) -> NewEvent:
-    body = {
-        "customer_id": str(uuid.uuid4()),
-        "name": "Boulangerie Martin",
-        "region": "FR-IDF",
-        "labels": ["vip", "bench"],
-        "pad": "",
-    }
-    short = len(json.dumps(body).encode())
-    body["pad"] = "x" * max(0, payload_bytes - short)
+    """A new event with about `payload_bytes` of JSON data, each serialised once."""
+    body = _body(str(uuid.uuid4()), pad="x" * _pad_length(payload_bytes))
     metadata = {"actor": "bench", "correlation_id": str(uuid.uuid4())}
     return NewEvent(
         id=uuid.uuid4(),
@@ -103,6 +97,22 @@ def make_event(payload_bytes: int) -> NewEvent:
         data=json.dumps(body).encode(),
         metadata=json.dumps(metadata).encode(),
     )
+
+
+def _body(customer_id: str, *, pad: str) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "name": "Boulangerie Martin",
+        "region": "FR-IDF",
+        "labels": ["vip", "bench"],
+        "pad": pad,
+    }
+
+
+@functools.cache
+def _pad_length(payload_bytes: int) -> int:
+    """The padding that brings the data to `payload_bytes` (every customer id has 36 chars)."""
+    return max(0, payload_bytes - len(json.dumps(_body(str(uuid.UUID(int=0)), pad="")).encode()))
 
 
 # --- writers ----------------------------------------------------------------------------------
