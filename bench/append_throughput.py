@@ -49,6 +49,7 @@ from _anchors import eventsourcing_threaded_writes, missing_anchor_note, sqlite_
 from _stats import machine_line, percentile
 
 from customerhub_shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from customerhub_shared.ids import new_uuid
 
 REPO = Path(__file__).resolve().parent.parent
 OWN = "own stream"
@@ -88,11 +89,12 @@ class Row:
 
 
 def make_event(payload_bytes: int) -> NewEvent:
-    """A new event with about `payload_bytes` of JSON data, each serialised once."""
-    body = _body(str(uuid.uuid4()), pad="x" * _pad_length(payload_bytes))
-    metadata = {"actor": "bench", "correlation_id": str(uuid.uuid4())}
+    """A new event with about `payload_bytes` of JSON data, each serialised once, its ids
+    drawn as the command service draws them (`customerhub_shared.ids`)."""
+    body = _body(str(new_uuid()), pad="x" * _pad_length(payload_bytes))
+    metadata = {"actor": "bench", "correlation_id": str(new_uuid())}
     return NewEvent(
-        id=uuid.uuid4(),
+        id=new_uuid(),
         type="BenchEventAppended",
         data=json.dumps(body).encode(),
         metadata=json.dumps(metadata).encode(),
