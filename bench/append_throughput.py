@@ -13,7 +13,8 @@ synchronous=FULL (bench_sqlite_limit.py) and eventsourcing's N-thread figure (c)
 and each SQLite case runs in --turns slices, taken in turns (raw, our append in one thread, our
 1 writer, our N writers, eventsourcing; again), so that the drift of this shared machine's disk
 hits ours and the anchors alike; then the ratios the issue sets goals for, of the sums over the
-turns, and the lowest and highest of a single turn. --no-anchors leaves them out.
+turns, and the lowest and highest of a single turn. A last row times our one writer and the raw
+anchor's statements op by op in turns, in this process. --no-anchors leaves them out.
 
 With --postgres, a second table runs the writers on their own streams in separate OS processes
 (1 writer; N writers in one process; N writers split over --processes processes), each layout
@@ -242,6 +243,56 @@ async def sqlite_inline_rate(seconds: float, payload: int) -> float:
         path = Path(tmp) / "events.db"
         await (await SQLiteEventStore.open(path)).close()  # its schema
         return await asyncio.to_thread(inline_append_rate, path, seconds, payload)
+
+
+@dataclass
+class Paired:
+    """One writer and raw sqlite3 timed op by op, in turns: each sees the same disk."""
+
+    ours_seconds: float = 0.0
+    raw_seconds: float = 0.0
+    ops: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.raw_seconds / self.ours_seconds if self.ours_seconds else 0.0
+
+
+async def paired_one_writer(seconds: float, payload: int) -> Paired:
+    """Our append through the store, then one transaction of the raw anchor's statements
+    (its table, BEGIN, one INSERT of a 300-byte row, COMMIT, WAL, synchronous=FULL) in this
+    process, and again, for `seconds`: a ratio the drift of a shared disk moves far less."""
+    import sqlite3
+
+    from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+
+    paired, version, blob = Paired(), 0, os.urandom(300)
+    with tempfile.TemporaryDirectory(prefix="customerhub-bench-") as tmp:
+        raw = sqlite3.connect(Path(tmp) / "raw.sqlite", isolation_level=None)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, stream TEXT, rev INT, data BLOB)")
+        store = await SQLiteEventStore.open(Path(tmp) / "events.db")
+        deadline = time.perf_counter() + seconds
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                event = make_event(payload)
+                version = (await store.append("paired", [event], expected_version=version)).version
+                between = time.perf_counter()
+                raw.execute("BEGIN")
+                raw.execute(_RAW_INSERT, (uuid.uuid4().hex, 1, blob))
+                raw.execute("COMMIT")
+                paired.ours_seconds += between - started
+                paired.raw_seconds += time.perf_counter() - between
+                paired.ops += 1
+        finally:
+            await store.close()
+            raw.close()
+    return paired
+
+
+_RAW_INSERT = "INSERT INTO events (stream, rev, data) VALUES (?, ?, ?)"
 
 
 # --- adapters ---------------------------------------------------------------------------------
@@ -515,6 +566,7 @@ class Turns:
     ours: dict[Case, list[Row]] = field(default_factory=dict)
     tallies: dict[Case, list[Tally]] = field(default_factory=dict)
     elapsed: dict[Case, float] = field(default_factory=dict)
+    paired: Paired | None = None
 
     def add(self, case: Case, tallies: list[Tally], elapsed: float) -> None:
         self.ours.setdefault(case, []).append(summarise("sqlite", case, tallies, elapsed))
@@ -543,6 +595,7 @@ async def bench_sqlite_in_turns(args: argparse.Namespace) -> tuple[list[Row], Tu
                 eventsourcing_threaded_writes, slice_seconds, args.writers
             )
             turns.threaded.append(threaded["events_per_s"] if threaded else 0.0)
+        turns.paired = await paired_one_writer(args.seconds, args.payload)
         rows = [turns.row(case) for case in cases]
         shared = Case(args.writers, ONE)
         await run_case(store, "sqlite", shared, args.warmup, args.payload)
@@ -591,6 +644,11 @@ def print_sqlite_ratios(turns: Turns, writers: int) -> None:
             f"{label:<44} {statistics.mean(ours):>9.0f} {statistics.mean(theirs):>9.0f} "
             f"{ratio:>6.2f}x {verdict:<13} {min(each):.2f}-{max(each):.2f}"
         )
+    if turns.paired is not None:
+        paired = turns.paired
+        label = "  1 writer, raw sqlite3 op by op in between"
+        ours, raw = (paired.ops / paired.ours_seconds, paired.ops / paired.raw_seconds)
+        print(f"{label:<44} {ours:>9.0f} {raw:>9.0f} {paired.ratio:>6.2f}x")
 
 
 async def main_async(args: argparse.Namespace) -> int:
