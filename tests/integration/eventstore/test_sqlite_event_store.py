@@ -103,6 +103,24 @@ async def test_a_history_recorded_before_hashes_is_verified_from_its_first_hash(
     assert verdict["first_mismatch"]["revision"] == 2
 
 
+async def test_a_history_read_before_its_next_append_chains_on_its_recomputed_head(
+    tmp_path: Path,
+) -> None:
+    path, stream = tmp_path / "events.db", fresh_stream()
+    _legacy_file(path, stream, events=2)
+    store = await SQLiteEventStore.open(path)
+    try:
+        assert [event.hash for event in await store.read_stream(stream)] == [None, None]
+        await store.append(stream, [new_event(n=2)], expected_version=2)
+        await store.append(stream, [new_event(n=3)], expected_version=3)
+        events = await store.read_stream(stream)
+    finally:
+        await store.close()
+    verdict = verify_stream(stream, events).verdict()
+    assert verdict["verified"] is True
+    assert verdict["unhashed_prefix"] == 2
+
+
 def _checkpoint(path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
