@@ -54,6 +54,20 @@ async def test_a_head_another_writer_moved_on_is_not_chained_on_from_memory(
     assert verify_stream(stream, events).verified
 
 
+async def test_an_append_repeated_at_a_stale_version_is_a_conflict(tmp_path: Path) -> None:
+    # The version is no longer read before the insert: the stream's key must still win over
+    # the event id's, so a repeated request hears of the newer version, as before.
+    store = await SQLiteEventStore.open(tmp_path / "events.db")
+    stream, event = fresh_stream(), new_event()
+    try:
+        await store.append(stream, [event], expected_version=0)
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await store.append(stream, [event], expected_version=0)
+    finally:
+        await store.close()
+    assert conflict.value.actual == 1
+
+
 async def test_a_byte_flipped_in_the_file_is_named_by_verification(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     store = await SQLiteEventStore.open(path)
