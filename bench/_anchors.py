@@ -74,6 +74,11 @@ def anchors_dir() -> Path | None:
     return None
 
 
+def available() -> bool:
+    """Whether the anchors and their venv are there to run."""
+    return anchors_dir() is not None and VENV_PYTHON.exists()
+
+
 def sqlite_append_limit(seconds: float) -> dict[str, Any] | None:
     """bench_sqlite_limit.py, WAL FULL, 1 row per transaction: rows/s; None if absent."""
     return _run_anchor(_SQLITE_LIMIT, str(seconds))

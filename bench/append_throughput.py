@@ -9,8 +9,12 @@ retry (on ConcurrencyConflict: re-read the stream's version, append again; confl
 
 The SQLite figures are printed beside their anchors, run in the same sitting from the anchors'
 venv (../shared/anchors, README there): raw sqlite3's 1-row-per-transaction rate at
-synchronous=FULL (bench_sqlite_limit.py) just before, and eventsourcing's N-thread figure (c)
-just after; then the ratios the issue sets goals for. --no-anchors leaves them out.
+synchronous=FULL (bench_sqlite_limit.py) and eventsourcing's N-thread figure (c). Each of them
+and each SQLite case runs in --turns slices, taken in turns (raw, our append in one thread, our
+1 writer, our N writers, eventsourcing; again), so that the drift of this shared machine's disk
+hits ours and the anchors alike; then the ratios the issue sets goals for, of the sums over the
+turns, and the lowest and highest of a single turn. A last row times our one writer and the raw
+anchor's statements op by op in turns, in this process. --no-anchors leaves them out.
 
 With --postgres, a second table runs the writers on their own streams in separate OS processes
 (1 writer; N writers in one process; N writers split over --processes processes), each layout
@@ -30,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import statistics
@@ -44,10 +49,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _anchors import eventsourcing_threaded_writes, missing_anchor_note, sqlite_append_limit
+from _anchors import (
+    available,
+    eventsourcing_threaded_writes,
+    missing_anchor_note,
+    sqlite_append_limit,
+)
 from _stats import machine_line, percentile
 
 from customerhub_shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from customerhub_shared.ids import new_uuid
 
 REPO = Path(__file__).resolve().parent.parent
 OWN = "own stream"
@@ -87,22 +98,32 @@ class Row:
 
 
 def make_event(payload_bytes: int) -> NewEvent:
-    body = {
-        "customer_id": str(uuid.uuid4()),
-        "name": "Boulangerie Martin",
-        "region": "FR-IDF",
-        "labels": ["vip", "bench"],
-        "pad": "",
-    }
-    short = len(json.dumps(body).encode())
-    body["pad"] = "x" * max(0, payload_bytes - short)
-    metadata = {"actor": "bench", "correlation_id": str(uuid.uuid4())}
+    """A new event with about `payload_bytes` of JSON data, each serialised once, its ids
+    drawn as the command service draws them (`customerhub_shared.ids`)."""
+    body = _body(str(new_uuid()), pad="x" * _pad_length(payload_bytes))
+    metadata = {"actor": "bench", "correlation_id": str(new_uuid())}
     return NewEvent(
-        id=uuid.uuid4(),
+        id=new_uuid(),
         type="BenchEventAppended",
         data=json.dumps(body).encode(),
         metadata=json.dumps(metadata).encode(),
     )
+
+
+def _body(customer_id: str, *, pad: str) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "name": "Boulangerie Martin",
+        "region": "FR-IDF",
+        "labels": ["vip", "bench"],
+        "pad": pad,
+    }
+
+
+@functools.cache
+def _pad_length(payload_bytes: int) -> int:
+    """The padding that brings the data to `payload_bytes` (every customer id has 36 chars)."""
+    return max(0, payload_bytes - len(json.dumps(_body(str(uuid.UUID(int=0)), pad="")).encode()))
 
 
 # --- writers ----------------------------------------------------------------------------------
@@ -154,6 +175,13 @@ async def shared_stream_writer(
 async def run_case(
     store: EventStore, adapter: str, case: Case, seconds: float, payload: int
 ) -> Row:
+    tallies, elapsed = await run_tallies(store, case, seconds, payload)
+    return summarise(adapter, case, tallies, elapsed)
+
+
+async def run_tallies(
+    store: EventStore, case: Case, seconds: float, payload: int
+) -> tuple[list[Tally], float]:
     prefix = f"bench-{uuid.uuid4().hex[:12]}"
     tallies = [Tally() for _ in range(case.writers)]
     started = time.perf_counter()
@@ -169,7 +197,7 @@ async def run_case(
             for tally in tallies
         ]
     await asyncio.gather(*writers)
-    return summarise(adapter, case, tallies, time.perf_counter() - started)
+    return tallies, time.perf_counter() - started
 
 
 def summarise(adapter: str, case: Case, tallies: list[Tally], elapsed: float) -> Row:
@@ -188,17 +216,20 @@ def summarise(adapter: str, case: Case, tallies: list[Tally], elapsed: float) ->
 def inline_append_rate(path: Path, seconds: float, payload: int) -> float:
     """The SQLite adapter's append, run in this thread in its own transactions (no writer
     thread, no event loop): where a lone writer's time goes, beside the raw anchor."""
+    from customerhub_shared.eventstore.chain import GENESIS
     from customerhub_shared.eventstore.sqlite import append_in_transaction
     from customerhub_shared.sqlite_files import connect
 
     db = connect(path, synchronous="FULL")
-    appends, version = 0, 0
+    appends, version, head = 0, 0, GENESIS  # a new stream; then each append chains on the last
     started = time.perf_counter()
     try:
         while time.perf_counter() - started < seconds:
             db.execute("BEGIN IMMEDIATE")
-            version = append_in_transaction(db, "inline", [make_event(payload)], version).version
+            event = make_event(payload)
+            result, head = append_in_transaction(db, "inline", [event], version, head)
             db.execute("COMMIT")
+            version = result.version
             appends += 1
     finally:
         db.close()
@@ -212,6 +243,56 @@ async def sqlite_inline_rate(seconds: float, payload: int) -> float:
         path = Path(tmp) / "events.db"
         await (await SQLiteEventStore.open(path)).close()  # its schema
         return await asyncio.to_thread(inline_append_rate, path, seconds, payload)
+
+
+@dataclass
+class Paired:
+    """One writer and raw sqlite3 timed op by op, in turns: each sees the same disk."""
+
+    ours_seconds: float = 0.0
+    raw_seconds: float = 0.0
+    ops: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return self.raw_seconds / self.ours_seconds if self.ours_seconds else 0.0
+
+
+async def paired_one_writer(seconds: float, payload: int) -> Paired:
+    """Our append through the store, then one transaction of the raw anchor's statements
+    (its table, BEGIN, one INSERT of a 300-byte row, COMMIT, WAL, synchronous=FULL) in this
+    process, and again, for `seconds`: a ratio the drift of a shared disk moves far less."""
+    import sqlite3
+
+    from customerhub_shared.eventstore.sqlite import SQLiteEventStore
+
+    paired, version, blob = Paired(), 0, os.urandom(300)
+    with tempfile.TemporaryDirectory(prefix="customerhub-bench-") as tmp:
+        raw = sqlite3.connect(Path(tmp) / "raw.sqlite", isolation_level=None)
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, stream TEXT, rev INT, data BLOB)")
+        store = await SQLiteEventStore.open(Path(tmp) / "events.db")
+        deadline = time.perf_counter() + seconds
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                event = make_event(payload)
+                version = (await store.append("paired", [event], expected_version=version)).version
+                between = time.perf_counter()
+                raw.execute("BEGIN")
+                raw.execute(_RAW_INSERT, (uuid.uuid4().hex, 1, blob))
+                raw.execute("COMMIT")
+                paired.ours_seconds += between - started
+                paired.raw_seconds += time.perf_counter() - between
+                paired.ops += 1
+        finally:
+            await store.close()
+            raw.close()
+    return paired
+
+
+_RAW_INSERT = "INSERT INTO events (stream, rev, data) VALUES (?, ?, ?)"
 
 
 # --- adapters ---------------------------------------------------------------------------------
@@ -474,6 +555,56 @@ async def bench_adapter(name: str, opener: Opener, args: argparse.Namespace) -> 
     return rows
 
 
+@dataclass
+class Turns:
+    """The SQLite figures and their anchors measured in turns, a slice of each per turn, so
+    that a drift of the machine's disk or CPU hits ours and the anchors alike."""
+
+    raw: list[float] = field(default_factory=list)
+    inline: list[float] = field(default_factory=list)
+    threaded: list[float] = field(default_factory=list)
+    ours: dict[Case, list[Row]] = field(default_factory=dict)
+    tallies: dict[Case, list[Tally]] = field(default_factory=dict)
+    elapsed: dict[Case, float] = field(default_factory=dict)
+    paired: Paired | None = None
+
+    def add(self, case: Case, tallies: list[Tally], elapsed: float) -> None:
+        self.ours.setdefault(case, []).append(summarise("sqlite", case, tallies, elapsed))
+        self.tallies.setdefault(case, []).extend(tallies)
+        self.elapsed[case] = self.elapsed.get(case, 0.0) + elapsed
+
+    def row(self, case: Case) -> Row:
+        return summarise("sqlite", case, self.tallies[case], self.elapsed[case])
+
+
+async def bench_sqlite_in_turns(args: argparse.Namespace) -> tuple[list[Row], Turns]:
+    """The SQLite cases and anchors, `args.turns` slices each, taken in turns."""
+    turns, slice_seconds = Turns(), args.seconds / args.turns
+    cases = [Case(1, OWN), Case(args.writers, OWN)]
+    async with sqlite_store(args.writers) as store:
+        for case in cases:
+            if args.warmup > 0:
+                await run_case(store, "sqlite", case, args.warmup, args.payload)
+        for _ in range(args.turns):
+            limit = await asyncio.to_thread(sqlite_append_limit, slice_seconds)
+            turns.raw.append(limit["rows_per_s"] if limit else 0.0)
+            turns.inline.append(await sqlite_inline_rate(slice_seconds, args.payload))
+            for case in cases:
+                turns.add(case, *await run_tallies(store, case, slice_seconds, args.payload))
+            threaded = await asyncio.to_thread(
+                eventsourcing_threaded_writes, slice_seconds, args.writers
+            )
+            turns.threaded.append(threaded["events_per_s"] if threaded else 0.0)
+        turns.paired = await paired_one_writer(args.seconds, args.payload)
+        rows = [turns.row(case) for case in cases]
+        shared = Case(args.writers, ONE)
+        await run_case(store, "sqlite", shared, args.warmup, args.payload)
+        rows.append(await run_case(store, "sqlite", shared, args.seconds, args.payload))
+    for row in rows:
+        print_row(row)
+    return rows, turns
+
+
 HEADER = (
     f"{'adapter':<10} {'writers':>7} {'mode':<10} {'appends':>8} {'appends/s':>10} "
     f"{'p50 ms':>8} {'p99 ms':>8} {'conflicts':>9}"
@@ -488,33 +619,36 @@ def print_row(row: Row) -> None:
     )
 
 
-def print_sqlite_ratios(
-    rows: list[Row],
-    limit: dict[str, float] | None,
-    threaded: dict[str, float] | None,
-    writers: int,
-    inline: float,
-) -> None:
-    """The SQLite adapter beside its anchors, measured in this run."""
-    rate = {row.case: row.rate for row in rows if row.adapter == "sqlite"}
-    one, many = rate[Case(1, OWN)], rate[Case(writers, OWN)]
-    print("\nsqlite beside its anchors (same run)")
-    print(f"{'figure':<44} {'ours/s':>9} {'anchor/s':>9} {'ratio':>7} {'goal':>7}")
-    raw = limit and limit["rows_per_s"]
-    lines = [("1 writer vs raw sqlite3 1 row/txn FULL", one, raw, 0.8)]
-    lines.append((f"{writers} writers own streams vs 1 writer (ours)", many, one, 2.0))
-    anchor = threaded and threaded["events_per_s"]
-    lines.append((f"{writers} writers vs eventsourcing {writers} threads", many, anchor, 4.0))
+def print_sqlite_ratios(turns: Turns, writers: int) -> None:
+    """The SQLite adapter beside its anchors, measured in turns in this run: each ratio is
+    of the sums over all turns, then the lowest and highest ratio of a single turn."""
+    one, many = Case(1, OWN), Case(writers, OWN)
+    ours_one = [row.rate for row in turns.ours[one]]
+    ours_many = [row.rate for row in turns.ours[many]]
+    print(f"\nsqlite beside its anchors ({len(turns.raw)} turns, in this run)")
+    print(f"{'figure':<44} {'ours/s':>9} {'anchor/s':>9} {'ratio':>7} {'goal':>7}  turns")
+    lines = [
+        ("1 writer vs raw sqlite3 1 row/txn FULL", ours_one, turns.raw, 0.8),
+        (f"{writers} writers own streams vs 1 writer (ours)", ours_many, ours_one, 2.0),
+        (f"{writers} writers vs eventsourcing {writers} threads", ours_many, turns.threaded, 4.0),
+        ("  its append in one thread, no hand-over", turns.inline, turns.raw, None),
+    ]
     for label, ours, theirs, goal in lines:
-        if not theirs:
-            print(f"{label:<44} {ours:>9.0f}  {missing_anchor_note()}")
+        if not all(theirs):
+            print(f"{label:<44} {statistics.mean(ours):>9.0f}  {missing_anchor_note()}")
             continue
-        ratio = ours / theirs
-        verdict = "met" if ratio >= goal else "not met"
-        print(f"{label:<44} {ours:>9.0f} {theirs:>9.0f} {ratio:>6.2f}x {goal:>5.1f}x {verdict}")
-    if raw:
-        label = "  its append in one thread, no hand-over"
-        print(f"{label:<44} {inline:>9.0f} {raw:>9.0f} {inline / raw:>6.2f}x")
+        ratio = sum(ours) / sum(theirs)
+        each = [mine / anchor for mine, anchor in zip(ours, theirs, strict=True)]
+        verdict = "" if goal is None else f"{goal:>5.1f}x {'met' if ratio >= goal else 'not met'}"
+        print(
+            f"{label:<44} {statistics.mean(ours):>9.0f} {statistics.mean(theirs):>9.0f} "
+            f"{ratio:>6.2f}x {verdict:<13} {min(each):.2f}-{max(each):.2f}"
+        )
+    if turns.paired is not None:
+        paired = turns.paired
+        label = "  1 writer, raw sqlite3 op by op in between"
+        ours, raw = (paired.ops / paired.ours_seconds, paired.ops / paired.raw_seconds)
+        print(f"{label:<44} {ours:>9.0f} {raw:>9.0f} {paired.ratio:>6.2f}x")
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -524,17 +658,19 @@ async def main_async(args: argparse.Namespace) -> int:
         f"{args.seconds:g} s per case after {args.warmup:g} s warm-up"
     )
     adapters = available_adapters(args)
-    limit = await asyncio.to_thread(sqlite_append_limit, args.seconds) if args.anchors else None
-    inline = await sqlite_inline_rate(args.seconds, args.payload) if args.anchors else 0.0
     print(HEADER, flush=True)
     rows: list[Row] = []
+    turns = None
     for name, opener in adapters:
-        rows.extend(await bench_adapter(name, opener, args))
-    if args.anchors:
-        threaded = await asyncio.to_thread(
-            eventsourcing_threaded_writes, args.seconds, args.writers
-        )
-        print_sqlite_ratios(rows, limit, threaded, args.writers, inline)
+        if name == "sqlite" and args.anchors and available():
+            sqlite_rows, turns = await bench_sqlite_in_turns(args)
+            rows.extend(sqlite_rows)
+        else:
+            rows.extend(await bench_adapter(name, opener, args))
+    if turns is not None:
+        print_sqlite_ratios(turns, args.writers)
+    elif args.anchors:
+        print(f"\nsqlite beside its anchors: {missing_anchor_note()}")
     dsn = postgres_dsn(args.postgres, args.durable) if args.postgres else None
     if dsn:
         await bench_process_layouts(dsn, args)
@@ -546,6 +682,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5.0, help="per case (default 5)")
     parser.add_argument("--warmup", type=float, default=0.5, help="discarded run before each case")
     parser.add_argument("--writers", type=int, default=20, help="concurrent writers (default 20)")
+    parser.add_argument(
+        "--turns",
+        type=int,
+        default=4,
+        help="SQLite: each case and anchor runs in this many slices, taken in turns (default 4)",
+    )
     parser.add_argument("--payload", type=int, default=300, help="event data bytes (default 300)")
     parser.add_argument(
         "--postgres",

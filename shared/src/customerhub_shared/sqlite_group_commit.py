@@ -55,7 +55,8 @@ class GroupCommit:
 
     async def write(self, work: Work[T]) -> T:
         """Run `work` in a transaction of the writer and return its result once committed."""
-        self._start()
+        if not self._started:
+            self._start()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         gathered = self._gathering.get(loop)
@@ -85,7 +86,7 @@ class GroupCommit:
 
     def _start(self) -> None:
         with self._lock:
-            if not self._started:
+            if not self._started and not self._closed:
                 self._started = True
                 self._thread.start()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from customerhub_shared.eventstore import NewEvent
+from customerhub_shared.eventstore import ConcurrencyConflict, NewEvent
 from customerhub_shared.eventstore.chain import verify_stream
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
 from tests.integration.eventstore.contract import EventStoreContract, fresh_stream, new_event
@@ -30,6 +30,42 @@ async def test_a_second_process_sees_the_same_log(tmp_path: Path) -> None:
     assert len(await second.read_stream(stream)) == 1
     await first.close()
     await second.close()
+
+
+async def test_a_head_another_writer_moved_on_is_not_chained_on_from_memory(
+    tmp_path: Path,
+) -> None:
+    first = await SQLiteEventStore.open(tmp_path / "events.db")
+    second = await SQLiteEventStore.open(tmp_path / "events.db")
+    stream = fresh_stream()
+    try:
+        await first.append(stream, [new_event()], expected_version=0)
+        await second.append(stream, [new_event()], expected_version=1)
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await first.append(stream, [new_event()], expected_version=1)
+        assert conflict.value.actual == 2
+        await first.append(stream, [new_event()], expected_version=2)
+        await second.append(stream, [new_event()], expected_version=3)
+        events = await first.read_stream(stream)
+    finally:
+        await first.close()
+        await second.close()
+    assert [event.revision for event in events] == [0, 1, 2, 3]
+    assert verify_stream(stream, events).verified
+
+
+async def test_an_append_repeated_at_a_stale_version_is_a_conflict(tmp_path: Path) -> None:
+    # The version is no longer read before the insert: the stream's key must still win over
+    # the event id's, so a repeated request hears of the newer version, as before.
+    store = await SQLiteEventStore.open(tmp_path / "events.db")
+    stream, event = fresh_stream(), new_event()
+    try:
+        await store.append(stream, [event], expected_version=0)
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            await store.append(stream, [event], expected_version=0)
+    finally:
+        await store.close()
+    assert conflict.value.actual == 1
 
 
 async def test_a_byte_flipped_in_the_file_is_named_by_verification(tmp_path: Path) -> None:
@@ -79,6 +115,24 @@ async def test_a_history_recorded_before_hashes_is_verified_from_its_first_hash(
     verdict = verify_stream(stream, await store.read_stream(stream)).verdict()
     await store.close()
     assert verdict["first_mismatch"]["revision"] == 2
+
+
+async def test_a_history_read_before_its_next_append_chains_on_its_recomputed_head(
+    tmp_path: Path,
+) -> None:
+    path, stream = tmp_path / "events.db", fresh_stream()
+    _legacy_file(path, stream, events=2)
+    store = await SQLiteEventStore.open(path)
+    try:
+        assert [event.hash for event in await store.read_stream(stream)] == [None, None]
+        await store.append(stream, [new_event(n=2)], expected_version=2)
+        await store.append(stream, [new_event(n=3)], expected_version=3)
+        events = await store.read_stream(stream)
+    finally:
+        await store.close()
+    verdict = verify_stream(stream, events).verdict()
+    assert verdict["verified"] is True
+    assert verdict["unhashed_prefix"] == 2
 
 
 def _checkpoint(path: Path) -> None:

@@ -6,6 +6,10 @@ rows are never deleted, so the next rowid is always above every position ever ha
 (files made before this kept AUTOINCREMENT, which costs one more page written per commit).
 Appends waiting together share that transaction and its fsync (group commit), each in its own
 savepoint: one append's conflict never fails another's.
+
+An append that expects a version whose head this process knows (a new stream, or one it has
+just appended to or read) chains on that head without reading it back: the unique
+(stream, revision) key still refuses the append if another writer got there first.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 from uuid import UUID
 
 from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
+from customerhub_shared.eventstore.heads import KnownHeads
 from customerhub_shared.eventstore.port import (
     AppendResult,
     ConcurrencyConflict,
@@ -75,6 +80,7 @@ class SQLiteEventStore(EventStore):
         self._appends = GroupCommit(lambda: connect(path, synchronous="FULL"), name="events")
         self._poll_interval = poll_interval
         self._appended = asyncio.Event()
+        self._heads = KnownHeads()  # committed heads only: a rolled-back append never lands here
 
     @classmethod
     async def open(cls, path: Path | str, *, poll_interval: float = 0.2) -> SQLiteEventStore:
@@ -87,17 +93,30 @@ class SQLiteEventStore(EventStore):
     ) -> AppendResult:
         if not events:
             raise ValueError("append needs at least one event")
-        result = await self._appends.write(
-            lambda db: append_in_transaction(db, stream, events, expected_version)
+        previous = self._known_previous(stream, expected_version)
+        result, head = await self._appends.write(
+            lambda db: append_in_transaction(db, stream, events, expected_version, previous)
         )
+        self._heads.remember(stream, result.version - 1, head)
         self._appended.set()
         self._appended = asyncio.Event()
         return result
 
+    def _known_previous(self, stream: str, expected_version: int | None) -> str | None:
+        """The hash an append at `expected_version` chains on, if known without reading."""
+        if expected_version is None:
+            return None
+        if expected_version == 0:
+            return GENESIS
+        return self._heads.hash_at(stream, expected_version - 1)
+
     async def read_stream(self, stream: str, *, from_version: int = 0) -> list[RecordedEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND revision >= ? ORDER BY revision"
         rows = await self._db.read(lambda db: db.execute(sql, (stream, from_version)).fetchall())
-        return [_row_to_event(row) for row in rows]
+        events = [_row_to_event(row) for row in rows]
+        if events:
+            self._heads.remember(stream, events[-1].revision, events[-1].hash)
+        return events
 
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         sql = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
@@ -180,13 +199,22 @@ def _version(db: sqlite3.Connection, stream: str) -> int:
 
 
 def append_in_transaction(
-    db: sqlite3.Connection, stream: str, events: Sequence[NewEvent], expected: int | None
-) -> AppendResult:
-    """An append inside the caller's open transaction (group commit undoes it if this raises);
-    public for the append bench, which times it without the writer thread."""
-    version, previous = _head(db, stream)
-    if expected is not None and expected != version:
-        raise ConcurrencyConflict(stream, expected, version)
+    db: sqlite3.Connection,
+    stream: str,
+    events: Sequence[NewEvent],
+    expected: int | None,
+    previous: str | None = None,
+) -> tuple[AppendResult, str]:
+    """An append inside the caller's open transaction (group commit undoes it if this raises),
+    and the hash of its last event; `previous`, the hash the event at `expected` chains on when
+    the caller knows it, spares reading the stream's head. Public for the append bench, which
+    times it without the writer thread."""
+    if previous is None or expected is None:
+        version, previous = _head(db, stream)
+        if expected is not None and expected != version:
+            raise ConcurrencyConflict(stream, expected, version)
+    else:
+        version = expected
     now = datetime.now(UTC).isoformat()
     hashes = chained_hashes(previous, stream, version, events)
     rows = [
@@ -200,5 +228,5 @@ def append_in_transaction(
     except sqlite3.IntegrityError as error:
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error
-        raise ConcurrencyConflict(stream, expected, version) from error
-    return AppendResult(version=version + len(events), position=position)
+        raise ConcurrencyConflict(stream, expected, _version(db, stream)) from error
+    return AppendResult(version=version + len(events), position=position), hashes[-1]
