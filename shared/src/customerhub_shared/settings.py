@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     projector_batch_size: int = Field(default=500, ge=1, le=10_000)
     # Events a replay folds per read-store write: each document is written about once per
     # batch; memory grows with the batch, not with the history.
-    replay_batch_size: int = Field(default=100_000, ge=1, le=1_000_000)
+    replay_batch_size: int = Field(default=50_000, ge=1, le=1_000_000)
     # Attempts before a consumer parks an event that keeps failing and moves on.
     consumer_max_attempts: int = Field(default=5, ge=1, le=100)
 
