@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
+from customer_query.application.export import EXPORT_PAGE
 from customerhub_shared.settings import Settings
 from tests.e2e.conftest import ADMIN, SECRET, USER
 from tests.e2e.test_imports import run_import, settle
@@ -117,6 +119,21 @@ async def test_the_xlsx_export_keeps_text_as_text_whatever_it_holds(
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     names = {cell.value: cell.data_type for cell in sheet["E"][1:]}
     assert names == {'=HYPERLINK("http://evil.example")': "s", "#N/A": "s", "BadName": "s"}
+
+
+async def test_an_xlsx_export_writes_no_file_on_the_way(
+    client: httpx.AsyncClient, create: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export is personal data: no temporary copy on disk to outlive an anonymisation.
+    With no temporary directory at all, a page and more still export."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-directory"))
+    for n in range(EXPORT_PAGE + 5):
+        position = (await create(f"Client numéro {n:03d}", email=None, phone=None))["position"]
+    params = {"format": "xlsx", "min_position": position}
+    response = await client.get("/v1/customers/export", params=params, headers=USER)
+    assert response.status_code == 200
+    rows = xlsx_rows(response.content)
+    assert len(rows) == EXPORT_PAGE + 5 and rows[0]["name"] == "Client numéro 000"
 
 
 @pytest.mark.parametrize("format", ["csv", "xlsx"])

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
-import os
-import tempfile
 from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from customer_query.application.export import COLUMNS, Cell, export_pages
 from customer_query.application.queries import CustomerSearch, ReadModel
@@ -26,6 +20,7 @@ from customer_query.entrypoints.http.customers import (
 from customer_query.entrypoints.http.freshness import ReadPosition
 from customer_query.entrypoints.http.problems import position_headers
 from customer_query.entrypoints.http.service import Service
+from customer_query.entrypoints.http.xlsx_stream import XlsxStream
 from customerhub_shared.http.auth import CurrentUser
 from customerhub_shared.http.openapi import problem_responses
 
@@ -34,7 +29,6 @@ router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_CHUNK = 64 * 1024
 EXPORT_PARAMETERS = (LIST_PARAMETERS - {"cursor", "limit"}) | {"format"}
 
 
@@ -79,17 +73,6 @@ async def _csv(read_model: ReadModel, search: CustomerSearch) -> AsyncIterator[b
         yield _csv_lines(rows)
 
 
-def _xlsx_cell(sheet: Any, value: Cell) -> Any:
-    """Text stays text: a name like '=HYPERLINK(…)' or '#N/A' is not made a formula or an
-    error, and control characters a worksheet cannot hold are left out rather than failing
-    the export half-way."""
-    if not isinstance(value, str):
-        return value
-    cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"
-    return cell
-
-
 def _csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -98,19 +81,9 @@ def _csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
 
 
 async def _xlsx(read_model: ReadModel, search: CustomerSearch) -> AsyncIterator[bytes]:
-    """openpyxl's write-only mode keeps the rows on disk; the finished file is then streamed."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("customers")
-    sheet.append(COLUMNS)
+    """Written as it is sent, page by page (`XlsxStream`): no file on disk."""
+    workbook = XlsxStream("customers", COLUMNS)
     async for rows in export_pages(read_model, search):
-        for row in rows:
-            sheet.append([_xlsx_cell(sheet, value) for value in row])
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    try:
-        await asyncio.to_thread(workbook.save, path)
-        with open(path, "rb") as saved:
-            while chunk := await asyncio.to_thread(saved.read, _CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
+        if chunk := workbook.rows(rows):
+            yield chunk
+    yield workbook.close()
