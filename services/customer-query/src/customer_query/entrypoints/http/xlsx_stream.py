@@ -79,7 +79,9 @@ class XlsxStream:
         self._zip = zipfile.ZipFile(self._out, "w", compression=zipfile.ZIP_DEFLATED)
         for name, xml in _PARTS.items():
             self._zip.writestr(name, _HEAD + xml.replace("{sheet}", escape(sheet)))
-        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        # No Zip64: spreadsheet programs read plain ZIP best, and 4 GiB of sheet XML is
+        # millions of customers (the CSV export has no such bound).
+        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w")
         self._sheet.write(f'{_HEAD}<worksheet xmlns="{_NS}"><sheetData>'.encode())
         self._count = 0
         self._sheet.write(self._row(header))
