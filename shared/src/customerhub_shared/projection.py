@@ -295,10 +295,8 @@ class Projector:
             else:
                 updated = self._traced_fold(stored.get(doc_id), envelopes, traced_since)
             if updated is not None:
-                updated["_id"] = doc_id
-                updated["_version"] = recorded[-1].revision + 1
-                changed[doc_id] = updated
-                if any(envelope.event.erases_personal_data for envelope in envelopes):
+                changed[doc_id] = _stamped(updated, doc_id, recorded)
+                if _erases(envelopes):
                     self._erasing[doc_id] = updated
             if chunk is not None and count % per == 0 and changed:
                 yield changed
@@ -539,11 +537,19 @@ def _fold_streams(
         if document is None:
             continue
         doc_id = projection.document_id(stream)
-        document["_id"] = doc_id
-        document["_version"] = recorded[-1].revision + 1
-        erases = any(envelope.event.erases_personal_data for envelope in envelopes)
-        folded.append((doc_id, erases, document))
+        folded.append((doc_id, _erases(envelopes), _stamped(document, doc_id, recorded)))
     return orjson.dumps(folded)
+
+
+def _stamped(document: Document, doc_id: str, recorded: Sequence[RecordedEvent]) -> Document:
+    """The folded document with its id and the stream version it was folded to."""
+    document["_id"] = doc_id
+    document["_version"] = recorded[-1].revision + 1
+    return document
+
+
+def _erases(envelopes: Sequence[Envelope]) -> bool:
+    return any(envelope.event.erases_personal_data for envelope in envelopes)
 
 
 async def _write_in_chunks(

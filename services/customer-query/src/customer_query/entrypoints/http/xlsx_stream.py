@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import escape
 
-Cell = str | int | float | None
+from customer_query.application.export import Cell
 
 # What XML 1.0 cannot carry at all (the tab, line feed and carriage return it can).
 _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
