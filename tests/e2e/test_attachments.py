@@ -338,10 +338,11 @@ async def test_a_key_reused_for_another_operation_still_attaches_the_file(
     assert download.status_code == 200 and download.content == PDF
 
 
-async def test_a_retry_after_an_unanswered_upload_answers_from_the_stream(
+async def test_a_retry_after_an_unanswered_upload_answers_as_the_first_would(
     app: FastAPI, client: httpx.AsyncClient, create: Callable[..., Any]
 ) -> None:
-    """The first attempt appended, then the process lost its answer (as a crash would)."""
+    """The first attempt appended, then the process lost its answer (as a crash would): the
+    retry finds the attachment added and attaches nothing more."""
     customer = (await create())["id"]
     store = app.state.customer_command.idempotency
     answered_once = store.first_answer

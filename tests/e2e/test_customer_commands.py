@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.e2e.conftest import ADMIN, USER, new_customer
@@ -121,6 +122,30 @@ async def test_retry_with_idempotency_key_returns_the_first_answer_and_appends_n
     assert await stream_length(app, first.json()["id"]) == 1
     other = await client.post("/v1/customers", json=new_customer("Autre"), headers=headers)
     assert_problem(other, 422)
+
+
+async def test_a_retry_after_an_unanswered_create_answers_from_the_stream(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The first attempt appended, then the process lost its answer (as a crash would): the
+    retry finds the customer's stream begun by it, and answers as the first would have."""
+    store = app.state.customer_command.idempotency
+    answered_once = store.first_answer
+
+    async def lost(scope: str, key: str, fingerprint: str, answer: Any) -> Any:
+        store.first_answer = answered_once
+        await answer()
+        raise ConnectionResetError("the answer never left")
+
+    store.first_answer = lost
+    headers = {**ADMIN, "Idempotency-Key": "create-lost-1"}
+    with pytest.raises(ConnectionResetError):
+        await client.post("/v1/customers", json=new_customer(), headers=headers)
+    retry = await client.post("/v1/customers", json=new_customer(), headers=headers)
+    assert retry.status_code == 201, retry.text
+    answer = retry.json()
+    assert (answer["version"], answer["customer_number"]) == (1, "C10001")
+    assert await stream_length(app, answer["id"]) == 1
 
 
 async def test_main_contact_cannot_be_removed_while_main(
