@@ -22,7 +22,7 @@ from collections.abc import (
 )
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
@@ -37,6 +37,7 @@ from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
+from customerhub_shared.readstore.port import EncodedDocument, encoded
 from customerhub_shared.tracing import consuming
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,8 @@ FORKED_FOLDS = 2
 # A forked fold of one batch takes seconds; one that has not answered by then is stuck
 # (a lock held by another thread when it was forked): the rebuild fails and can resume.
 FORKED_FOLD_SECONDS = 300.0
+# A document or one already serialised (what a forked fold sends back).
+D = TypeVar("D", Document, EncodedDocument)
 
 
 class Projection(Protocol):
@@ -109,7 +112,7 @@ class Projector:
         self._progressed = asyncio.Event()
         # Documents whose erasure is still to be written, by id (a rebuild folds the next batch
         # while one is written: only the version written is done with).
-        self._erasing: dict[str, Document] = {}
+        self._erasing: dict[str, Document | EncodedDocument] = {}
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
@@ -203,21 +206,43 @@ class Projector:
     ) -> None:
         """The documents and the checkpoint in one write; `streams`: a stream pass's, whose
         position is the count of events folded (`stream_pass_name`), not a log position."""
-        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
-        if erasing:
-            # Before the checkpoint moves: a crash in between erases again on the next try.
-            await self._erase_in_other_generations([documents[i] for i in erasing])
+        erasing = await self._erase_first(documents)
         named = stream_pass_name if streams else checkpoint_name
         name = named(self.projection.name, self.generation)
         await self.store.write(
             self.collection, list(documents.values()), checkpoint_name=name, position=position
         )
+        await self._written(documents, erasing, None if streams else position)
+
+    async def _write_encoded(self, documents: Mapping[str, EncodedDocument], events: int) -> None:
+        """`_write` of a stream pass's documents folded and serialised in a forked child."""
+        erasing = await self._erase_first(documents)
+        name = stream_pass_name(self.projection.name, self.generation)
+        await self.store.write_encoded(
+            self.collection, list(documents.values()), checkpoint_name=name, position=events
+        )
+        await self._written(documents, erasing, None)
+
+    async def _erase_first(self, documents: Mapping[str, D]) -> list[str]:
+        """The ids of the documents whose erasure is to be written, the other generations'
+        copies replaced already: before the checkpoint moves, so a crash in between erases
+        again on the next try."""
+        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
+        if erasing:
+            await self._erase_in_other_generations([_decoded(documents[i]) for i in erasing])
+        return erasing
+
+    async def _written(
+        self, documents: Mapping[str, D], erasing: Sequence[str], position: int | None
+    ) -> None:
+        """What follows a write: replaced copies erased, the erasures done with noted, and
+        (with a log `position`) the checkpoint known."""
         if erasing:
             await self.store.erase_replaced()
             for doc_id in erasing:
                 if self._erasing.get(doc_id) is documents[doc_id]:
                     del self._erasing[doc_id]
-        if not streams:
+        if position is not None:
             self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
@@ -404,8 +429,8 @@ class Projector:
         to `until` once the last document is written. A crash before starts it again (the
         guarded write keeps what is already stored)."""
         processed, batch = 0, []
-        writes = _Writes(partial(self._write, streams=True))
-        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]] = deque()
+        writes = _Writes(self._write_encoded)
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], tuple[int, int]]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
@@ -439,8 +464,8 @@ class Projector:
     async def _fold_streams_and_write(
         self,
         batch: Sequence[RecordedEvent],
-        writes: _Writes,
-        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]],
+        writes: _Writes[EncodedDocument],
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], tuple[int, int]]],
         before: int,
     ) -> None:
         """Whole streams folded from scratch and written in chunks, the last one noting the
@@ -457,17 +482,26 @@ class Projector:
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
         )
-        held: dict[str, Document] | None = None
+        held: dict[str, EncodedDocument] | None = None
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
                 if held is not None:
                     await writes.start(held, before)
-                held = chunk
+                held = self._encoded(chunk)
         await writes.start(held or {}, done)
+
+    def _encoded(self, documents: Mapping[str, Document]) -> dict[str, EncodedDocument]:
+        """The documents serialised, those whose erasure is to be written noted as such."""
+        serialised: dict[str, EncodedDocument] = {}
+        for doc_id, document in documents.items():
+            serialised[doc_id] = encoded(document)
+            if self._erasing.get(doc_id) is document:
+                self._erasing[doc_id] = serialised[doc_id]
+        return serialised
 
     async def _fold_forked(
         self, batch: Sequence[RecordedEvent]
-    ) -> asyncio.Future[dict[str, Document]]:
+    ) -> asyncio.Future[dict[str, EncodedDocument]]:
         """The documents of whole streams, folded from their first event in a forked child
         (under way when this returns); those whose personal data an event erased are noted
         for `_write`."""
@@ -483,14 +517,13 @@ class Projector:
             partial(_fold_streams, self.projection, self.mapper, streams, keys)
         )
 
-        async def documents() -> dict[str, Document]:
-            folded: dict[str, Document] = {}
-            for doc_id, erases, document in orjson.loads(
-                await child.answer(within=FORKED_FOLD_SECONDS)
-            ):
-                folded[doc_id] = document
+        async def documents() -> dict[str, EncodedDocument]:
+            folded: dict[str, EncodedDocument] = {}
+            answer = await child.answer(within=FORKED_FOLD_SECONDS)
+            for document, erases in _unpacked(answer):
+                folded[document.id] = document
                 if erases:
-                    self._erasing[doc_id] = document
+                    self._erasing[document.id] = document
             return folded
 
         folding = asyncio.ensure_future(documents())
@@ -501,7 +534,7 @@ class Projector:
     async def _fold_and_write(
         self,
         batch: Sequence[RecordedEvent],
-        writes: _Writes,
+        writes: _Writes[Document],
         written: int | None,
         from_log_start: bool,
     ) -> None:
@@ -528,17 +561,38 @@ def _fold_streams(
     streams: Mapping[str, Sequence[RecordedEvent]],
     keys: Mapping[str, bytes],
 ) -> bytes:
-    """(document id, whether an event erased personal data, document) of each stream
-    folded from its first event, as JSON: what a forked child sends back."""
-    folded: list[tuple[str, bool, Document]] = []
+    """Each stream's document folded from its first event, serialised, and whether an event
+    erased personal data: what a forked child sends back (`_packed`)."""
+    folded: list[tuple[EncodedDocument, bool]] = []
     for stream, recorded in streams.items():
         envelopes = mapper.to_envelopes(recorded, key=keys.get(stream))
         document = projection.fold(None, envelopes)
         if document is None:
             continue
         doc_id = projection.document_id(stream)
-        folded.append((doc_id, _erases(envelopes), _stamped(document, doc_id, recorded)))
-    return orjson.dumps(folded)
+        folded.append((encoded(_stamped(document, doc_id, recorded)), _erases(envelopes)))
+    return _packed(folded)
+
+
+def _packed(folded: Sequence[tuple[EncodedDocument, bool]]) -> bytes:
+    """The length of a JSON head (id, version, erased, terms, body length of each document),
+    the head, then the bodies one after another: the bodies travel as they are."""
+    head = orjson.dumps(
+        [(d.id, d.version, erases, d.search_terms, len(d.body)) for d, erases in folded]
+    )
+    return b"".join([len(head).to_bytes(8, "big"), head, *(d.body for d, _ in folded)])
+
+
+def _unpacked(packed: bytes) -> Iterator[tuple[EncodedDocument, bool]]:
+    """`_packed` read back."""
+    at = 8 + int.from_bytes(packed[:8], "big")
+    for doc_id, version, erases, terms, length in orjson.loads(packed[8:at]):
+        yield EncodedDocument(doc_id, version, packed[at : at + length], terms), erases
+        at += length
+
+
+def _decoded(document: Document | EncodedDocument) -> Document:
+    return document.document() if isinstance(document, EncodedDocument) else document
 
 
 def _stamped(document: Document, doc_id: str, recorded: Sequence[RecordedEvent]) -> Document:
@@ -553,7 +607,9 @@ def _erases(envelopes: Sequence[Envelope]) -> bool:
 
 
 async def _write_in_chunks(
-    documents: Mapping[str, Document], writes: _Writes, counts: tuple[int, int]
+    documents: Mapping[str, EncodedDocument],
+    writes: _Writes[EncodedDocument],
+    counts: tuple[int, int],
 ) -> None:
     """A stream pass's folded documents written FOLD_CHUNK at a time; `counts`: the events
     folded before them (noted with each chunk) and with them (with the last one)."""
@@ -579,21 +635,21 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Writes:
+class _Writes(Generic[D]):
     """A rebuild's writes, one in flight at a time, so the next batch is folded meanwhile
     (on top of `documents`, the ones being written); each starts once the last succeeded."""
 
-    def __init__(self, write: Callable[[Mapping[str, Document], int], Awaitable[None]]) -> None:
-        self._write = write
+    def __init__(self, write: Callable[[Mapping[str, D], int], Awaitable[None]]) -> None:
+        self._write: Callable[[Mapping[str, D], int], Awaitable[None]] = write
         self._pending: asyncio.Future[None] | None = None
-        self.documents: Mapping[str, Document] = {}
+        self.documents: Mapping[str, D] = {}
 
     async def start(
         self,
-        documents: Mapping[str, Document],
+        documents: Mapping[str, D],
         position: int,
         *,
-        known: Mapping[str, Document] | None = None,
+        known: Mapping[str, D] | None = None,
     ) -> None:
         """Write `documents` once the write before succeeded; `known`: the documents the
         next batch folds on top of (default: these)."""
