@@ -611,13 +611,16 @@ async def _write_in_chunks(
     writes: _Writes[EncodedDocument],
     counts: tuple[int, int],
 ) -> None:
-    """A stream pass's folded documents written FOLD_CHUNK at a time; `counts`: the events
-    folded before them (noted with each chunk) and with them (with the last one)."""
+    """A stream pass's folded documents written FOLD_CHUNK at a time, one after another
+    while the caller goes on (forking the next fold); `counts`: the events folded before
+    them (noted with each chunk) and with them (with the last one)."""
     before, done = counts
     folded = list(documents.items())
+    chunks = []
     for start in range(0, len(folded), FOLD_CHUNK):
         last = start + FOLD_CHUNK >= len(folded)
-        await writes.start(dict(folded[start : start + FOLD_CHUNK]), done if last else before)
+        chunks.append((dict(folded[start : start + FOLD_CHUNK]), done if last else before))
+    await writes.start_in_turn(chunks)
 
 
 @contextlib.contextmanager
@@ -656,6 +659,18 @@ class _Writes(Generic[D]):
         await self.finish()
         self._pending = asyncio.ensure_future(self._write(documents, position))
         self.documents = documents if known is None else known
+
+    async def start_in_turn(self, parts: Sequence[tuple[Mapping[str, D], int]]) -> None:
+        """`start` of each (documents, position) in turn, the first once the write before
+        succeeded, each next once the one before it did: all under way when this returns."""
+        await self.finish()
+        if parts:
+            self._pending = asyncio.ensure_future(self._write_in_turn(parts))
+            self.documents = parts[-1][0]
+
+    async def _write_in_turn(self, parts: Sequence[tuple[Mapping[str, D], int]]) -> None:
+        for documents, position in parts:
+            await self._write(documents, position)
 
     async def finish(self) -> None:
         """Wait for the write in flight; raises what made it fail."""
