@@ -201,21 +201,18 @@ class Projector:
             async for changed in folded:
                 yield changed
 
-    async def _write(
-        self, documents: Mapping[str, Document], position: int, *, streams: bool = False
-    ) -> None:
-        """The documents and the checkpoint in one write; `streams`: a stream pass's, whose
-        position is the count of events folded (`stream_pass_name`), not a log position."""
+    async def _write(self, documents: Mapping[str, Document], position: int) -> None:
+        """The documents and the checkpoint in one write."""
         erasing = await self._erase_first(documents)
-        named = stream_pass_name if streams else checkpoint_name
-        name = named(self.projection.name, self.generation)
+        name = checkpoint_name(self.projection.name, self.generation)
         await self.store.write(
             self.collection, list(documents.values()), checkpoint_name=name, position=position
         )
-        await self._written(documents, erasing, None if streams else position)
+        await self._written(documents, erasing, position)
 
     async def _write_encoded(self, documents: Mapping[str, EncodedDocument], events: int) -> None:
-        """`_write` of a stream pass's documents folded and serialised in a forked child."""
+        """A stream pass's documents, serialised, and the count of events folded so far (kept
+        under `stream_pass_name`: a stream pass has no log position until it ends)."""
         erasing = await self._erase_first(documents)
         name = stream_pass_name(self.projection.name, self.generation)
         await self.store.write_encoded(
