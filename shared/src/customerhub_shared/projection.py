@@ -427,7 +427,7 @@ class Projector:
         guarded write keeps what is already stored)."""
         processed, batch = 0, []
         writes = _Writes(self._write_encoded)
-        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], tuple[int, int]]] = deque()
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
@@ -447,8 +447,8 @@ class Projector:
             await self._fold_streams_and_write(batch, writes, folds, processed)
             processed += len(batch)
             while folds:
-                folding, counts = folds.popleft()
-                await _write_in_chunks(await folding, writes, counts)
+                folding, folded = folds.popleft()
+                await writes.start(await folding, folded)
             await writes.finish()
             await self._write({}, until)
         finally:
@@ -462,19 +462,21 @@ class Projector:
         self,
         batch: Sequence[RecordedEvent],
         writes: _Writes[EncodedDocument],
-        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], tuple[int, int]]],
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]],
         before: int,
     ) -> None:
-        """Whole streams folded from scratch and written in chunks, the last one noting the
-        `before` + len(batch) events folded. Forked: the batch is folded in a child process
-        while this one reads the next batch and writes the one before (FORKED_FOLDS at a
-        time)."""
+        """Whole streams folded from scratch and written, the write noting the `before` +
+        len(batch) events folded. Forked: the batch is folded in a child process while this
+        one reads the next batch and writes the one before (FORKED_FOLDS at a time), each in
+        one write, whose transaction then rewrites the search-term index's pages once per
+        batch, not once per chunk. In this process: in chunks, each written while the next
+        is folded, the last one noting the count."""
         done = before + len(batch)
         if FORKED_FOLDS > 0 and forked.AVAILABLE:
-            folds.append((await self._fold_forked(batch), (before, done)))
+            folds.append((await self._fold_forked(batch), done))
             if len(folds) >= FORKED_FOLDS:
-                folding, counts = folds.popleft()
-                await _write_in_chunks(await folding, writes, counts)
+                folding, folded = folds.popleft()
+                await writes.start(await folding, folded)
             return
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
@@ -603,23 +605,6 @@ def _erases(envelopes: Sequence[Envelope]) -> bool:
     return any(envelope.event.erases_personal_data for envelope in envelopes)
 
 
-async def _write_in_chunks(
-    documents: Mapping[str, EncodedDocument],
-    writes: _Writes[EncodedDocument],
-    counts: tuple[int, int],
-) -> None:
-    """A stream pass's folded documents written FOLD_CHUNK at a time, one after another
-    while the caller goes on (forking the next fold); `counts`: the events folded before
-    them (noted with each chunk) and with them (with the last one)."""
-    before, done = counts
-    folded = list(documents.items())
-    chunks = []
-    for start in range(0, len(folded), FOLD_CHUNK):
-        last = start + FOLD_CHUNK >= len(folded)
-        chunks.append((dict(folded[start : start + FOLD_CHUNK]), done if last else before))
-    await writes.start_in_turn(chunks)
-
-
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Python's cyclic collector off for a rebuild: the batch's events and documents survive
@@ -656,18 +641,6 @@ class _Writes(Generic[D]):
         await self.finish()
         self._pending = asyncio.ensure_future(self._write(documents, position))
         self.documents = documents if known is None else known
-
-    async def start_in_turn(self, parts: Sequence[tuple[Mapping[str, D], int]]) -> None:
-        """`start` of each (documents, position) in turn, the first once the write before
-        succeeded, each next once the one before it did: all under way when this returns."""
-        await self.finish()
-        if parts:
-            self._pending = asyncio.ensure_future(self._write_in_turn(parts))
-            self.documents = parts[-1][0]
-
-    async def _write_in_turn(self, parts: Sequence[tuple[Mapping[str, D], int]]) -> None:
-        for documents, position in parts:
-            await self._write(documents, position)
 
     async def finish(self) -> None:
         """Wait for the write in flight; raises what made it fail."""

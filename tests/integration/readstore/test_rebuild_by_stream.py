@@ -241,7 +241,6 @@ async def test_a_write_failing_while_the_next_folds_go_on_fails_the_rebuild_whic
     """The batches' writes run on while the next batches are forked: the one that failed
     fails the rebuild, with no child left behind, and the next run completes it."""
     monkeypatch.setattr(projection, "FORKED_FOLDS", 2)
-    monkeypatch.setattr(projection, "FOLD_CHUNK", 40)
     monkeypatch.setattr(FailingThirdWrite, "writes", 0)
     store = await SQLiteReadStore.open(history.path / "read.db")
     failing = await FailingThirdWrite.open(history.path / "read.db")
