@@ -22,7 +22,7 @@ from collections.abc import (
 )
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 import orjson
@@ -37,6 +37,7 @@ from customerhub_shared.eventstore import EventStore, RecordedEvent
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
+from customerhub_shared.readstore.port import EncodedDocument, encoded
 from customerhub_shared.tracing import consuming
 
 log = structlog.get_logger(__name__)
@@ -54,6 +55,8 @@ FORKED_FOLDS = 2
 # A forked fold of one batch takes seconds; one that has not answered by then is stuck
 # (a lock held by another thread when it was forked): the rebuild fails and can resume.
 FORKED_FOLD_SECONDS = 300.0
+# A document or one already serialised (what a forked fold sends back).
+D = TypeVar("D", Document, EncodedDocument)
 
 
 class Projection(Protocol):
@@ -109,7 +112,7 @@ class Projector:
         self._progressed = asyncio.Event()
         # Documents whose erasure is still to be written, by id (a rebuild folds the next batch
         # while one is written: only the version written is done with).
-        self._erasing: dict[str, Document] = {}
+        self._erasing: dict[str, Document | EncodedDocument] = {}
         # The checkpoint this projector last wrote for its generation: what it holds at least,
         # known without a read (another process's projector may have gone further).
         self.written: int | None = None
@@ -198,26 +201,45 @@ class Projector:
             async for changed in folded:
                 yield changed
 
-    async def _write(
-        self, documents: Mapping[str, Document], position: int, *, streams: bool = False
-    ) -> None:
-        """The documents and the checkpoint in one write; `streams`: a stream pass's, whose
-        position is the count of events folded (`stream_pass_name`), not a log position."""
-        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
-        if erasing:
-            # Before the checkpoint moves: a crash in between erases again on the next try.
-            await self._erase_in_other_generations([documents[i] for i in erasing])
-        named = stream_pass_name if streams else checkpoint_name
-        name = named(self.projection.name, self.generation)
+    async def _write(self, documents: Mapping[str, Document], position: int) -> None:
+        """The documents and the checkpoint in one write."""
+        erasing = await self._erase_first(documents)
+        name = checkpoint_name(self.projection.name, self.generation)
         await self.store.write(
             self.collection, list(documents.values()), checkpoint_name=name, position=position
         )
+        await self._written(documents, erasing, position)
+
+    async def _write_encoded(self, documents: Mapping[str, EncodedDocument], events: int) -> None:
+        """A stream pass's documents, serialised, and the count of events folded so far (kept
+        under `stream_pass_name`: a stream pass has no log position until it ends)."""
+        erasing = await self._erase_first(documents)
+        name = stream_pass_name(self.projection.name, self.generation)
+        await self.store.write_encoded(
+            self.collection, list(documents.values()), checkpoint_name=name, position=events
+        )
+        await self._written(documents, erasing, None)
+
+    async def _erase_first(self, documents: Mapping[str, D]) -> list[str]:
+        """The ids of the documents whose erasure is to be written, the other generations'
+        copies replaced already: before the checkpoint moves, so a crash in between erases
+        again on the next try."""
+        erasing = [i for i, document in documents.items() if self._erasing.get(i) is document]
+        if erasing:
+            await self._erase_in_other_generations([_decoded(documents[i]) for i in erasing])
+        return erasing
+
+    async def _written(
+        self, documents: Mapping[str, D], erasing: Sequence[str], position: int | None
+    ) -> None:
+        """What follows a write: replaced copies erased, the erasures done with noted, and
+        (with a log `position`) the checkpoint known."""
         if erasing:
             await self.store.erase_replaced()
             for doc_id in erasing:
                 if self._erasing.get(doc_id) is documents[doc_id]:
                     del self._erasing[doc_id]
-        if not streams:
+        if position is not None:
             self.written = position
         self._progressed.set()
         self._progressed = asyncio.Event()
@@ -404,8 +426,8 @@ class Projector:
         to `until` once the last document is written. A crash before starts it again (the
         guarded write keeps what is already stored)."""
         processed, batch = 0, []
-        writes = _Writes(partial(self._write, streams=True))
-        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]] = deque()
+        writes = _Writes(self._write_encoded)
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
@@ -425,8 +447,8 @@ class Projector:
             await self._fold_streams_and_write(batch, writes, folds, processed)
             processed += len(batch)
             while folds:
-                folding, counts = folds.popleft()
-                await _write_in_chunks(await folding, writes, counts)
+                folding, folded = folds.popleft()
+                await writes.start(await folding, folded)
             await writes.finish()
             await self._write({}, until)
         finally:
@@ -439,35 +461,46 @@ class Projector:
     async def _fold_streams_and_write(
         self,
         batch: Sequence[RecordedEvent],
-        writes: _Writes,
-        folds: deque[tuple[asyncio.Future[dict[str, Document]], tuple[int, int]]],
+        writes: _Writes[EncodedDocument],
+        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]],
         before: int,
     ) -> None:
-        """Whole streams folded from scratch and written in chunks, the last one noting the
-        `before` + len(batch) events folded. Forked: the batch is folded in a child process
-        while this one reads the next batch and writes the one before (FORKED_FOLDS at a
-        time)."""
+        """Whole streams folded from scratch and written, the write noting the `before` +
+        len(batch) events folded. Forked: the batch is folded in a child process while this
+        one reads the next batch and writes the one before (FORKED_FOLDS at a time), each in
+        one write, whose transaction then rewrites the search-term index's pages once per
+        batch, not once per chunk. In this process: in chunks, each written while the next
+        is folded, the last one noting the count."""
         done = before + len(batch)
         if FORKED_FOLDS > 0 and forked.AVAILABLE:
-            folds.append((await self._fold_forked(batch), (before, done)))
+            folds.append((await self._fold_forked(batch), done))
             if len(folds) >= FORKED_FOLDS:
-                folding, counts = folds.popleft()
-                await _write_in_chunks(await folding, writes, counts)
+                folding, folded = folds.popleft()
+                await writes.start(await folding, folded)
             return
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
         )
-        held: dict[str, Document] | None = None
+        held: dict[str, EncodedDocument] | None = None
         async with contextlib.aclosing(chunks):
             async for chunk in chunks:
                 if held is not None:
                     await writes.start(held, before)
-                held = chunk
+                held = self._encoded(chunk)
         await writes.start(held or {}, done)
+
+    def _encoded(self, documents: Mapping[str, Document]) -> dict[str, EncodedDocument]:
+        """The documents serialised, those whose erasure is to be written noted as such."""
+        serialised: dict[str, EncodedDocument] = {}
+        for doc_id, document in documents.items():
+            serialised[doc_id] = encoded(document)
+            if self._erasing.get(doc_id) is document:
+                self._erasing[doc_id] = serialised[doc_id]
+        return serialised
 
     async def _fold_forked(
         self, batch: Sequence[RecordedEvent]
-    ) -> asyncio.Future[dict[str, Document]]:
+    ) -> asyncio.Future[dict[str, EncodedDocument]]:
         """The documents of whole streams, folded from their first event in a forked child
         (under way when this returns); those whose personal data an event erased are noted
         for `_write`."""
@@ -483,14 +516,13 @@ class Projector:
             partial(_fold_streams, self.projection, self.mapper, streams, keys)
         )
 
-        async def documents() -> dict[str, Document]:
-            folded: dict[str, Document] = {}
-            for doc_id, erases, document in orjson.loads(
-                await child.answer(within=FORKED_FOLD_SECONDS)
-            ):
-                folded[doc_id] = document
+        async def documents() -> dict[str, EncodedDocument]:
+            folded: dict[str, EncodedDocument] = {}
+            answer = await child.answer(within=FORKED_FOLD_SECONDS)
+            for document, erases in _unpacked(answer):
+                folded[document.id] = document
                 if erases:
-                    self._erasing[doc_id] = document
+                    self._erasing[document.id] = document
             return folded
 
         folding = asyncio.ensure_future(documents())
@@ -501,7 +533,7 @@ class Projector:
     async def _fold_and_write(
         self,
         batch: Sequence[RecordedEvent],
-        writes: _Writes,
+        writes: _Writes[Document],
         written: int | None,
         from_log_start: bool,
     ) -> None:
@@ -528,17 +560,38 @@ def _fold_streams(
     streams: Mapping[str, Sequence[RecordedEvent]],
     keys: Mapping[str, bytes],
 ) -> bytes:
-    """(document id, whether an event erased personal data, document) of each stream
-    folded from its first event, as JSON: what a forked child sends back."""
-    folded: list[tuple[str, bool, Document]] = []
+    """Each stream's document folded from its first event, serialised, and whether an event
+    erased personal data: what a forked child sends back (`_packed`)."""
+    folded: list[tuple[EncodedDocument, bool]] = []
     for stream, recorded in streams.items():
         envelopes = mapper.to_envelopes(recorded, key=keys.get(stream))
         document = projection.fold(None, envelopes)
         if document is None:
             continue
         doc_id = projection.document_id(stream)
-        folded.append((doc_id, _erases(envelopes), _stamped(document, doc_id, recorded)))
-    return orjson.dumps(folded)
+        folded.append((encoded(_stamped(document, doc_id, recorded)), _erases(envelopes)))
+    return _packed(folded)
+
+
+def _packed(folded: Sequence[tuple[EncodedDocument, bool]]) -> bytes:
+    """The length of a JSON head (id, version, erased, terms, body length of each document),
+    the head, then the bodies one after another: the bodies travel as they are."""
+    head = orjson.dumps(
+        [(d.id, d.version, erases, d.search_terms, len(d.body)) for d, erases in folded]
+    )
+    return b"".join([len(head).to_bytes(8, "big"), head, *(d.body for d, _ in folded)])
+
+
+def _unpacked(packed: bytes) -> Iterator[tuple[EncodedDocument, bool]]:
+    """`_packed` read back."""
+    at = 8 + int.from_bytes(packed[:8], "big")
+    for doc_id, version, erases, terms, length in orjson.loads(packed[8:at]):
+        yield EncodedDocument(doc_id, version, packed[at : at + length], terms), erases
+        at += length
+
+
+def _decoded(document: Document | EncodedDocument) -> Document:
+    return document.document() if isinstance(document, EncodedDocument) else document
 
 
 def _stamped(document: Document, doc_id: str, recorded: Sequence[RecordedEvent]) -> Document:
@@ -550,18 +603,6 @@ def _stamped(document: Document, doc_id: str, recorded: Sequence[RecordedEvent])
 
 def _erases(envelopes: Sequence[Envelope]) -> bool:
     return any(envelope.event.erases_personal_data for envelope in envelopes)
-
-
-async def _write_in_chunks(
-    documents: Mapping[str, Document], writes: _Writes, counts: tuple[int, int]
-) -> None:
-    """A stream pass's folded documents written FOLD_CHUNK at a time; `counts`: the events
-    folded before them (noted with each chunk) and with them (with the last one)."""
-    before, done = counts
-    folded = list(documents.items())
-    for start in range(0, len(folded), FOLD_CHUNK):
-        last = start + FOLD_CHUNK >= len(folded)
-        await writes.start(dict(folded[start : start + FOLD_CHUNK]), done if last else before)
 
 
 @contextlib.contextmanager
@@ -579,21 +620,21 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Writes:
+class _Writes(Generic[D]):
     """A rebuild's writes, one in flight at a time, so the next batch is folded meanwhile
     (on top of `documents`, the ones being written); each starts once the last succeeded."""
 
-    def __init__(self, write: Callable[[Mapping[str, Document], int], Awaitable[None]]) -> None:
-        self._write = write
+    def __init__(self, write: Callable[[Mapping[str, D], int], Awaitable[None]]) -> None:
+        self._write: Callable[[Mapping[str, D], int], Awaitable[None]] = write
         self._pending: asyncio.Future[None] | None = None
-        self.documents: Mapping[str, Document] = {}
+        self.documents: Mapping[str, D] = {}
 
     async def start(
         self,
-        documents: Mapping[str, Document],
+        documents: Mapping[str, D],
         position: int,
         *,
-        known: Mapping[str, Document] | None = None,
+        known: Mapping[str, D] | None = None,
     ) -> None:
         """Write `documents` once the write before succeeded; `known`: the documents the
         next batch folds on top of (default: these)."""

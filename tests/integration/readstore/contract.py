@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from customerhub_shared.readstore import Document, Query, ReadStore
-from customerhub_shared.readstore.port import Scalar
+from customerhub_shared.readstore.port import Scalar, encoded
 
 
 def fresh_collection() -> str:
@@ -204,6 +204,35 @@ class ReadStoreContract:
             await store.write(collection, batch, checkpoint_name=name, position=3)
         assert await store.get(collection, "a") is None
         assert await store.checkpoint(name) is None
+
+    async def test_a_document_written_encoded_reads_back_as_written_plainly(
+        self, store: ReadStore
+    ) -> None:
+        collection, name = fresh_collection(), fresh_name()
+        document = customer(
+            "e", 2, name="Élodie", nested={"list": [1, 2.5, None, True]}, search_terms=["elodie"]
+        )
+        await store.write_encoded(collection, [encoded(document)], checkpoint_name=name, position=4)
+        assert await store.get(collection, "e") == document
+        assert await ids(store, collection, Query(prefixes=("elo",))) == ["e"]
+        assert await store.checkpoint(name) == 4
+
+    async def test_an_encoded_write_keeps_a_stored_version_as_new(self, store: ReadStore) -> None:
+        collection, name = fresh_collection(), fresh_name()
+        await put(store, collection, customer("a", 3, v="a3", search_terms=["kept"]))
+        stale = [encoded(customer("a", 3, v="stale", search_terms=["stale"]))]
+        await store.write_encoded(collection, stale, checkpoint_name=name, position=7)
+        assert (await store.get(collection, "a") or {})["v"] == "a3"
+        assert await ids(store, collection, Query(prefixes=("stale",))) == []
+        newer = [encoded(customer("a", 4, v="a4", search_terms=["newer"]))]
+        await store.write_encoded(collection, newer, checkpoint_name=name, position=8)
+        assert (await store.get(collection, "a") or {})["v"] == "a4"
+        assert await ids(store, collection, Query(prefixes=("kept",))) == []
+        assert await ids(store, collection, Query(prefixes=("newer",))) == ["a"]
+
+    def test_a_document_without_a_version_cannot_be_encoded(self) -> None:
+        with pytest.raises(ValueError):
+            encoded({"_id": "b", "name": "no version"})
 
     # --- find --------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from customer_command.application.context import CommandContext
 from customer_command.application.handlers import handle
 from customer_command.domain.values import NewCustomer
 from customer_query.domain.view import CustomerView
+from customerhub_shared import projection
 from customerhub_shared.events import default_registry
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.mapper import EventMapper
@@ -81,6 +82,36 @@ async def test_anonymising_erases_the_customer_in_the_previous_generation_too(
         collection = collection_name(view.name, generation)
         erased = await read_store.get(collection, str(canary))
         assert erased is not None and erased["status"] == "anonymised"
+        assert "canary" not in json.dumps(erased).lower(), generation
+        kept = await read_store.get(collection, str(bystander))
+        assert kept is not None and kept["name"] == "Boulangerie Martin"
+
+
+@pytest.mark.parametrize("forked_folds", [0, 2])
+async def test_a_replay_folding_an_anonymisation_erases_the_active_generation_too(
+    infra: Infrastructure,
+    read_store: ReadStore,
+    monkeypatch: pytest.MonkeyPatch,
+    forked_folds: int,
+) -> None:
+    """The active generation missed the anonymisation (its projector was not running): the
+    replay that folds it, in this process or in a forked child, erases it there as well."""
+    monkeypatch.setattr(projection, "FORKED_FOLDS", forked_folds)
+    mapper, view = EventMapper(default_registry()), CustomerView()
+    canary = await _create(infra, f"Canary {uuid.uuid4().hex[:8]}")
+    bystander = await _create(infra, "Boulangerie Martin")
+    await Projector(view, read_store, mapper, infra.keyring).catch_up(infra.event_store)
+    ports = customer_command.build_command_service(infra, SETTINGS).ports
+    await handle(c.AnonymiseCustomer(canary), CTX, ports)
+
+    await replay(
+        view, events=infra.event_store, store=read_store, mapper=mapper, keyring=infra.keyring
+    )
+
+    for generation in (1, 2):
+        collection = collection_name(view.name, generation)
+        erased = await read_store.get(collection, str(canary))
+        assert erased is not None and erased["status"] == "anonymised", generation
         assert "canary" not in json.dumps(erased).lower(), generation
         kept = await read_store.get(collection, str(bystander))
         assert kept is not None and kept["name"] == "Boulangerie Martin"

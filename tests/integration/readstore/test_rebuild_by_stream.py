@@ -221,3 +221,48 @@ async def test_a_fold_failing_in_a_child_fails_the_rebuild_which_resumes_when_ru
         await store.close()
     assert outcome.resumed and outcome.generation == 2
     assert stored(history.path / "read.db", 2) == stored(history.path / "read.db", 1)
+
+
+class FailingThirdWrite(SQLiteReadStore):
+    """A read store whose third encoded write fails (a full disk, say)."""
+
+    writes = 0
+
+    async def write_encoded(self, *args: Any, **kwargs: Any) -> None:
+        FailingThirdWrite.writes += 1
+        if FailingThirdWrite.writes == 3:
+            raise OSError("disk full")
+        await super().write_encoded(*args, **kwargs)
+
+
+async def test_a_write_failing_while_the_next_folds_go_on_fails_the_rebuild_which_resumes(
+    history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches' writes run on while the next batches are forked: the one that failed
+    fails the rebuild, with no child left behind, and the next run completes it."""
+    monkeypatch.setattr(projection, "FORKED_FOLDS", 2)
+    monkeypatch.setattr(FailingThirdWrite, "writes", 0)
+    store = await SQLiteReadStore.open(history.path / "read.db")
+    failing = await FailingThirdWrite.open(history.path / "read.db")
+    try:
+        live = Projector(CustomerView(), store, MAPPER, history.keys)
+        await live.catch_up(history.events, batch_size=500)
+        arguments: dict[str, Any] = {
+            "events": history.events,
+            "mapper": MAPPER,
+            "keyring": history.keys,
+            "batch_size": 300,
+        }
+        with pytest.raises(OSError, match="disk full"):
+            await replay(CustomerView(), store=failing, **arguments)
+        assert FailingThirdWrite.writes == 3
+        assert await store.generations("customers") == (1, 2)
+        assert await store.checkpoint("customers@g2") is None
+        with pytest.raises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)  # no child left behind
+        outcome = await replay(CustomerView(), store=store, **arguments)
+    finally:
+        await failing.close()
+        await store.close()
+    assert outcome.resumed and outcome.generation == 2
+    assert stored(history.path / "read.db", 2) == stored(history.path / "read.db", 1)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from customerhub_shared.readstore import Query
+from customerhub_shared.readstore.port import encoded
 from customerhub_shared.readstore.sqlite import SQLiteReadStore, _find_statements
 from tests.integration.readstore.contract import (
     ReadStoreContract,
@@ -70,6 +71,22 @@ async def test_values_stored_before_the_first_lookup_are_found_and_follow_rewrit
     await put(first, collection, customer("c", 2, emails=["ada@example.com"]))  # another writer
     assert [d["_id"] for d in await store.find(collection, by_email)] == ["b", "c"]
     await first.close()
+    await store.close()
+
+
+async def test_an_encoded_write_keeps_the_looked_up_values_of_its_documents(
+    tmp_path: Path,
+) -> None:
+    store = await SQLiteReadStore.open(tmp_path / "read.db", value_indexed=("emails",))
+    collection = fresh_collection()
+    by_email = Query(contains={"emails": "ada@example.com"})
+    await put(store, collection, customer("a", emails=["old@example.com"]))
+    assert await store.find(collection, by_email) == []  # registers the field's values
+    rewritten = encoded(customer("a", 2, emails=["ada@example.com"]))
+    await store.write_encoded(collection, [rewritten], checkpoint_name="p", position=2)
+    assert [d["_id"] for d in await store.find(collection, by_email)] == ["a"]
+    old = Query(contains={"emails": "old@example.com"})
+    assert await store.find(collection, old) == []
     await store.close()
 
 

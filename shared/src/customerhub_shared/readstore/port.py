@@ -15,8 +15,38 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 Document = dict[str, Any]
 Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedDocument:
+    """A document already serialised, with what a store indexes of it: a rebuild's forked
+    fold sends these, so its parent neither parses nor serialises the body again."""
+
+    id: str
+    version: int
+    body: bytes
+    search_terms: list[str]  # distinct, in the document's order
+
+    def document(self) -> Document:
+        document: Document = orjson.loads(self.body)
+        return document
+
+
+def encoded(document: Document) -> EncodedDocument:
+    """The document as a store writes it; ValueError without a str `_id`, an int
+    `_version` or `search_terms` as a list of str."""
+    doc_id, version = document.get("_id"), document.get("_version")
+    if not isinstance(doc_id, str) or not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError("a read-store document needs a str `_id` and an int `_version`")
+    terms = document.get("search_terms", [])
+    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
+        raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
+    # orjson writes NaN and Infinity as null, which SQLite's JSON functions accept.
+    return EncodedDocument(doc_id, version, orjson.dumps(document), list(dict.fromkeys(terms)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +105,23 @@ class ReadStore(abc.ABC):
         position: int,
     ) -> None:
         """Upsert documents whose `_version` is higher than the stored one, then the checkpoint."""
+
+    async def write_encoded(
+        self,
+        collection: str,
+        documents: Sequence[EncodedDocument],
+        *,
+        checkpoint_name: str,
+        position: int,
+    ) -> None:
+        """`write` of documents already serialised (a store that keeps JSON takes the bodies
+        as they are)."""
+        await self.write(
+            collection,
+            [document.document() for document in documents],
+            checkpoint_name=checkpoint_name,
+            position=position,
+        )
 
     @abc.abstractmethod
     async def checkpoint(self, checkpoint_name: str) -> int | None: ...

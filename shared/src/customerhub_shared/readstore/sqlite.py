@@ -19,7 +19,14 @@ from typing import Any, TypeVar
 import orjson
 
 from customerhub_shared import sqlite_files
-from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
+from customerhub_shared.readstore.port import (
+    Document,
+    EncodedDocument,
+    Query,
+    ReadStore,
+    Scalar,
+    encoded,
+)
 from customerhub_shared.sqlite_threads import SQLiteThreads
 
 T = TypeVar("T")
@@ -276,8 +283,24 @@ class SQLiteReadStore(ReadStore):
         checkpoint_name: str,
         position: int,
     ) -> None:
-        table = _table(collection)
         rows = [_row(document) for document in documents]
+        await self._write_rows(collection, rows, checkpoint_name, position)
+
+    async def write_encoded(
+        self,
+        collection: str,
+        documents: Sequence[EncodedDocument],
+        *,
+        checkpoint_name: str,
+        position: int,
+    ) -> None:
+        rows = [_encoded_row(document) for document in documents]
+        await self._write_rows(collection, rows, checkpoint_name, position)
+
+    async def _write_rows(
+        self, collection: str, rows: Sequence[_Row], checkpoint_name: str, position: int
+    ) -> None:
+        table = _table(collection)
         await self._db.write(
             lambda db: _write(db, table, collection, rows, checkpoint_name, position),
         )
@@ -331,22 +354,20 @@ class SQLiteReadStore(ReadStore):
         self._db.close()
 
 
-# A row to write: (_id, _version, JSON body, distinct search terms, the document).
-_Row = tuple[str, int, str, list[str], Document]
+# A row to write: (_id, _version, JSON body, distinct search terms, the document where at
+# hand: None for one written encoded, parsed from its body only for a value-indexed field).
+_Row = tuple[str, int, str, list[str], Document | None]
 
 _VALUE_FIELDS = "SELECT field FROM value_indexes WHERE collection = ?"
 
 
 def _row(document: Document) -> _Row:
-    doc_id, version = document.get("_id"), document.get("_version")
-    if not isinstance(doc_id, str) or not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError("a read-store document needs a str `_id` and an int `_version`")
-    terms = document.get("search_terms", [])
-    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
-        raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
-    # orjson writes NaN and Infinity as null, which SQLite's JSON functions accept.
-    body = orjson.dumps(document).decode()
-    return doc_id, version, body, list(dict.fromkeys(terms)), document
+    written = encoded(document)
+    return written.id, written.version, written.body.decode(), written.search_terms, document
+
+
+def _encoded_row(document: EncodedDocument) -> _Row:
+    return document.id, document.version, document.body.decode(), document.search_terms, None
 
 
 def _load(body: str) -> Document:
@@ -389,7 +410,7 @@ def _write(
         db.executemany(upsert, [(row[0], row[1], row[2]) for row in newer])
         _replace_terms(db, collection, [(row[0], row[3]) for row in newer], stored)
         for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
-            values = [(row[0], _string_values(row[4], field)) for row in newer]
+            values = [(row[0], _string_values(_document(row), field)) for row in newer]
             _replace_terms(db, _values_key(collection, field), values, stored)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
@@ -418,6 +439,10 @@ def _replace_terms(
         "INSERT OR IGNORE INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
         [(collection, doc_id, term) for doc_id, found in terms for term in found],
     )
+
+
+def _document(row: _Row) -> Document:
+    return _load(row[2]) if row[4] is None else row[4]
 
 
 def _string_values(document: Document, field: str) -> set[str]:
