@@ -77,7 +77,9 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
 class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
         self._db = SQLiteThreads(path, name="events")
-        self._appends = GroupCommit(lambda: connect(path, synchronous="FULL"), name="events")
+        self._appends = GroupCommit(
+            lambda: connect(path, synchronous="FULL"), name="events", lone_writes_here=True
+        )
         self._poll_interval = poll_interval
         self._appended = asyncio.Event()
         self._heads = KnownHeads()  # committed heads only: a rolled-back append never lands here
