@@ -23,7 +23,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -34,12 +34,18 @@ _STOP = None
 
 
 @dataclass(slots=True)
-class _Pending(Generic[T]):
+class _Write(Generic[T]):
     work: Work[T]
-    future: asyncio.Future[T]
-    loop: asyncio.AbstractEventLoop
     outcome: Any = None
     failed: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class _Pending(_Write[T]):
+    """A write handed to the writer thread, answered into its caller's loop."""
+
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
 
 
 class GroupCommit:
@@ -75,17 +81,19 @@ class GroupCommit:
         if not self._started:
             self._start()
         loop = asyncio.get_running_loop()
+        if self._lone_writes_here and self._writes_alone(loop):
+            alone: _Write[T] = _Write(work)
+            if self._write_here(alone):
+                await asyncio.sleep(0)  # the loop's other callbacks run between two lone writes
+                if alone.failed:
+                    raise alone.outcome
+                return alone.outcome  # type: ignore[no-any-return]
         future: asyncio.Future[T] = loop.create_future()
-        pending = _Pending(work, future, loop)
-        if self._lone_writes_here and self._writes_alone(loop) and self._write_here(pending):
-            await asyncio.sleep(0)  # the loop's other callbacks run between two lone writes
-            _resolve([pending])
-            return await future
         gathered = self._gathering.get(loop)
         if gathered is None:
             gathered = self._gathering[loop] = []
             loop.call_soon(self._hand_over, loop)
-        gathered.append(pending)
+        gathered.append(_Pending(work, future=future, loop=loop))
         return await future
 
     def _writes_alone(self, loop: asyncio.AbstractEventLoop) -> bool:
@@ -100,7 +108,7 @@ class GroupCommit:
         self._last_writer = task
         return alone
 
-    def _write_here(self, pending: _Pending[Any]) -> bool:
+    def _write_here(self, pending: _Write[Any]) -> bool:
         """Run and commit one write in the calling thread; False, with nothing done, if the
         writer holds the turn or another process holds the write lock."""
         if not self._turn.acquire(blocking=False):
@@ -178,7 +186,7 @@ class GroupCommit:
         return batch
 
     def _commit(
-        self, db: sqlite3.Connection, batch: list[_Pending[Any]], *, begun: bool = False
+        self, db: sqlite3.Connection, batch: Sequence[_Write[Any]], *, begun: bool = False
     ) -> None:
         try:
             if not begun:
@@ -203,7 +211,7 @@ class GroupCommit:
                 pending.outcome, pending.failed = error, True
 
 
-def _run_all(db: sqlite3.Connection, batch: list[_Pending[Any]]) -> bool:
+def _run_all(db: sqlite3.Connection, batch: Sequence[_Write[Any]]) -> bool:
     """Run the batch's writes in one go, with no savepoints: most batches have no failure.
     False, with the failed write's error kept, when one of them raised."""
     for pending in batch:
@@ -216,7 +224,7 @@ def _run_all(db: sqlite3.Connection, batch: list[_Pending[Any]]) -> bool:
     return True
 
 
-def _run(db: sqlite3.Connection, pending: _Pending[Any], *, undo: str) -> bool:
+def _run(db: sqlite3.Connection, pending: _Write[Any], *, undo: str) -> bool:
     """Run one write; on failure undo what it did and keep the error for its caller."""
     try:
         pending.outcome = pending.work(db)
