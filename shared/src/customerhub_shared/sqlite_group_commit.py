@@ -100,7 +100,8 @@ class GroupCommit:
         """Whether the calling task wrote last, alone in its batch, and no write waits now."""
         task = asyncio.current_task(loop)
         alone = (
-            task is self._last_writer
+            task is not None
+            and task is self._last_writer
             and self._last_batch == 1
             and loop not in self._gathering
             and self._pending.empty()
