@@ -9,12 +9,12 @@ which under `synchronous=FULL` means on disk.
 
 A task that writes alone, back to back (its last write was the last write, committed in a batch
 of its own, and nobody's write is waiting), has no batch to join: with `lone_writes_here`, it
-commits in its own thread instead, sparing the two thread wake-ups of a hand-over, which cost a
-lone writer about as much as the commit's own work. It holds the writer's turn for that
-transaction and then yields once to its event loop, so the loop's other callbacks still run
-between two such writes; a second writer (another task, another loop) sends it back to the
-writer thread at once. If another process holds the write lock, the write goes to the writer
-thread, which waits for the lock (busy timeout) where the caller's loop must not.
+commits in its own thread instead, sparing the two thread wake-ups of a hand-over. Its event loop
+then waits for that one commit (fsync included) where it would otherwise run other callbacks, so
+the task yields once to the loop after each such write, and a second writer (another task,
+another loop) sends it back to the writer thread at once. If another process holds the write
+lock, the write goes to the writer thread, which waits for the lock (busy timeout) where the
+caller's loop must not.
 """
 
 from __future__ import annotations
