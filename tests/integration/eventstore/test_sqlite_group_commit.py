@@ -203,12 +203,16 @@ async def test_a_lone_writer_commits_in_the_calling_thread(tmp_path: Path) -> No
     commit = GroupCommit(
         lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t", lone_writes_here=True
     )
+
+    def where(db: sqlite3.Connection) -> tuple[int, int]:
+        return threading.get_ident(), db.execute("PRAGMA synchronous").fetchone()[0]
+
     try:
-        threads = [await commit.write(lambda db: threading.get_ident()) for _ in range(4)]
+        seen = [await commit.write(where) for _ in range(4)]
     finally:
         await asyncio.to_thread(commit.close)
-    assert threads[0] != threading.get_ident()
-    assert threads[1:] == [threading.get_ident()] * 3
+    assert seen[0][0] != threading.get_ident()
+    assert seen[1:] == [(threading.get_ident(), 2)] * 3  # FULL: on disk when it returns
 
 
 async def test_concurrent_writers_after_a_lone_one_still_commit_as_one_batch(
