@@ -122,7 +122,12 @@ class GroupCommit:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError:  # busy: the writer thread waits for the lock
                 return False
-            self._commit(db, [pending], begun=True)
+            try:
+                self._commit(db, [pending], begun=True)
+            except BaseException:  # an interrupt, say: leave no transaction open behind it
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
             self._last_batch = 1
             self.commits_here += not pending.failed
             return True

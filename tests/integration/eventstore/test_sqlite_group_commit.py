@@ -292,3 +292,29 @@ async def test_a_lone_write_while_another_process_writes_waits_in_the_writer_thr
     finally:
         other.close()
         await store.close()
+
+
+class _Interrupt(BaseException):
+    pass
+
+
+async def test_a_lone_write_interrupted_leaves_no_transaction_open(tmp_path: Path) -> None:
+    commit = GroupCommit(
+        lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t", lone_writes_here=True
+    )
+
+    def interrupted(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO t VALUES (1)")
+        raise _Interrupt
+
+    try:
+        await commit.write(lambda db: db.execute("CREATE TABLE t (v INTEGER)"))
+        await commit.write(lambda db: db.execute("INSERT INTO t VALUES (0)"))
+        with pytest.raises(_Interrupt):
+            await commit.write(interrupted)
+        await commit.write(lambda db: db.execute("INSERT INTO t VALUES (2)"))
+        values = await commit.write(lambda db: db.execute("SELECT v FROM t").fetchall())
+    finally:
+        await asyncio.to_thread(commit.close)
+    assert values == [(0,), (2,)]
+    assert commit.commits_here >= 2
