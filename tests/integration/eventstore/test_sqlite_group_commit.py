@@ -173,3 +173,148 @@ async def test_a_failed_commit_fails_every_write_of_its_batch(tmp_path: Path) ->
     check = sqlite3.connect(path)
     assert check.execute("SELECT count(*) FROM t").fetchone()[0] == 0
     check.close()
+
+
+async def _append_alone(store: SQLiteEventStore, stream: str, times: int, version: int = 0) -> int:
+    for _ in range(times):
+        version = (await store.append(stream, [new_event()], expected_version=version)).version
+    return version
+
+
+async def test_a_task_appending_alone_commits_in_its_own_thread_each_append_on_disk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    store = await SQLiteEventStore.open(path)
+    streams = [fresh_stream() for _ in range(6)]
+    try:
+        seen = []
+        for stream in streams:
+            await store.append(stream, [new_event()], expected_version=0)
+            seen.append(stream in await asyncio.to_thread(_committed_streams, path))
+        # The first append goes through the writer thread, the next ones need no hand-over.
+        assert store._appends.commits_here == len(streams) - 1
+    finally:
+        await store.close()
+    assert all(seen)
+
+
+async def test_a_lone_writer_commits_in_the_calling_thread(tmp_path: Path) -> None:
+    commit = GroupCommit(
+        lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t", lone_writes_here=True
+    )
+
+    def where(db: sqlite3.Connection) -> tuple[int, int]:
+        return threading.get_ident(), db.execute("PRAGMA synchronous").fetchone()[0]
+
+    try:
+        seen = [await commit.write(where) for _ in range(4)]
+    finally:
+        await asyncio.to_thread(commit.close)
+    assert seen[0][0] != threading.get_ident()
+    assert seen[1:] == [(threading.get_ident(), 2)] * 3  # FULL: on disk when it returns
+
+
+async def test_concurrent_writers_after_a_lone_one_still_commit_as_one_batch(
+    store: SQLiteEventStore,
+) -> None:
+    await _append_alone(store, fresh_stream(), 3)
+    before, here = store._appends.commits, store._appends.commits_here
+    streams = [fresh_stream() for _ in range(30)]
+    await asyncio.gather(*(store.append(s, [new_event()], expected_version=0) for s in streams))
+    assert store._appends.commits == before + 1
+    assert store._appends.commits_here == here
+
+
+async def test_a_lone_writer_lets_the_loop_run_between_its_appends(
+    store: SQLiteEventStore,
+) -> None:
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    stream, seen = fresh_stream(), []
+    try:
+        version = await _append_alone(store, stream, 2)
+        here = store._appends.commits_here
+        for _ in range(10):
+            before = ticks
+            version = await _append_alone(store, stream, 1, version)
+            seen.append(ticks - before)
+    finally:
+        ticker.cancel()
+    assert store._appends.commits_here == here + 10
+    assert all(count >= 1 for count in seen)
+
+
+async def test_a_lone_writer_refused_keeps_its_error_and_writes_nothing(
+    store: SQLiteEventStore,
+) -> None:
+    stream = fresh_stream()
+    reused = new_event()
+    version = await _append_alone(store, stream, 2)
+    await store.append(stream, [reused], expected_version=version)
+    here = store._appends.commits_here
+    with pytest.raises(ConcurrencyConflict):
+        await store.append(stream, [new_event()], expected_version=version)
+    with pytest.raises(DuplicateEventId):
+        await store.append(stream, [new_event(), reused], expected_version=version + 1)
+    assert len(await store.read_stream(stream)) == version + 1
+    assert store._appends.commits_here == here  # a refused write commits nothing
+    await store.append(stream, [new_event()], expected_version=version + 1)
+    assert len(await store.read_stream(stream)) == version + 2
+
+
+async def test_a_lone_write_while_another_process_writes_waits_in_the_writer_thread(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    store = await SQLiteEventStore.open(path)
+    stream = fresh_stream()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        version = await _append_alone(store, stream, 2)
+        here = store._appends.commits_here
+        other.execute("BEGIN IMMEDIATE")  # the write lock, as another process would hold it
+        waiting = asyncio.ensure_future(
+            store.append(stream, [new_event()], expected_version=version)
+        )
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # and this loop kept running meanwhile
+        other.execute("COMMIT")
+        assert (await asyncio.wait_for(waiting, 10)).version == version + 1
+        assert store._appends.commits_here == here
+    finally:
+        other.close()
+        await store.close()
+
+
+class _Interrupt(BaseException):
+    pass
+
+
+async def test_a_lone_write_interrupted_leaves_no_transaction_open(tmp_path: Path) -> None:
+    commit = GroupCommit(
+        lambda: connect(tmp_path / "t.db", synchronous="FULL"), name="t", lone_writes_here=True
+    )
+
+    def interrupted(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO t VALUES (1)")
+        raise _Interrupt
+
+    try:
+        await commit.write(lambda db: db.execute("CREATE TABLE t (v INTEGER)"))
+        await commit.write(lambda db: db.execute("INSERT INTO t VALUES (0)"))
+        with pytest.raises(_Interrupt):
+            await commit.write(interrupted)
+        await commit.write(lambda db: db.execute("INSERT INTO t VALUES (2)"))
+        values = await commit.write(lambda db: db.execute("SELECT v FROM t").fetchall())
+    finally:
+        await asyncio.to_thread(commit.close)
+    assert values == [(0,), (2,)]
+    assert commit.commits_here >= 2

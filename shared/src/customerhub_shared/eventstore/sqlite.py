@@ -5,7 +5,11 @@ are one step even across processes; the log position is SQLite's rowid, which on
 rows are never deleted, so the next rowid is always above every position ever handed out
 (files made before this kept AUTOINCREMENT, which costs one more page written per commit).
 Appends waiting together share that transaction and its fsync (group commit), each in its own
-savepoint: one append's conflict never fails another's.
+savepoint: one append's conflict never fails another's. A task appending alone, back to back
+(an import, a script), commits in its own thread instead (sqlite_group_commit.py).
+
+Each append writes three b-tree pages: the row (its position is the rowid), the unique
+(stream, revision) key and the unique event id, which the port keeps unique across the store.
 
 An append that expects a version whose head this process knows (a new stream, or one it has
 just appended to or read) chains on that head without reading it back: the unique
@@ -77,7 +81,9 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
 class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
         self._db = SQLiteThreads(path, name="events")
-        self._appends = GroupCommit(lambda: connect(path, synchronous="FULL"), name="events")
+        self._appends = GroupCommit(
+            lambda: connect(path, synchronous="FULL"), name="events", lone_writes_here=True
+        )
         self._poll_interval = poll_interval
         self._appended = asyncio.Event()
         self._heads = KnownHeads()  # committed heads only: a rolled-back append never lands here
