@@ -93,12 +93,16 @@ def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
 
 
 def _likeness(word: str, candidate: str, *, at_least: float) -> float:
-    """difflib's ratio of two different words, or 0.0 where their lengths alone keep it below
-    `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound), and
-    one letter fewer where both are as long (all would make them the same word)."""
+    """difflib's ratio of two different words, or 0.0 where their letters alone keep it
+    below `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound),
+    none of those the longer one lacks, and one letter fewer where both are as long (all
+    would make them the same word)."""
     lengths = len(word) + len(candidate)
-    matchable = min(len(word), len(candidate)) - (len(word) == len(candidate))
-    if 2 * matchable / lengths < at_least:
+    shorter, longer = (word, candidate) if len(word) <= len(candidate) else (candidate, word)
+    if 2 * (len(shorter) - (len(word) == len(candidate))) / lengths < at_least:
+        return 0.0
+    lacking = sum(letter not in longer for letter in shorter)
+    if 2 * (len(shorter) - max(lacking, len(word) == len(candidate))) / lengths < at_least:
         return 0.0
     if len(candidate) >= _DIFFLIB_AUTOJUNK_LENGTH:
         return SequenceMatcher(None, word, candidate).ratio()
