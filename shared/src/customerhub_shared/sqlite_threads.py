@@ -4,6 +4,7 @@ Each thread keeps its own connection (WAL, busy timeout, secure_delete), so read
 wait for the writer and the loop never blocks on the disk. A read is handed to the readers
 through one queue and answered straight into the loop's future: no executor future chained
 to it (a create makes several reads, and the loop's thread shares its core with theirs).
+Writes go the same way to the one writer thread, in the order they were asked.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,10 +39,16 @@ class SQLiteThreads:
         rebuilt from elsewhere (a read model)."""
         self._path = str(path)
         self._synchronous: Synchronous = synchronous
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-write")
+        self._writes: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._serve, args=(self._writes,), name=f"{name}-write", daemon=True
+        )
+        self._writing = False
         self._reads: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
         self._readers = [
-            threading.Thread(target=self._serve_reads, name=f"{name}-read_{n}", daemon=True)
+            threading.Thread(
+                target=self._serve, args=(self._reads,), name=f"{name}-read_{n}", daemon=True
+            )
             for n in range(readers)
         ]
         self._local = threading.local()
@@ -53,7 +59,15 @@ class SQLiteThreads:
 
     async def write(self, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, lambda: work(self._connection()))
+        answer: asyncio.Future[T] = loop.create_future()
+        with self._lock:  # a write is never put behind the writer's stop
+            if self._closed:
+                raise RuntimeError("cannot write after close")
+            if not self._writing:
+                self._writing = True
+                self._writer.start()
+            self._writes.put((loop, answer, work))
+        return await answer
 
     async def read(self, work: Work[T]) -> T:
         loop = asyncio.get_running_loop()
@@ -72,9 +86,11 @@ class SQLiteThreads:
                 for reader in self._readers:
                     reader.start()
 
-    def _serve_reads(self) -> None:
-        while (read := self._reads.get()) is not None:
+    def _serve(self, asked: queue.SimpleQueue[_Read | None]) -> None:
+        while (read := asked.get()) is not None:
             loop, answer, work = read
+            if answer.cancelled():  # its caller left before it began: as an executor does
+                continue
             try:
                 result = work(self._connection())
             except BaseException as error:  # the reader lives on; its caller gets the error
@@ -92,9 +108,14 @@ class SQLiteThreads:
         return db
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
         with self._lock:
             self._closed = True
+            writing = self._writing
+            if writing:  # after the writes already asked for
+                self._writes.put(None)
+        if writing:
+            self._writer.join()
+        with self._lock:
             reading, self._reading = self._reading, True  # no reader starts from now on
         if reading:
             for _ in self._readers:

@@ -95,3 +95,39 @@ async def test_a_failed_retry_parks_again_and_removal_unblocks(parked: ParkedSto
     await parked.remove(parked_id)
     assert await parked.blocked_streams(consumer) == set()
     assert consumer not in await parked.counts()
+
+
+async def test_blocked_streams_follow_each_change_asked_again_and_again(
+    parked: ParkedStore,
+) -> None:
+    consumer, other = a_consumer(), a_consumer()
+    assert await parked.blocked_streams(consumer) == set()
+    assert await parked.blocked_streams(consumer) == set()
+    first = await parked.park(consumer, event("customer-a", 0, 1), error="x", attempts=5)
+    assert await parked.blocked_streams(consumer) == {"customer-a"}
+    await parked.park(other, event("customer-b", 0, 2), error="x", attempts=5)
+    assert await parked.blocked_streams(consumer) == {"customer-a"}
+    assert await parked.blocked_streams(other) == {"customer-b"}
+    await parked.park(consumer, event("customer-c", 0, 3), error="x", attempts=5)
+    assert await parked.blocked_streams(consumer) == {"customer-a", "customer-c"}
+    await parked.remove(first)
+    assert await parked.blocked_streams(consumer) == {"customer-c"}
+    # What a caller does with the answer is its own business.
+    (await parked.blocked_streams(consumer)).add("customer-z")
+    assert await parked.blocked_streams(consumer) == {"customer-c"}
+
+
+async def test_sqlite_blocked_streams_see_what_another_process_parked_and_removed(
+    tmp_path: Path,
+) -> None:
+    here, there = SQLiteParkedStore(tmp_path / "p.db"), SQLiteParkedStore(tmp_path / "p.db")
+    consumer = a_consumer()
+    try:
+        assert await here.blocked_streams(consumer) == set()
+        parked_id = await there.park(consumer, event("customer-a", 0, 1), error="x", attempts=5)
+        assert await here.blocked_streams(consumer) == {"customer-a"}
+        await there.remove(parked_id)
+        assert await here.blocked_streams(consumer) == set()
+    finally:
+        await here.close()
+        await there.close()

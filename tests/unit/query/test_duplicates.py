@@ -114,6 +114,10 @@ def test_the_cheap_bounds_never_change_how_alike_two_names_are() -> None:
         "durand dupond",
         "societe generale",
         "societé generales",
+        "ada lovelace 1764916886 1 999",
+        "ada lovelace 1764916886 2 12345",
+        "ada lovelace 1764916886 2 1299",
+        "dupont 1929 durand",
     ]
 
     def full(words: list[str], other: list[str]) -> float:  # the scoring before the bounds

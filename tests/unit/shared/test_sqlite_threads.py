@@ -1,5 +1,6 @@
 """Reads handed to the reader threads come back to their caller: a result, an error, or
-nothing to a caller that went away; the readers live on through all of them."""
+nothing to a caller that went away; the readers live on through all of them. Writes go to the
+one writer thread the same way, in the order asked; close waits for those asked before it."""
 
 from __future__ import annotations
 
@@ -63,3 +64,71 @@ async def test_no_read_after_close(db: SQLiteThreads) -> None:
     db.close()
     with pytest.raises(RuntimeError):
         await db.read(lambda c: 1)
+
+
+async def test_writes_run_off_the_loop_thread_in_the_order_asked(db: SQLiteThreads) -> None:
+    loop_thread = threading.get_ident()
+
+    async def append(n: int) -> bool:
+        def work(c: sqlite3.Connection) -> bool:
+            c.execute("INSERT INTO t VALUES (?)", (n,))
+            return threading.get_ident() != loop_thread
+
+        return await db.write(work)
+
+    assert await asyncio.gather(*(append(n) for n in range(10, 30))) == [True] * 20
+    rows = await db.read(lambda c: [n for (n,) in c.execute("SELECT n FROM t WHERE n >= 10")])
+    assert rows == list(range(10, 30))
+    db.close()
+
+
+async def test_a_failed_write_goes_to_its_caller_and_the_writer_carries_on(
+    db: SQLiteThreads,
+) -> None:
+    with pytest.raises(sqlite3.OperationalError):
+        await db.write(lambda c: c.execute("INSERT INTO nowhere VALUES (1)"))
+    await db.write(lambda c: c.execute("INSERT INTO t VALUES (3)"))
+    assert await db.read(lambda c: c.execute("SELECT SUM(n) FROM t").fetchone()[0]) == 6
+    db.close()
+
+
+async def test_a_write_whose_caller_left_before_it_began_is_not_made(db: SQLiteThreads) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def blocking(c: sqlite3.Connection) -> None:
+        started.set()
+        release.wait(5)
+
+    first = asyncio.ensure_future(db.write(blocking))
+    await asyncio.to_thread(started.wait, 5)
+    left = asyncio.ensure_future(db.write(lambda c: c.execute("INSERT INTO t VALUES (100)")))
+    await asyncio.sleep(0)
+    left.cancel()
+    release.set()
+    await first
+    with pytest.raises(asyncio.CancelledError):
+        await left
+    await db.write(lambda c: None)  # the writer is past the one that was left
+    assert await db.read(lambda c: c.execute("SELECT MAX(n) FROM t").fetchone()[0]) == 2
+    db.close()
+
+
+async def test_close_waits_for_the_writes_asked_before_it(tmp_path: Path) -> None:
+    db = SQLiteThreads(tmp_path / "w.db", name="test")
+    await db.write(lambda c: c.execute("CREATE TABLE t (n INTEGER)"))
+    release = threading.Event()
+
+    def slow(c: sqlite3.Connection) -> None:
+        release.wait(5)
+        c.execute("INSERT INTO t VALUES (7)")
+
+    pending = asyncio.ensure_future(db.write(slow))
+    await asyncio.sleep(0)
+    threading.Timer(0.1, release.set).start()
+    await asyncio.to_thread(db.close)
+    await pending
+    with pytest.raises(RuntimeError):
+        await db.write(lambda c: None)
+    check = sqlite3.connect(tmp_path / "w.db")
+    assert check.execute("SELECT n FROM t").fetchall() == [(7,)]
+    check.close()

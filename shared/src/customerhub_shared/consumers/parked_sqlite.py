@@ -39,15 +39,41 @@ class SQLiteParkedStore(ParkedStore):
         self._db = sqlite_files.connect(path, synchronous="FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        # Every consumer asks for its blocked streams before each batch, and they rarely
+        # change: the answers are kept while the file is unchanged. A connection of its own,
+        # that never writes, tells (SQLite's data_version counts the others' commits, this
+        # store's own included); an in-memory store has no other connection to tell.
+        self._watch = (
+            None if str(path) == ":memory:" else sqlite_files.connect(path, synchronous="FULL")
+        )
+        self._blocked: dict[str, set[str]] = {}
+        self._blocked_version: int | None = None
 
     async def park(self, consumer: str, event: RecordedEvent, *, error: str, attempts: int) -> int:
         return await asyncio.to_thread(self._park, consumer, event, error, attempts)
 
     async def blocked_streams(self, consumer: str) -> set[str]:
+        version = self._data_version()
+        if version is None or version != self._blocked_version:
+            self._blocked, self._blocked_version = {}, version
+        elif consumer in self._blocked:
+            return set(self._blocked[consumer])
         rows = await self._query(
             "SELECT DISTINCT stream FROM parked_events WHERE consumer = ?", (consumer,)
         )
-        return {row[0] for row in rows}
+        blocked = {row[0] for row in rows}
+        # Read after the version: a commit in between shows as a new version next time.
+        if version is not None and version == self._blocked_version:
+            self._blocked[consumer] = blocked
+        return set(blocked)
+
+    def _data_version(self) -> int | None:
+        """Changes whenever the file changed. Asked in the caller's thread, with no hop to a
+        worker: it looks at the log's shared index, reads no page and waits for no lock."""
+        if self._watch is None:
+            return None
+        version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
+        return version
 
     async def parked(self, consumer: str | None = None) -> list[ParkedEvent]:
         where, args = ("WHERE consumer = ?", (consumer,)) if consumer else ("", ())
@@ -82,6 +108,8 @@ class SQLiteParkedStore(ParkedStore):
         return {row[0]: int(row[1]) for row in rows}
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
         with self._lock:
             self._db.close()
 

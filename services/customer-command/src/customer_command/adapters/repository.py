@@ -48,12 +48,14 @@ class EventWriter:
         *,
         expected_version: int | None,
         key_subject: UUID | None = None,
+        key: bytes | None = None,
         traced: bool = True,
     ) -> AppendResult:
         """`traced`: the append has a span of its own (bookkeeping appends need none: their
-        events carry the request's trace context all the same)."""
+        events carry the request's trace context all the same). `key`: the subject's key,
+        made beforehand by `subject_key`."""
         with appending(stream, events) if traced else contextlib.nullcontext():
-            key = await self._key(key_subject)
+            key = key if key is not None else await self.subject_key(key_subject)
             metadata = ctx.metadata()
             new_events = [
                 self.mapper.to_new_event(
@@ -68,7 +70,8 @@ class EventWriter:
         key = await self.keyring.key_for(key_subject) if key_subject and recorded else None
         return [self.mapper.to_envelope(event, key=key) for event in recorded]
 
-    async def _key(self, subject: UUID | None) -> bytes | None:
+    async def subject_key(self, subject: UUID | None) -> bytes | None:
+        """The subject's key, made now unless it exists; None once destroyed."""
         if subject is None:
             return None
         try:
@@ -104,7 +107,14 @@ class CustomerRepository:
             raise CustomerNotFound(customer_id)
         return loaded
 
-    async def save(self, customer: Customer, ctx: CommandContext) -> AppendResult | None:
+    async def key(self, customer_id: UUID) -> bytes | None:
+        """The customer's key, made now unless it exists (None once destroyed)."""
+        return await self.writer.subject_key(customer_id)
+
+    async def save(
+        self, customer: Customer, ctx: CommandContext, *, key: bytes | None = None
+    ) -> AppendResult | None:
+        """`key`: the customer's key when the caller made it already (see `key`)."""
         if not customer.pending:
             return None
         expected = customer.version - len(customer.pending)
@@ -114,6 +124,7 @@ class CustomerRepository:
             ctx,
             expected_version=expected,
             key_subject=customer.id,
+            key=key,
         )
         customer.pending.clear()
         return result

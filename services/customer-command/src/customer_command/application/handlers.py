@@ -229,12 +229,15 @@ async def create_customer(
     details = cmd.details
     if details.language != language:
         details = details.model_copy(update={"language": language})
-    # The duplicate search only reads: it runs while the name is claimed, not after.
+    # The duplicate search only reads, and the customer's key is of use to no one until its
+    # events are appended: both go on while the name is claimed, not after it.
     searching = asyncio.ensure_future(_possible_duplicates(cmd, ports))
+    keying = asyncio.ensure_future(ports.customers.key(cmd.customer_id))
     try:
         warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
     except BaseException:
         searching.cancel()
+        keying.cancel()
         raise
     possible = await searching
     number = details.customer_number or await ports.number_range(details.roles).allocate(ctx)
@@ -246,7 +249,7 @@ async def create_customer(
     )
     if cmd.main_contact is not None:
         customer.add_contact(*cmd.main_contact)
-    result = await ports.customers.save(customer, ctx)
+    result = await ports.customers.save(customer, ctx, key=await keying)
     assert result is not None
     extra: dict[str, Any] = {"customer_number": customer.customer_number}
     if possible is not None:

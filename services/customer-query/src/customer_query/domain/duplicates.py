@@ -7,6 +7,7 @@ The signals combine by their maximum, and every one that fired is named as a rea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -43,8 +44,9 @@ class DuplicateProbe:
             phone_key=(terms.typed_phone_key(phone) if phone else None) or None,
         )
 
-    @property
+    @functools.cached_property
     def name_words(self) -> list[str]:
+        # Read once per candidate compared: split once per probe.
         return self.name_key.split()
 
     @property
@@ -65,6 +67,12 @@ def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
     unmatched = list(other)
     overlap = 0.0
     for word in words:
+        if word in unmatched:  # the same word: no closer one to look for
+            unmatched.remove(word)
+            overlap += 1.0
+            continue
+        if len(word) < MIN_FUZZY_WORD_LENGTH:  # too short to be taken for a mistyped one
+            continue
         best, likeness = _closest(word, unmatched)
         if best is not None:
             unmatched.remove(best)
@@ -73,11 +81,10 @@ def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
 
 
 def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
-    if word in candidates:
-        return word, 1.0
+    """The candidate most like `word` (a mistyped form of it), if one is alike enough."""
     best: tuple[str | None, float] = (None, 0.0)
     for candidate in candidates:
-        if min(len(word), len(candidate)) < MIN_FUZZY_WORD_LENGTH:
+        if len(candidate) < MIN_FUZZY_WORD_LENGTH:
             continue
         likeness = _likeness(word, candidate, at_least=max(SIMILAR_WORD_RATIO, best[1]))
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
@@ -86,10 +93,16 @@ def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
 
 
 def _likeness(word: str, candidate: str, *, at_least: float) -> float:
-    """difflib's ratio of the two words, or 0.0 where their lengths alone keep it below
-    `at_least` (its `real_quick_ratio` bound)."""
+    """difflib's ratio of two different words, or 0.0 where their letters alone keep it
+    below `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound),
+    none of those the longer one lacks, and one letter fewer where both are as long (all
+    would make them the same word)."""
     lengths = len(word) + len(candidate)
-    if 2 * min(len(word), len(candidate)) / lengths < at_least:
+    shorter, longer = (word, candidate) if len(word) <= len(candidate) else (candidate, word)
+    if 2 * (len(shorter) - (len(word) == len(candidate))) / lengths < at_least:
+        return 0.0
+    lacking = sum(letter not in longer for letter in shorter)
+    if 2 * (len(shorter) - max(lacking, len(word) == len(candidate))) / lengths < at_least:
         return 0.0
     if len(candidate) >= _DIFFLIB_AUTOJUNK_LENGTH:
         return SequenceMatcher(None, word, candidate).ratio()
@@ -135,16 +148,16 @@ MATCHED_FIELDS = ("name_key", "emails", "phones")
 
 def match(probe: DuplicateProbe, customer: dict[str, Any]) -> DuplicateMatch | None:
     """How `customer` (a view document) matches the probe, or None when it does not."""
-    signals = [
-        _name_signal(probe, customer.get("name_key") or ""),
-        (SAME_EMAIL, "same_email") if probe.email in customer.get("emails", ()) else None,
-        (SAME_PHONE, "same_phone") if probe.phone_key in customer.get("phones", ()) else None,
-    ]
-    fired = [signal for signal in signals if signal is not None]
-    if not fired:
-        return None
-    score = max(value for value, _ in fired)
-    return DuplicateMatch(round(score, 3), tuple(reason for _, reason in fired))
+    score = 0.0
+    reasons: tuple[str, ...] = ()
+    named = _name_signal(probe, customer.get("name_key") or "")
+    if named is not None:
+        score, reasons = named[0], (named[1],)
+    if probe.email in customer.get("emails", ()):
+        score, reasons = max(score, SAME_EMAIL), (*reasons, "same_email")
+    if probe.phone_key in customer.get("phones", ()):
+        score, reasons = max(score, SAME_PHONE), (*reasons, "same_phone")
+    return DuplicateMatch(round(score, 3), reasons) if reasons else None
 
 
 def _name_signal(probe: DuplicateProbe, name_key: str) -> tuple[float, str] | None:

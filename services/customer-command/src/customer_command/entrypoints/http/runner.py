@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
+import orjson
 import structlog
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from customer_command.adapters.repository import customer_stream, idempotent_event_id
 from customer_command.application.commands import CustomerCommand
@@ -161,11 +162,17 @@ async def _recover(
     return CommandResult(customer_id, last.revision + 1, last.position, extra)
 
 
-def _answer(result: CommandResult, status_code: int, extra: dict[str, Any] | None) -> JSONResponse:
+def _answer(result: CommandResult, status_code: int, extra: dict[str, Any] | None) -> Response:
     body = {"id": str(result.id), "version": result.version, "position": result.position}
     body.update(extra or {})
     body.update(result.extra)
-    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{result.version}"'})
+    # The bytes JSONResponse renders (compact, UTF-8), by orjson.
+    return Response(
+        orjson.dumps(body),
+        status_code=status_code,
+        media_type="application/json",
+        headers={"ETag": f'"{result.version}"'},
+    )
 
 
 def _replay(stored: StoredAnswer, fingerprint: str) -> Response:
