@@ -17,7 +17,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
-from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar
+from customerhub_shared.readstore.port import Document, Query, ReadStore, Scalar, checked
 
 CHECKPOINTS = "checkpoints"
 GENERATIONS = "projection_generations"
@@ -189,12 +189,7 @@ def _latest(documents: Sequence[Document]) -> list[Document]:
     """
     latest: dict[str, Document] = {}
     for document in documents:
-        doc_id, version = document.get("_id"), document.get("_version")
-        if not isinstance(doc_id, str) or not isinstance(version, int) or isinstance(version, bool):
-            raise ValueError("a read-store document needs a str `_id` and an int `_version`")
-        terms = document.get("search_terms", [])
-        if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
-            raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
+        doc_id, version, _ = checked(document)
         kept = latest.get(doc_id)
         if kept is None or version > kept["_version"]:
             latest[doc_id] = document

@@ -36,15 +36,21 @@ class EncodedDocument:
         return document
 
 
-def encoded(document: Document) -> EncodedDocument:
-    """The document as a store writes it; ValueError without a str `_id`, an int
-    `_version` or `search_terms` as a list of str."""
+def checked(document: Document) -> tuple[str, int, list[str]]:
+    """The document's `_id`, `_version` and `search_terms`; ValueError without a str `_id`,
+    an int `_version` or `search_terms` as a list of str."""
     doc_id, version = document.get("_id"), document.get("_version")
     if not isinstance(doc_id, str) or not isinstance(version, int) or isinstance(version, bool):
         raise ValueError("a read-store document needs a str `_id` and an int `_version`")
     terms = document.get("search_terms", [])
     if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms):
         raise ValueError(f"document {doc_id!r}: `search_terms` must be a list of str")
+    return doc_id, version, terms
+
+
+def encoded(document: Document) -> EncodedDocument:
+    """The document as a store writes it; ValueError as `checked` says."""
+    doc_id, version, terms = checked(document)
     # orjson writes NaN and Infinity as null, which SQLite's JSON functions accept.
     return EncodedDocument(doc_id, version, orjson.dumps(document), list(dict.fromkeys(terms)))
 
