@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from customerhub_shared.settings import Settings
 from tests.e2e.conftest import ADMIN, SECRET, USER, new_customer
@@ -33,6 +34,20 @@ def read_store_settings(
         freshness_timeout_seconds=freshness,
         **extra,
     )
+
+
+def lose_the_next_answer(app: FastAPI) -> None:
+    """The next command's first attempt is carried out and its answer stored, then lost on
+    the way out (as a crash would lose it); later attempts are answered as usual."""
+    store = app.state.customer_command.idempotency
+    answered_once = store.first_answer
+
+    async def lost(scope: str, key: str, fingerprint: str, answer: Any) -> Any:
+        store.first_answer = answered_once
+        await answer()
+        raise ConnectionResetError("the answer never left")
+
+    store.first_answer = lost
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

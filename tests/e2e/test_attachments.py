@@ -18,6 +18,7 @@ from customerhub_shared.blobs import BlobNotFound
 from customerhub_shared.infrastructure import open_blob_store
 from customerhub_shared.settings import Settings
 from tests.e2e.conftest import ADMIN, SECRET, USER, token
+from tests.e2e.office import lose_the_next_answer
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
@@ -344,15 +345,7 @@ async def test_a_retry_after_an_unanswered_upload_answers_as_the_first_would(
     """The first attempt appended, then the process lost its answer (as a crash would): the
     retry finds the attachment added and attaches nothing more."""
     customer = (await create())["id"]
-    store = app.state.customer_command.idempotency
-    answered_once = store.first_answer
-
-    async def lost(scope: str, key: str, fingerprint: str, answer: Any) -> Any:
-        store.first_answer = answered_once
-        await answer()
-        raise ConnectionResetError("the answer never left")
-
-    store.first_answer = lost
+    lose_the_next_answer(app)
     headers = {**USER, "Idempotency-Key": "upload-lost"}
     with pytest.raises(ConnectionResetError):
         await upload(client, customer, headers=headers)

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.e2e.conftest import ADMIN, USER, new_customer
-from tests.e2e.office import assert_problem
+from tests.e2e.office import assert_problem, lose_the_next_answer
 
 
 async def stream_length(app: FastAPI, customer_id: str) -> int:
@@ -129,15 +129,7 @@ async def test_a_retry_after_an_unanswered_create_answers_from_the_stream(
 ) -> None:
     """The first attempt appended, then the process lost its answer (as a crash would): the
     retry finds the customer's stream begun by it, and answers as the first would have."""
-    store = app.state.customer_command.idempotency
-    answered_once = store.first_answer
-
-    async def lost(scope: str, key: str, fingerprint: str, answer: Any) -> Any:
-        store.first_answer = answered_once
-        await answer()
-        raise ConnectionResetError("the answer never left")
-
-    store.first_answer = lost
+    lose_the_next_answer(app)
     headers = {**ADMIN, "Idempotency-Key": "create-lost-1"}
     with pytest.raises(ConnectionResetError):
         await client.post("/v1/customers", json=new_customer(), headers=headers)
