@@ -235,11 +235,11 @@ async def create_customer(
     keying = asyncio.ensure_future(ports.customers.key(cmd.customer_id))
     try:
         warnings = await _claim_name(ports, name_key(details.name), cmd.customer_id, ctx)
-    except BaseException:
+        possible, key = await searching, await keying
+    except BaseException:  # neither is left running unwatched
         searching.cancel()
         keying.cancel()
         raise
-    possible = await searching
     number = details.customer_number or await ports.number_range(details.roles).allocate(ctx)
     customer = Customer.create(
         cmd.customer_id,
@@ -249,7 +249,7 @@ async def create_customer(
     )
     if cmd.main_contact is not None:
         customer.add_contact(*cmd.main_contact)
-    result = await ports.customers.save(customer, ctx, key=await keying)
+    result = await ports.customers.save(customer, ctx, key=key)
     assert result is not None
     extra: dict[str, Any] = {"customer_number": customer.customer_number}
     if possible is not None:
