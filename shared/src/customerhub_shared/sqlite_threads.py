@@ -23,7 +23,8 @@ from customerhub_shared.sqlite_files import Synchronous
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
-_Read = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Work[Any]]
+# A read or a write asked of a thread: answered into its loop's future.
+_Asked = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Work[Any]]
 
 
 class SQLiteThreads:
@@ -39,12 +40,12 @@ class SQLiteThreads:
         rebuilt from elsewhere (a read model)."""
         self._path = str(path)
         self._synchronous: Synchronous = synchronous
-        self._writes: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._writes: queue.SimpleQueue[_Asked | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._serve, args=(self._writes,), name=f"{name}-write", daemon=True
         )
         self._writing = False
-        self._reads: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._reads: queue.SimpleQueue[_Asked | None] = queue.SimpleQueue()
         self._readers = [
             threading.Thread(
                 target=self._serve, args=(self._reads,), name=f"{name}-read_{n}", daemon=True
@@ -86,9 +87,9 @@ class SQLiteThreads:
                 for reader in self._readers:
                     reader.start()
 
-    def _serve(self, asked: queue.SimpleQueue[_Read | None]) -> None:
-        while (read := asked.get()) is not None:
-            loop, answer, work = read
+    def _serve(self, asked: queue.SimpleQueue[_Asked | None]) -> None:
+        while (job := asked.get()) is not None:
+            loop, answer, work = job
             if answer.cancelled():  # its caller left before it began: as an executor does
                 continue
             try:
