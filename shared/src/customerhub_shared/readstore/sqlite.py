@@ -409,8 +409,13 @@ def _write(
         newer.sort()
         db.executemany(upsert, [(row[0], row[1], row[2]) for row in newer])
         _replace_terms(db, collection, [(row[0], row[3]) for row in newer], stored)
-        for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall():
-            values = [(row[0], _string_values(_document(row), field)) for row in newer]
+        fields = [field for (field,) in db.execute(_VALUE_FIELDS, (collection,)).fetchall()]
+        documents = [_document(row) for row in newer] if fields else []
+        for field in fields:
+            values = [
+                (row[0], _string_values(document, field))
+                for row, document in zip(newer, documents, strict=True)
+            ]
             _replace_terms(db, _values_key(collection, field), values, stored)
         db.execute(
             "INSERT INTO checkpoints (name, position) VALUES (?, ?)"
