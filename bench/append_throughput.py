@@ -58,7 +58,7 @@ from _anchors import (
 from _stats import machine_line, percentile
 
 from customerhub_shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
-from customerhub_shared.ids import new_uuid
+from customerhub_shared.ids import new_event_id, new_uuid
 
 REPO = Path(__file__).resolve().parent.parent
 OWN = "own stream"
@@ -103,7 +103,7 @@ def make_event(payload_bytes: int) -> NewEvent:
     body = _body(str(new_uuid()), pad="x" * _pad_length(payload_bytes))
     metadata = {"actor": "bench", "correlation_id": str(new_uuid())}
     return NewEvent(
-        id=new_uuid(),
+        id=new_event_id(),
         type="BenchEventAppended",
         data=json.dumps(body).encode(),
         metadata=json.dumps(metadata).encode(),

@@ -1,11 +1,13 @@
-"""Request-made ids: random version-4 UUIDs, never repeated, not even across a fork."""
+"""Request-made ids: random version-4 UUIDs, never repeated, not even across a fork; event ids:
+time-ordered version-7 UUIDs."""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
-from customerhub_shared.ids import new_uuid
+from customerhub_shared.ids import new_event_id, new_uuid
 
 
 def test_new_ids_are_distinct_random_version_4_uuids() -> None:
@@ -30,3 +32,30 @@ def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
     theirs = {from_child[n : n + 16] for n in range(0, len(from_child), 16)}
     assert len(theirs) == 8
     assert not theirs & {mine[n : n + 16] for n in range(0, len(mine), 16)}
+
+
+def test_event_ids_are_version_7_uuids_that_only_grow() -> None:
+    made = [new_event_id() for _ in range(20_000)]  # many within one millisecond
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)
+    assert all(found.version == 7 and found.variant == uuid.RFC_4122 for found in made)
+
+
+def test_an_event_id_starts_with_the_unix_time_in_milliseconds() -> None:
+    before = time.time_ns() // 1_000_000
+    made = new_event_id()
+    after = time.time_ns() // 1_000_000
+    assert before <= made.int >> 80 <= after + 1
+
+
+def test_an_event_id_of_a_later_millisecond_draws_new_random_bits() -> None:
+    first = new_event_id()
+    time.sleep(0.003)
+    second = new_event_id()
+    assert second.int >> 80 > first.int >> 80
+    assert _random_bits(second) not in (_random_bits(first), _random_bits(first) + 1)
+
+
+def _random_bits(event_id: uuid.UUID) -> int:
+    """The 74 bits of a version-7 UUID after its time, its version and variant bits left out."""
+    return (event_id.int >> 64 & 0xFFF) << 62 | event_id.int & ((1 << 62) - 1)

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from customerhub_shared.events.base import DomainEvent, Envelope, EventMetadata
 from customerhub_shared.events.registry import EventRegistry
 from customerhub_shared.eventstore.port import NewEvent, RecordedEvent
-from customerhub_shared.ids import new_uuid, random_bytes
+from customerhub_shared.ids import new_event_id, random_bytes
 
 # The data field the sealed personal fields travel in (on the bus too).
 SEALED_FIELD = "_personal"
@@ -59,7 +59,7 @@ class EventMapper:
         key: bytes | None,
         event_id: UUID | None = None,
     ) -> NewEvent:
-        event_id = event_id or new_uuid()
+        event_id = event_id or new_event_id()
         data = event.model_dump(mode="json")
         personal = {name: data.pop(name) for name in event.personal_fields()}
         personal = {name: value for name, value in personal.items() if value not in (None, [], {})}

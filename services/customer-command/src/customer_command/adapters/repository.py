@@ -14,7 +14,7 @@ from customer_command.domain.customer import Customer
 from customerhub_shared.events import DomainEvent, Envelope
 from customerhub_shared.events.customer import CustomerEvent
 from customerhub_shared.eventstore import AppendResult, EventStore
-from customerhub_shared.ids import new_uuid
+from customerhub_shared.ids import new_event_id
 from customerhub_shared.keyring import KeyDestroyed, KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.tracing import appending
@@ -85,7 +85,7 @@ def idempotent_event_id(ctx: CommandContext, stream: str, n: int) -> UUID:
     operation and Idempotency-Key) produces the same ids, so a retry after a crash between
     append and answer cannot append the events twice."""
     if ctx.idempotency_key is None:
-        return new_uuid()
+        return new_event_id()
     scope = f"{ctx.actor}\x1f{ctx.operation}\x1f{ctx.idempotency_key}"
     return uuid.uuid5(_IDEMPOTENT_EVENTS, f"{scope}\x1f{stream}\x1f{n}")
 
