@@ -52,13 +52,19 @@ def private_file(path: Path) -> None:
             os.chmod(f"{path}{suffix}", PRIVATE_FILE)
 
 
-def connect(path: Path | str, *, synchronous: Synchronous) -> sqlite3.Connection:
-    """A connection in WAL mode with secure_delete on, to a private file."""
+def connect(
+    path: Path | str, *, synchronous: Synchronous, page_size: int | None = None
+) -> sqlite3.Connection:
+    """A connection in WAL mode with secure_delete on, to a private file. `page_size` is the
+    page size of a file that holds nothing yet (a file's page size is fixed once it is in WAL
+    mode): a file already made keeps its own."""
     if str(path) != ":memory:":
         location = Path(path)
         new_directories(location.parent)
         private_file(location)
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    if page_size is not None:
+        db.execute(f"PRAGMA page_size={int(page_size)}")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={synchronous}")
     db.execute("PRAGMA secure_delete=ON")

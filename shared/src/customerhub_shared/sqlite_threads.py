@@ -35,11 +35,13 @@ class SQLiteThreads:
         name: str,
         readers: int = 2,
         synchronous: Synchronous = "FULL",
+        page_size: int | None = None,
     ) -> None:
         """`synchronous`: FULL (a commit is on disk when it returns) unless the file can be
-        rebuilt from elsewhere (a read model)."""
+        rebuilt from elsewhere (a read model); `page_size`: of a new file (sqlite_files.connect)."""
         self._path = str(path)
         self._synchronous: Synchronous = synchronous
+        self._page_size = page_size
         self._writes: queue.SimpleQueue[_Asked | None] = queue.SimpleQueue()
         self._writer = threading.Thread(
             target=self._serve, args=(self._writes,), name=f"{name}-write", daemon=True
@@ -102,7 +104,9 @@ class SQLiteThreads:
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite_files.connect(self._path, synchronous=self._synchronous)
+            db = sqlite_files.connect(
+                self._path, synchronous=self._synchronous, page_size=self._page_size
+            )
             self._local.db = db
             with self._lock:
                 self._connections.append(db)

@@ -164,3 +164,28 @@ def _legacy_file(path: Path, stream: str, *, events: int) -> None:
                     datetime.now(UTC).isoformat(),
                 ),
             )
+
+
+async def test_a_new_file_has_small_pages_and_an_older_file_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    older = tmp_path / "older.db"
+    made_before = sqlite3.connect(older)
+    made_before.execute("PRAGMA journal_mode=WAL")  # SQLite's default page size, as before
+    made_before.close()
+    for path in (tmp_path / "new.db", older):
+        store = await SQLiteEventStore.open(path)
+        stream = fresh_stream()
+        await store.append(stream, [new_event()], expected_version=0)
+        assert len(await store.read_stream(stream)) == 1
+        await store.close()
+    assert _page_size(tmp_path / "new.db") == 2048
+    assert _page_size(older) == 4096
+
+
+def _page_size(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        db.close()
