@@ -7,6 +7,8 @@ import os
 import time
 import uuid
 
+import pytest
+
 from customerhub_shared.ids import new_event_id, new_uuid
 
 
@@ -46,6 +48,28 @@ def test_an_event_id_starts_with_the_unix_time_in_milliseconds() -> None:
     made = new_event_id()
     after = time.time_ns() // 1_000_000
     assert before <= made.int >> 80 <= after + 1
+
+
+def test_a_forked_child_makes_other_event_ids_than_its_parent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One millisecond for parent and child alike: each counts on from the ids it made last.
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000_000_000)  # in the past
+    new_event_id()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(reading)
+        os.write(writing, b"".join(new_event_id().bytes for _ in range(8)))
+        os._exit(0)
+    os.close(writing)
+    mine = b"".join(new_event_id().bytes for _ in range(8))
+    with os.fdopen(reading, "rb") as pipe:
+        from_child = pipe.read()
+    os.waitpid(child, 0)
+    theirs = {from_child[n : n + 16] for n in range(0, len(from_child), 16)}
+    assert len(theirs) == 8
+    assert not theirs & {mine[n : n + 16] for n in range(0, len(mine), 16)}
 
 
 def test_an_event_id_of_a_later_millisecond_draws_new_random_bits() -> None:

@@ -79,6 +79,10 @@ class _TimeOrdered:
         rand_a, rand_b = counter >> 62, counter & _LOW_62
         return UUID(int=millis << 80 | _VERSION_7 | rand_a << 64 | _VARIANT_RFC | rand_b)
 
+    def forget(self) -> None:
+        """In a forked child: draw new random bits rather than count on from the parent's."""
+        self._last = (0, 0)
+
 
 def _random_bits() -> int:
     # One bit short of the counter's room, so counting on within a millisecond never overflows
@@ -87,6 +91,7 @@ def _random_bits() -> int:
 
 
 _TIME_ORDERED = _TimeOrdered()
+os.register_at_fork(after_in_child=_TIME_ORDERED.forget)
 
 
 def new_event_id() -> UUID:
