@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import threading
@@ -21,6 +22,8 @@ AVAILABLE = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 _OK, _FAILED = b"\x00", b"\x01"
 # A request's or an answer's length, before its bytes.
 _LENGTH = 8
+# Linux's limit for an unprivileged process (/proc/sys/fs/pipe-max-size by default).
+_PIPE_SIZE = 1 << 20
 
 
 class ForkedWorkFailed(RuntimeError):
@@ -120,6 +123,8 @@ class Worker:
         """A worker forked now (it sets up on its first request)."""
         requests_read, requests_write = os.pipe()
         answers_read, answers_write = os.pipe()
+        _widened(requests_write)
+        _widened(answers_write)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child, measured by the parent's tests
             os.close(requests_write)
@@ -129,7 +134,7 @@ class Worker:
         os.close(answers_write)
         return cls(pid, requests_write, answers_read)
 
-    async def ask(self, request: bytes, *, within: float | None = None) -> bytes:
+    async def ask(self, request: bytes, *, within: float | None = None) -> memoryview:
         """The answer to `request`; ForkedWorkFailed if serving it raised (the worker has
         then ended), the worker died, or no answer came `within` seconds. Cancelled, or
         failed, the worker is ended."""
@@ -145,7 +150,7 @@ class Worker:
         if answer[:1] != _OK:
             self.end()
             raise ForkedWorkFailed(answer[1:].decode(errors="replace"))
-        return answer[1:]
+        return memoryview(answer)[1:]
 
     def end(self) -> None:
         """Kill and reap the worker (it keeps nothing worth a goodbye); its pipes are closed
@@ -161,16 +166,18 @@ class Worker:
         if close_here:
             self._close_pipes()
 
-    def _round_trip(self, request: bytes) -> bytes:
+    def _round_trip(self, request: bytes) -> bytearray:
         with self._lock:
             if self._ended:
                 raise ForkedWorkFailed("ended")
             self._asking = True
         try:
             _write_all(self._requests, len(request).to_bytes(_LENGTH, "big") + request)
-            status = _read_exactly(self._answers, 1)
-            length = int.from_bytes(_read_exactly(self._answers, _LENGTH), "big")
-            return status + _read_exactly(self._answers, length)
+            head = _read_exactly(self._answers, 1 + _LENGTH)
+            answer = bytearray(1 + int.from_bytes(head[1:], "big"))
+            answer[0] = head[0]
+            _read_into(self._answers, memoryview(answer)[1:])
+            return answer
         except OSError:  # the worker died (a broken pipe)
             raise ForkedWorkFailed("the worker ended") from None
         finally:
@@ -205,6 +212,21 @@ def _serve(
                 break
     finally:
         os._exit(status)
+
+
+def _widened(pipe: int) -> None:
+    """The pipe's buffer as large as an unprivileged process may make it: a worker's answer
+    of megabytes then crosses in fewer turns of the two processes."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+
+
+def _read_into(readable: int, view: memoryview) -> None:
+    while view:
+        read = os.readv(readable, [view])
+        if not read:
+            raise ForkedWorkFailed("the worker ended")
+        view = view[read:]
 
 
 def _write_all(writable: int, data: bytes | memoryview) -> None:

@@ -661,11 +661,11 @@ def _packed(folded: Sequence[tuple[EncodedDocument, bool]]) -> bytes:
     return b"".join([len(head).to_bytes(8, "big"), head, *(d.body for d, _ in folded)])
 
 
-def _unpacked(packed: bytes) -> Iterator[tuple[EncodedDocument, bool]]:
+def _unpacked(packed: bytes | memoryview) -> Iterator[tuple[EncodedDocument, bool]]:
     """`_packed` read back."""
     at = 8 + int.from_bytes(packed[:8], "big")
     for doc_id, version, erases, terms, length in orjson.loads(packed[8:at]):
-        yield EncodedDocument(doc_id, version, packed[at : at + length], terms), erases
+        yield EncodedDocument(doc_id, version, bytes(packed[at : at + length]), terms), erases
         at += length
 
 
