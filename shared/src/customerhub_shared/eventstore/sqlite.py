@@ -150,12 +150,13 @@ class SQLiteEventStore(EventStore):
     async def stream_sizes(
         self, *, prefix: str, after: str | None, until: int, limit: int
     ) -> list[tuple[str, int]]:
-        # The (stream, revision) index holds the position (the rowid): no row is read.
+        # The (stream, revision) index holds the position (the rowid): no row is read. One
+        # lower bound, so the index range starts there (with two, it starts at the prefix).
         sql = (
-            "SELECT stream, count(*) FROM events WHERE stream >= ? AND stream > ? AND stream < ?"
-            " AND position <= ? GROUP BY stream ORDER BY stream LIMIT ?"
+            f"SELECT stream, count(*) FROM events WHERE stream {'>=' if after is None else '>'} ?"
+            " AND stream < ? AND position <= ? GROUP BY stream ORDER BY stream LIMIT ?"
         )
-        params = (prefix, after or "", _prefix_end(prefix), until, limit)
+        params = (prefix if after is None else after, _prefix_end(prefix), until, limit)
         rows = await self._db.read(lambda db: db.execute(sql, params).fetchall())
         return [(str(stream), int(count)) for stream, count in rows]
 
