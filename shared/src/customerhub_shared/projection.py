@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import pickle
-from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -61,6 +60,8 @@ STREAM_SIZES_READ = 2000
 FORKED_FOLD_SECONDS = 300.0
 # A document or one already serialised (what a forked fold sends back).
 D = TypeVar("D", Document, EncodedDocument)
+# A range of streams a worker folds (under way), and its count of events.
+_Fold = tuple[asyncio.Future[dict[str, EncodedDocument]], int]
 
 
 class Projection(Protocol):
@@ -488,42 +489,70 @@ class Projector:
     ) -> int:
         """`_rebuild_by_stream` with the reading and folding done by FORKED_FOLDS worker
         processes, forked once, each reading the log over its own connection: this process
-        hands each a range of whole streams of about `batch_size` events (and their keys),
-        and writes the documents it sends back, one batch in one write, while the workers
-        fold the next ranges."""
+        hands a worker that is free the next range of whole streams of about `batch_size`
+        events (and their keys), and writes the documents the workers send back, range after
+        range, each range in one write, while the workers fold the next ones."""
         processed = 0
         writes = _Writes(self._write_encoded)
-        ranges = self._stream_ranges(events, prefix, until=until, size=batch_size)
         serve = partial(_serving_folds, self.projection, self.mapper, opener)
         workers = [forked.Worker.start(serve) for _ in range(FORKED_FOLDS)]
-        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int, forked.Worker]]
-        folds = deque()
+        # The folds asked, in the order of their ranges; None after the last.
+        folds: asyncio.Queue[_Fold | None] = asyncio.Queue(FORKED_FOLDS)
+        ranges = self._stream_ranges(events, prefix, until=until, size=batch_size)
+        asked: list[asyncio.Future[dict[str, EncodedDocument]]] = []
+        asking = asyncio.ensure_future(self._ask_workers(workers, ranges, until, folds, asked))
         try:
             await writes.start({}, 0)
-            for worker in workers:
-                if (asked := await self._ask(worker, ranges, until)) is not None:
-                    processed += asked[1]
-                    folds.append((*asked, worker))
-            while folds:
-                folding, count, worker = folds.popleft()
-                documents = await folding
-                if (asked := await self._ask(worker, ranges, until)) is not None:
-                    folds.append((asked[0], processed + asked[1], worker))
-                    processed += asked[1]
-                await writes.start(documents, count)
-                if progress is not None and (maybe := progress(count, until)) is not None:
+            while (fold := await folds.get()) is not None:
+                documents, count = await fold[0], fold[1]
+                processed += count
+                await writes.start(documents, processed)
+                if progress is not None and (maybe := progress(processed, until)) is not None:
                     await maybe
             await writes.finish()
             await self._write({}, until)
         finally:
-            for folding, _, _ in folds:
+            asking.cancel()
+            await asyncio.wait({asking})
+            left = {*asked, *(fold[0] for fold in _drained(folds))}
+            for folding in left:
                 folding.cancel()
-            await asyncio.gather(*(folding for folding, _, _ in folds), return_exceptions=True)
+            await asyncio.gather(*left, return_exceptions=True)
             for worker in workers:
                 worker.end()
             await ranges.aclose()
             await writes.settle()
         return processed
+
+    async def _ask_workers(
+        self,
+        workers: Sequence[forked.Worker],
+        ranges: AsyncGenerator[tuple[list[str], int]],
+        until: int,
+        folds: asyncio.Queue[_Fold | None],
+        asked: list[asyncio.Future[dict[str, EncodedDocument]]],
+    ) -> None:
+        """Each range asked of the first worker free and put in `folds`, which holds as many
+        as there are workers: the workers wait when the writes fall behind. `asked`: the
+        folds not done yet, for the caller to end (done ones are dropped, documents and all).
+        What fails here is put in `folds` too, as a fold that failed."""
+        free: asyncio.Queue[forked.Worker] = asyncio.Queue()
+        for worker in workers:
+            free.put_nowait(worker)
+        try:
+            async for run, count in ranges:
+                request = await self._fold_request(run, until)
+                worker = await free.get()
+                folding = asyncio.ensure_future(self._folded_range(worker, request))
+                folding.add_done_callback(partial(_freed, free, worker))
+                asked[:] = [*(fold for fold in asked if not fold.done()), folding]
+                await folds.put((folding, count))
+        except Exception as error:
+            failed: asyncio.Future[dict[str, EncodedDocument]] = asyncio.Future()
+            failed.set_exception(error)
+            await folds.put((failed, 0))
+            return
+        await folds.put(None)
 
     async def _stream_ranges(
         self, events: EventStore, prefix: str, *, until: int, size: int
@@ -546,19 +575,9 @@ class Projector:
         if run:
             yield run, count
 
-    async def _ask(
-        self,
-        worker: forked.Worker,
-        ranges: AsyncGenerator[tuple[list[str], int]],
-        until: int,
-    ) -> tuple[asyncio.Future[dict[str, EncodedDocument]], int] | None:
-        """The next range of streams asked of `worker` (under way when this returns), and
-        its count of events; None when no range is left. The documents an event erased in
-        are noted for `_write`."""
-        try:
-            run, count = await anext(ranges)
-        except StopAsyncIteration:
-            return None
+    async def _fold_request(self, run: list[str], until: int) -> bytes:
+        """What a worker is asked to fold the streams `run` (in name order) up to `until`
+        with: the first and the last of them, `until`, and their keys."""
         subjects = {
             stream: subject
             for stream in run
@@ -566,18 +585,20 @@ class Projector:
         }
         found = await self.keyring.keys_for(list(subjects.values()))
         keys = {stream: found[s] for stream, s in subjects.items() if s in found}
-        request = pickle.dumps((run[0], run[-1], until, keys))
+        return pickle.dumps((run[0], run[-1], until, keys))
 
-        async def documents() -> dict[str, EncodedDocument]:
-            folded: dict[str, EncodedDocument] = {}
-            answer = await worker.ask(request, within=FORKED_FOLD_SECONDS)
-            for document, erases in _unpacked(answer):
-                folded[document.id] = document
-                if erases:
-                    self._erasing[document.id] = document
-            return folded
-
-        return asyncio.ensure_future(documents()), count
+    async def _folded_range(
+        self, worker: forked.Worker, request: bytes
+    ) -> dict[str, EncodedDocument]:
+        """The documents `worker` folds for `request`; those whose personal data an event
+        erased are noted for `_write`."""
+        folded: dict[str, EncodedDocument] = {}
+        answer = await worker.ask(request, within=FORKED_FOLD_SECONDS)
+        for document, erases in _unpacked(answer):
+            folded[document.id] = document
+            if erases:
+                self._erasing[document.id] = document
+        return folded
 
     def _encoded(self, documents: Mapping[str, Document]) -> dict[str, EncodedDocument]:
         """The documents serialised, those whose erasure is to be written noted as such."""
@@ -826,6 +847,19 @@ async def projectors_following(
     runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
     async with following(runners):
         yield
+
+
+def _drained(queue: asyncio.Queue[_Fold | None]) -> list[_Fold]:
+    """What the queue still holds, taken out."""
+    held: list[_Fold] = []
+    while not queue.empty():
+        if (item := queue.get_nowait()) is not None:
+            held.append(item)
+    return held
+
+
+def _freed(free: asyncio.Queue[forked.Worker], worker: forked.Worker, _: object) -> None:
+    free.put_nowait(worker)
 
 
 def _from_first_event(events: Sequence[RecordedEvent]) -> bool:
