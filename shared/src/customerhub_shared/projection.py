@@ -58,7 +58,7 @@ STREAM_SIZES_READ = 2000
 # A worker folds one batch in seconds; one that has not answered by then is stuck (a lock
 # held by another thread when it was forked): the rebuild fails and can resume.
 FORKED_FOLD_SECONDS = 300.0
-# A document or one already serialised (what a forked fold sends back).
+# A document or one already serialised (what a rebuild's worker sends back).
 D = TypeVar("D", Document, EncodedDocument)
 # A range of streams a worker folds (under way), and its count of events.
 _Fold = tuple[asyncio.Future[dict[str, EncodedDocument]], int]
