@@ -1,64 +1,85 @@
-"""Work in a forked child: its bytes come back; its failure is told by type only; a child
-whose answer is no longer awaited is ended, not left behind."""
+"""A worker, a forked child, answers request after request with what it set up once, in the
+child; its failure is told by type only; a worker whose answer is no longer awaited, that
+died or that gave no answer in time is ended, not left behind."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
+from collections.abc import Callable
 
 import pytest
 
-from customerhub_shared.forked import ForkedWorkFailed, run_forked, start_forked
+from customerhub_shared.forked import ForkedWorkFailed, Worker
+
+SEEN: list[int] = []
 
 
-async def test_the_childs_bytes_come_back_and_the_parent_is_unchanged() -> None:
-    seen: list[int] = []
+def counting_worker() -> Callable[[bytes], bytes]:
+    """Set up in the child: a count of the requests it answered, and its process id."""
+    pid, answered = os.getpid(), [0]
+    SEEN.append(pid)  # in the child's copy of the list
 
-    def work() -> bytes:
-        seen.append(os.getpid())  # in the child's copy of the list
-        return b"x" * 3_000_000 + str(os.getpid()).encode()
+    def serve(request: bytes) -> bytes:
+        if request == b"fail":
+            raise ValueError("Claire Martin, +33 1 40 00 00 00")
+        if request == b"sleep":
+            time.sleep(60)
+        answered[0] += 1
+        return b"%d %d " % (pid, answered[0]) + request * 500_000
 
-    answer = await run_forked(work)
-    assert answer.startswith(b"x" * 3_000_000) and answer[3_000_000:] != str(os.getpid()).encode()
-    assert seen == []
+    return serve
 
 
-async def test_a_failure_in_the_child_is_told_by_its_type_without_its_message() -> None:
-    def work() -> bytes:
-        raise ValueError("Claire Martin, +33 1 40 00 00 00")
+async def test_a_worker_answers_request_after_request_with_what_it_set_up_once() -> None:
+    worker = Worker.start(counting_worker)
+    try:
+        answers = [bytes(await worker.ask(b"%d" % n)) for n in range(3)]
+    finally:
+        worker.end()
+    pids = {answer.split()[0] for answer in answers}
+    assert pids == {str(worker.pid).encode()} and worker.pid != os.getpid()
+    assert [answer.split()[1] for answer in answers] == [b"1", b"2", b"3"]
+    assert answers[2].endswith(b"2" * 500_000)
+    assert SEEN == [], "the parent's memory is its own"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(worker.pid, os.WNOHANG)  # ended and reaped
 
+
+async def test_a_failing_request_is_told_by_type_and_ends_the_worker() -> None:
+    worker = Worker.start(counting_worker)
     with pytest.raises(ForkedWorkFailed) as failed:
-        await run_forked(work)
+        await worker.ask(b"fail")
     assert str(failed.value) == "ValueError"
-
-
-async def test_a_child_no_longer_awaited_is_killed_and_reaped() -> None:
-    def work() -> bytes:
-        time.sleep(60)
-        return b""
-
-    child = start_forked(work)
-    waiting = asyncio.ensure_future(child.answer())
-    await asyncio.sleep(0.05)
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
     with pytest.raises(ChildProcessError):
-        os.waitpid(child.pid, os.WNOHANG)  # reaped already
-    never_awaited = start_forked(work)
-    never_awaited.abandon()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(never_awaited.pid, os.WNOHANG)
+        os.waitpid(worker.pid, os.WNOHANG)
+    with pytest.raises(ForkedWorkFailed):
+        await worker.ask(b"again")
 
 
-async def test_a_child_that_gives_no_answer_in_time_fails_the_caller_and_is_reaped() -> None:
-    def work() -> bytes:
-        time.sleep(60)
-        return b""
-
-    child = start_forked(work)
+async def test_a_worker_that_dies_or_gives_no_answer_in_time_fails_the_caller() -> None:
+    dying = Worker.start(counting_worker)
+    asking = asyncio.ensure_future(dying.ask(b"sleep"))
+    await asyncio.sleep(0.2)
+    os.kill(dying.pid, signal.SIGKILL)
+    with pytest.raises(ForkedWorkFailed, match="the worker ended"):
+        await asking
+    slow = Worker.start(counting_worker)
     with pytest.raises(ForkedWorkFailed, match="no answer within 0.2 s"):
-        await child.answer(within=0.2)
+        await slow.ask(b"sleep", within=0.2)
+    for worker in (dying, slow):
+        with pytest.raises(ChildProcessError):
+            os.waitpid(worker.pid, os.WNOHANG)
+
+
+async def test_a_request_no_longer_awaited_ends_the_worker() -> None:
+    worker = Worker.start(counting_worker)
+    asking = asyncio.ensure_future(worker.ask(b"sleep"))
+    await asyncio.sleep(0.05)
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
     with pytest.raises(ChildProcessError):
-        os.waitpid(child.pid, os.WNOHANG)
+        os.waitpid(worker.pid, os.WNOHANG)

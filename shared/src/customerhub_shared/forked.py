@@ -1,21 +1,27 @@
-"""Pure CPU work run in a forked copy of this process, so a rebuild uses a second core.
+"""Pure CPU work run in forked copies of this process, so a rebuild uses a second core.
 
-The child starts with the parent's memory (the batch to fold is not copied through a pipe),
-runs one function that touches nothing but its arguments, writes its bytes to a pipe and
-exits at once: no event loop, thread, file or log of the parent is used in it.
+A `Worker` is a child forked once that answers request after request (each one's bytes
+through a pipe) with a function it set up once, in the child (a connection of its own, say),
+until the parent ends it. It uses no event loop, thread, file or log of the parent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
+import threading
 from collections.abc import Callable
 
 # Whether work may go to a forked child: fork exists and a second core to run it.
 AVAILABLE = hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 _OK, _FAILED = b"\x00", b"\x01"
+# A request's or an answer's length, before its bytes.
+_LENGTH = 8
+# Linux's limit for an unprivileged process (/proc/sys/fs/pipe-max-size by default).
+_PIPE_SIZE = 1 << 20
 
 
 class ForkedWorkFailed(RuntimeError):
@@ -23,79 +29,144 @@ class ForkedWorkFailed(RuntimeError):
     the data the work was on)."""
 
 
-async def run_forked(work: Callable[[], bytes]) -> bytes:
-    """`work()` run in a forked child; its bytes, read while the caller's loop goes on."""
-    return await start_forked(work).answer()
+class Worker:
+    """A forked child answering requests one at a time with `serve`, which `setup()` made
+    in the child (a connection of its own, say), until the parent ends it."""
 
+    def __init__(self, pid: int, requests: int, answers: int) -> None:
+        self.pid, self._requests, self._answers = pid, requests, answers
+        self._lock = threading.Lock()
+        self._asking = self._ended = False
 
-def start_forked(work: Callable[[], bytes]) -> Child:
-    """A child forked now to run `work()` (the caller may drop what `work` holds at once:
-    the child has its own copy)."""
-    readable, writable = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child, measured by the parent's tests
-        _child(work, readable, writable)
-    os.close(writable)
-    return Child(pid, readable)
+    @classmethod
+    def start(cls, setup: Callable[[], Callable[[bytes], bytes]]) -> Worker:
+        """A worker forked now (it sets up on its first request)."""
+        requests_read, requests_write = os.pipe()
+        answers_read, answers_write = os.pipe()
+        _widened(requests_write)
+        _widened(answers_write)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child, measured by the parent's tests
+            os.close(requests_write)
+            os.close(answers_read)
+            _serve(setup, requests_read, answers_write)
+        os.close(requests_read)
+        os.close(answers_write)
+        return cls(pid, requests_write, answers_read)
 
-
-class Child:
-    """A forked child and the pipe its answer comes on."""
-
-    def __init__(self, pid: int, readable: int) -> None:
-        self.pid, self._readable, self._reading = pid, readable, False
-
-    async def answer(self, *, within: float | None = None) -> bytes:
-        """Its bytes once it exited; ForkedWorkFailed if its work raised or gave no answer
-        `within` seconds (a child stuck on a lock a thread of the parent held when it was
-        forked fails the caller instead of hanging it). Cancelled, the child is killed."""
-        self._reading = True
+    async def ask(self, request: bytes, *, within: float | None = None) -> memoryview:
+        """The answer to `request`; ForkedWorkFailed if serving it raised (the worker has
+        then ended), the worker died, or no answer came `within` seconds. Cancelled, or
+        failed, the worker is ended."""
         try:
             async with asyncio.timeout(within):
-                data = await asyncio.to_thread(_read_all, self._readable)
-                _, status = await asyncio.to_thread(os.waitpid, self.pid, 0)
+                answer = await asyncio.to_thread(self._round_trip, request)
         except TimeoutError:
-            self.abandon()
+            self.end()
             raise ForkedWorkFailed(f"no answer within {within} s") from None
         except BaseException:
-            self.abandon()
+            self.end()
             raise
-        if status != 0 or data[:1] != _OK:
-            raise ForkedWorkFailed(data[1:].decode(errors="replace") or f"status {status}")
-        return data[1:]
+        if answer[:1] != _OK:
+            self.end()
+            raise ForkedWorkFailed(answer[1:].decode(errors="replace"))
+        return memoryview(answer)[1:]
 
-    def abandon(self) -> None:
-        """Kill and reap a child whose answer is no longer awaited (its pipe is closed by
-        the reader, or here if none began)."""
-        if not self._reading:
-            self._reading = True
-            os.close(self._readable)
+    def end(self) -> None:
+        """Kill and reap the worker (it keeps nothing worth a goodbye); its pipes are closed
+        here, or by a round trip still under way once it returns."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            close_here = not self._asking
         with contextlib.suppress(ProcessLookupError, ChildProcessError):
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
+        if close_here:
+            self._close_pipes()
+
+    def _round_trip(self, request: bytes) -> bytearray:
+        with self._lock:
+            if self._ended:
+                raise ForkedWorkFailed("ended")
+            self._asking = True
+        try:
+            _write_all(self._requests, len(request).to_bytes(_LENGTH, "big") + request)
+            head = _read_exactly(self._answers, 1 + _LENGTH)
+            answer = bytearray(1 + int.from_bytes(head[1:], "big"))
+            answer[0] = head[0]
+            _read_into(self._answers, memoryview(answer)[1:])
+            return answer
+        except OSError:  # the worker died (a broken pipe)
+            raise ForkedWorkFailed("the worker ended") from None
+        finally:
+            with self._lock:
+                self._asking = False
+                close_here = self._ended
+            if close_here:
+                self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for fd in (self._requests, self._answers):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
-def _child(work: Callable[[], bytes], readable: int, writable: int) -> None:
+def _serve(
+    setup: Callable[[], Callable[[bytes], bytes]], requests: int, answers: int
+) -> None:  # pragma: no cover - the child, measured by the parent's tests
     status = 0
     try:
-        os.close(readable)
-        try:
-            answer = _OK + work()
-        except Exception as error:
-            answer, status = _FAILED + type(error).__name__.encode(), 1
-        view = memoryview(answer)
-        while view:
-            view = view[os.write(writable, view) :]
+        serve: Callable[[bytes], bytes] | None = None
+        while head := _read_upto(requests, _LENGTH):
+            request = _read_exactly(requests, int.from_bytes(head, "big"))
+            try:
+                serve = serve or setup()
+                answer = _OK + serve(request)
+            except Exception as error:
+                answer, status = _FAILED + type(error).__name__.encode(), 1
+            _write_all(answers, answer[:1] + (len(answer) - 1).to_bytes(_LENGTH, "big"))
+            _write_all(answers, memoryview(answer)[1:])
+            if status:
+                break
     finally:
         os._exit(status)
 
 
-def _read_all(readable: int) -> bytes:
-    """Up to the end of the pipe, then closed here (a caller cancelled meanwhile leaves it)."""
-    chunks = []
-    try:
-        while chunk := os.read(readable, 1 << 20):
-            chunks.append(chunk)
-    finally:
-        os.close(readable)
+def _widened(pipe: int) -> None:
+    """The pipe's buffer as large as an unprivileged process may make it: a worker's answer
+    of megabytes then crosses in fewer turns of the two processes."""
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+
+
+def _read_into(readable: int, view: memoryview) -> None:
+    while view:
+        read = os.readv(readable, [view])
+        if not read:
+            raise ForkedWorkFailed("the worker ended")
+        view = view[read:]
+
+
+def _write_all(writable: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(writable, view) :]
+
+
+def _read_upto(readable: int, size: int) -> bytes:
+    """`size` bytes, or b"" at the end of the pipe before the first."""
+    first = os.read(readable, size)
+    return first + _read_exactly(readable, size - len(first)) if first else b""
+
+
+def _read_exactly(readable: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(readable, min(left, 1 << 20))
+        if not chunk:
+            raise ForkedWorkFailed("the worker ended")
+        chunks.append(chunk)
+        left -= len(chunk)
     return b"".join(chunks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections import deque
+import pickle
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -34,6 +34,7 @@ from customerhub_shared.consumers.runner import Progress as Progress
 from customerhub_shared.consumers.runner import Runner, following
 from customerhub_shared.events import Envelope
 from customerhub_shared.eventstore import EventStore, RecordedEvent
+from customerhub_shared.eventstore.port import StreamRangeReader
 from customerhub_shared.keyring import KeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.readstore import Document, ReadStore
@@ -50,13 +51,17 @@ PAGE_SIZE = 5000
 FOLD_CHUNK = 2000
 # Streams a rebuild folds between two turns of the event loop (a write in flight goes on).
 FOLDS_PER_TURN = 100
-# Batches a rebuild from nothing folds at once in forked children (0: in this process).
+# Worker processes a rebuild from nothing reads and folds in (0: in this process).
 FORKED_FOLDS = 2
-# A forked fold of one batch takes seconds; one that has not answered by then is stuck
-# (a lock held by another thread when it was forked): the rebuild fails and can resume.
+# Streams a rebuild asks the sizes of at a time, to cut the log into workers' ranges.
+STREAM_SIZES_READ = 2000
+# A worker folds one batch in seconds; one that has not answered by then is stuck (a lock
+# held by another thread when it was forked): the rebuild fails and can resume.
 FORKED_FOLD_SECONDS = 300.0
-# A document or one already serialised (what a forked fold sends back).
+# A document or one already serialised (what a rebuild's worker sends back).
 D = TypeVar("D", Document, EncodedDocument)
+# A range of streams a worker folds (under way), and its count of events.
+_Fold = tuple[asyncio.Future[dict[str, EncodedDocument]], int]
 
 
 class Projection(Protocol):
@@ -380,6 +385,11 @@ class Projector:
             return 0
         prefix = getattr(self.projection, "stream_prefix", None)
         if not position and isinstance(prefix, str) and prefix and events.reads_in_stream_order:
+            opener = events.stream_range_opener()
+            if FORKED_FOLDS > 0 and forked.AVAILABLE and opener is not None:
+                return await self._rebuild_in_workers(
+                    events, prefix, opener, batch_size=batch_size, until=until, progress=progress
+                )
             return await self._rebuild_by_stream(
                 events, prefix, batch_size=batch_size, until=until, progress=progress
             )
@@ -420,14 +430,13 @@ class Projector:
         progress: Progress | None,
     ) -> int:
         """A rebuild from nothing (no checkpoint, or 0: no event applied in log order yet),
-        stream after stream: each document folded from its first event to `until` once, so
-        derived once and written once, in `_id` order. Meanwhile the events folded so far
-        are kept under `stream_pass_name` (how far it got); the checkpoint moves from none
-        to `until` once the last document is written. A crash before starts it again (the
-        guarded write keeps what is already stored)."""
+        stream after stream, in this process: each document folded from its first event to
+        `until` once, so derived once and written once, in `_id` order. Meanwhile the events
+        folded so far are kept under `stream_pass_name` (how far it got); the checkpoint
+        moves from none to `until` once the last document is written. A crash before starts
+        it again (the guarded write keeps what is already stored)."""
         processed, batch = 0, []
         writes = _Writes(self._write_encoded)
-        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]] = deque()
         size = min(PAGE_SIZE, batch_size)
         pages = _stream_pages(events, prefix, until=until, size=size, ahead=batch_size // size)
         try:
@@ -440,44 +449,23 @@ class Projector:
                     whole, batch = _last_stream_apart(batch)
                     if not whole:  # one stream longer than a batch: read on to its end
                         continue
-                    await self._fold_streams_and_write(whole, writes, folds, processed)
+                    await self._fold_streams_and_write(whole, writes, processed)
                     processed += len(whole)
                     if progress is not None and (maybe := progress(processed, until)) is not None:
                         await maybe
-            await self._fold_streams_and_write(batch, writes, folds, processed)
+            await self._fold_streams_and_write(batch, writes, processed)
             processed += len(batch)
-            while folds:
-                folding, folded = folds.popleft()
-                await writes.start(await folding, folded)
             await writes.finish()
             await self._write({}, until)
         finally:
-            for folding, _ in folds:
-                folding.cancel()
-            await asyncio.gather(*(folding for folding, _ in folds), return_exceptions=True)
             await writes.settle()
         return processed
 
     async def _fold_streams_and_write(
-        self,
-        batch: Sequence[RecordedEvent],
-        writes: _Writes[EncodedDocument],
-        folds: deque[tuple[asyncio.Future[dict[str, EncodedDocument]], int]],
-        before: int,
+        self, batch: Sequence[RecordedEvent], writes: _Writes[EncodedDocument], before: int
     ) -> None:
-        """Whole streams folded from scratch and written, the write noting the `before` +
-        len(batch) events folded. Forked: the batch is folded in a child process while this
-        one reads the next batch and writes the one before (FORKED_FOLDS at a time), each in
-        one write, whose transaction then rewrites the search-term index's pages once per
-        batch, not once per chunk. In this process: in chunks, each written while the next
-        is folded, the last one noting the count."""
-        done = before + len(batch)
-        if FORKED_FOLDS > 0 and forked.AVAILABLE:
-            folds.append((await self._fold_forked(batch), done))
-            if len(folds) >= FORKED_FOLDS:
-                folding, folded = folds.popleft()
-                await writes.start(await folding, folded)
-            return
+        """Whole streams folded from scratch in chunks, each written while the next is
+        folded, the last one noting the `before` + len(batch) events folded."""
         chunks = self._changed_chunks(
             batch, {}, from_log_start=True, traced=False, chunk=FOLD_CHUNK
         )
@@ -487,7 +475,130 @@ class Projector:
                 if held is not None:
                     await writes.start(held, before)
                 held = self._encoded(chunk)
-        await writes.start(held or {}, done)
+        await writes.start(held or {}, before + len(batch))
+
+    async def _rebuild_in_workers(
+        self,
+        events: EventStore,
+        prefix: str,
+        opener: Callable[[], StreamRangeReader],
+        *,
+        batch_size: int,
+        until: int,
+        progress: Progress | None,
+    ) -> int:
+        """`_rebuild_by_stream` with the reading and folding done by FORKED_FOLDS worker
+        processes, forked once, each reading the log over its own connection: this process
+        hands a worker that is free the next range of whole streams of about `batch_size`
+        events (and their keys), and writes the documents the workers send back, range after
+        range, each range in one write, while the workers fold the next ones."""
+        processed = 0
+        writes = _Writes(self._write_encoded)
+        serve = partial(_serving_folds, self.projection, self.mapper, opener)
+        workers = [forked.Worker.start(serve) for _ in range(FORKED_FOLDS)]
+        # The folds asked, in the order of their ranges; None after the last.
+        folds: asyncio.Queue[_Fold | None] = asyncio.Queue(FORKED_FOLDS)
+        ranges = self._stream_ranges(events, prefix, until=until, size=batch_size)
+        asked: list[asyncio.Future[dict[str, EncodedDocument]]] = []
+        asking = asyncio.ensure_future(self._ask_workers(workers, ranges, until, folds, asked))
+        try:
+            await writes.start({}, 0)
+            while (fold := await folds.get()) is not None:
+                documents, count = await fold[0], fold[1]
+                processed += count
+                await writes.start(documents, processed)
+                if progress is not None and (maybe := progress(processed, until)) is not None:
+                    await maybe
+            await writes.finish()
+            await self._write({}, until)
+        finally:
+            asking.cancel()
+            await asyncio.wait({asking})
+            left = {*asked, *(fold[0] for fold in _drained(folds))}
+            for folding in left:
+                folding.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            for worker in workers:
+                worker.end()
+            await ranges.aclose()
+            await writes.settle()
+        return processed
+
+    async def _ask_workers(
+        self,
+        workers: Sequence[forked.Worker],
+        ranges: AsyncGenerator[tuple[list[str], int]],
+        until: int,
+        folds: asyncio.Queue[_Fold | None],
+        asked: list[asyncio.Future[dict[str, EncodedDocument]]],
+    ) -> None:
+        """Each range asked of the first worker free and put in `folds`, which holds as many
+        as there are workers: the workers wait when the writes fall behind. `asked`: the
+        folds not done yet, for the caller to end (done ones are dropped, documents and all).
+        What fails here is put in `folds` too, as a fold that failed."""
+        free: asyncio.Queue[forked.Worker] = asyncio.Queue()
+        for worker in workers:
+            free.put_nowait(worker)
+        try:
+            async for run, count in ranges:
+                request = await self._fold_request(run, until)
+                worker = await free.get()
+                folding = asyncio.ensure_future(self._folded_range(worker, request))
+                folding.add_done_callback(partial(_freed, free, worker))
+                asked[:] = [*(fold for fold in asked if not fold.done()), folding]
+                await folds.put((folding, count))
+        except Exception as error:
+            failed: asyncio.Future[dict[str, EncodedDocument]] = asyncio.Future()
+            failed.set_exception(error)
+            await folds.put((failed, 0))
+            return
+        await folds.put(None)
+
+    async def _stream_ranges(
+        self, events: EventStore, prefix: str, *, until: int, size: int
+    ) -> AsyncGenerator[tuple[list[str], int]]:
+        """The streams named `prefix...` with events up to `until`, in name order, in runs
+        of about `size` events (at least one stream each), with their count of events."""
+        after: str | None = None
+        run: list[str] = []
+        count = 0
+        while sizes := await events.stream_sizes(
+            prefix=prefix, after=after, until=until, limit=STREAM_SIZES_READ
+        ):
+            for stream, events_in_stream in sizes:
+                run.append(stream)
+                count += events_in_stream
+                if count >= size:
+                    yield run, count
+                    run, count = [], 0
+            after = sizes[-1][0]
+        if run:
+            yield run, count
+
+    async def _fold_request(self, run: list[str], until: int) -> bytes:
+        """What a worker is asked to fold the streams `run` (in name order) up to `until`
+        with: the first and the last of them, `until`, and their keys."""
+        subjects = {
+            stream: subject
+            for stream in run
+            if (subject := self.projection.key_subject(stream)) is not None
+        }
+        found = await self.keyring.keys_for(list(subjects.values()))
+        keys = {stream: found[s] for stream, s in subjects.items() if s in found}
+        return pickle.dumps((run[0], run[-1], until, keys))
+
+    async def _folded_range(
+        self, worker: forked.Worker, request: bytes
+    ) -> dict[str, EncodedDocument]:
+        """The documents `worker` folds for `request`; those whose personal data an event
+        erased are noted for `_write`."""
+        folded: dict[str, EncodedDocument] = {}
+        answer = await worker.ask(request, within=FORKED_FOLD_SECONDS)
+        for document, erases in _unpacked(answer):
+            folded[document.id] = document
+            if erases:
+                self._erasing[document.id] = document
+        return folded
 
     def _encoded(self, documents: Mapping[str, Document]) -> dict[str, EncodedDocument]:
         """The documents serialised, those whose erasure is to be written noted as such."""
@@ -497,38 +608,6 @@ class Projector:
             if self._erasing.get(doc_id) is document:
                 self._erasing[doc_id] = serialised[doc_id]
         return serialised
-
-    async def _fold_forked(
-        self, batch: Sequence[RecordedEvent]
-    ) -> asyncio.Future[dict[str, EncodedDocument]]:
-        """The documents of whole streams, folded from their first event in a forked child
-        (under way when this returns); those whose personal data an event erased are noted
-        for `_write`."""
-        streams: dict[str, list[RecordedEvent]] = {}
-        for event in batch:
-            if (recorded := streams.get(event.stream)) is not None:
-                recorded.append(event)
-            elif self.projection.handles(event.stream):
-                streams[event.stream] = [event]
-        keys = await self._keys(streams)
-        # Forked now: this process keeps no copy of the batch's streams while it folds.
-        child = forked.start_forked(
-            partial(_fold_streams, self.projection, self.mapper, streams, keys)
-        )
-
-        async def documents() -> dict[str, EncodedDocument]:
-            folded: dict[str, EncodedDocument] = {}
-            answer = await child.answer(within=FORKED_FOLD_SECONDS)
-            for document, erases in _unpacked(answer):
-                folded[document.id] = document
-                if erases:
-                    self._erasing[document.id] = document
-            return folded
-
-        folding = asyncio.ensure_future(documents())
-        # Cancelled before it began to wait (a rebuild that failed): the child is ended too.
-        folding.add_done_callback(lambda done: child.abandon() if done.cancelled() else None)
-        return folding
 
     async def _fold_and_write(
         self,
@@ -552,6 +631,27 @@ class Projector:
                 folded.update(chunk)
                 held = chunk
         await writes.start(held or {}, batch[-1].position, known=folded)
+
+
+def _serving_folds(
+    projection: Projection, mapper: EventMapper, opener: Callable[[], StreamRangeReader]
+) -> Callable[[bytes], bytes]:
+    """In a rebuild's worker: the log opened there, and what answers a request (the first
+    and last stream of a range, the log position to stop at, the streams' keys) with the
+    range's documents, `_packed`."""
+    read = opener()
+
+    def serve(request: bytes) -> bytes:
+        first, last, until, keys = pickle.loads(request)
+        streams: dict[str, list[RecordedEvent]] = {}
+        for event in read(first, last, until):
+            if (recorded := streams.get(event.stream)) is not None:
+                recorded.append(event)
+            elif projection.handles(event.stream):
+                streams[event.stream] = [event]
+        return _fold_streams(projection, mapper, streams, keys)
+
+    return serve
 
 
 def _fold_streams(
@@ -582,11 +682,11 @@ def _packed(folded: Sequence[tuple[EncodedDocument, bool]]) -> bytes:
     return b"".join([len(head).to_bytes(8, "big"), head, *(d.body for d, _ in folded)])
 
 
-def _unpacked(packed: bytes) -> Iterator[tuple[EncodedDocument, bool]]:
+def _unpacked(packed: bytes | memoryview) -> Iterator[tuple[EncodedDocument, bool]]:
     """`_packed` read back."""
     at = 8 + int.from_bytes(packed[:8], "big")
     for doc_id, version, erases, terms, length in orjson.loads(packed[8:at]):
-        yield EncodedDocument(doc_id, version, packed[at : at + length], terms), erases
+        yield EncodedDocument(doc_id, version, bytes(packed[at : at + length]), terms), erases
         at += length
 
 
@@ -747,6 +847,19 @@ async def projectors_following(
     runners = [Runner(p, events=events, batch_size=batch_size) for p in projectors]
     async with following(runners):
         yield
+
+
+def _drained(queue: asyncio.Queue[_Fold | None]) -> list[_Fold]:
+    """What the queue still holds, taken out."""
+    held: list[_Fold] = []
+    while not queue.empty():
+        if (item := queue.get_nowait()) is not None:
+            held.append(item)
+    return held
+
+
+def _freed(free: asyncio.Queue[forked.Worker], worker: forked.Worker, _: object) -> None:
+    free.put_nowait(worker)
 
 
 def _from_first_event(events: Sequence[RecordedEvent]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from customer_command.domain.values import NewCustomer
 from customer_query.domain.view import CustomerView
 from customerhub_shared import projection
 from customerhub_shared.events import default_registry
+from customerhub_shared.forked import Worker
 from customerhub_shared.infrastructure import Infrastructure, open_infrastructure
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projector, collection_name
@@ -95,8 +96,16 @@ async def test_a_replay_folding_an_anonymisation_erases_the_active_generation_to
     forked_folds: int,
 ) -> None:
     """The active generation missed the anonymisation (its projector was not running): the
-    replay that folds it, in this process or in a forked child, erases it there as well."""
+    replay that folds it, in this process or in worker processes, erases it there as well."""
     monkeypatch.setattr(projection, "FORKED_FOLDS", forked_folds)
+    workers: list[Worker] = []
+    start = Worker.start
+
+    def counted(setup: Callable[[], Callable[[bytes], bytes]]) -> Worker:
+        workers.append(start(setup))
+        return workers[-1]
+
+    monkeypatch.setattr(Worker, "start", counted)
     mapper, view = EventMapper(default_registry()), CustomerView()
     canary = await _create(infra, f"Canary {uuid.uuid4().hex[:8]}")
     bystander = await _create(infra, "Boulangerie Martin")
@@ -108,6 +117,7 @@ async def test_a_replay_folding_an_anonymisation_erases_the_active_generation_to
         view, events=infra.event_store, store=read_store, mapper=mapper, keyring=infra.keyring
     )
 
+    assert len(workers) == forked_folds
     for generation in (1, 2):
         collection = collection_name(view.name, generation)
         erased = await read_store.get(collection, str(canary))

@@ -30,7 +30,7 @@ from customerhub_shared.events.customer import (
     EquipmentUnassigned,
 )
 from customerhub_shared.eventstore.sqlite import SQLiteEventStore
-from customerhub_shared.forked import Child, start_forked
+from customerhub_shared.forked import Worker
 from customerhub_shared.keyring.sqlite import SQLiteKeyRing
 from customerhub_shared.mapper import EventMapper
 from customerhub_shared.projection import Projector
@@ -133,17 +133,25 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
     batch_size: int,
     forked_folds: int,
 ) -> None:
-    # Small pages and chunks: streams cross pages, batches and chunks (and are longer than a
-    # batch). Folded here, or in forked children (one or two batches at a time).
+    # Small pages, chunks and lookups: streams cross pages, batches and chunks (and are longer
+    # than a batch). Folded here, or in one or two worker processes (a range of streams each).
     monkeypatch.setattr(projection, "PAGE_SIZE", page_size)
+    monkeypatch.setattr(projection, "STREAM_SIZES_READ", page_size)
     monkeypatch.setattr(projection, "FORKED_FOLDS", forked_folds)
-    children: list[object] = []
+    workers: list[Worker] = []
+    asked: list[bytes] = []
+    start, ask = Worker.start, Worker.ask
 
-    def counted(work: Callable[[], bytes]) -> Child:
-        children.append(work)
-        return start_forked(work)
+    def counted(setup: Callable[[], Callable[[bytes], bytes]]) -> Worker:
+        workers.append(start(setup))
+        return workers[-1]
 
-    monkeypatch.setattr(forked, "start_forked", counted)
+    async def counted_ask(worker: Worker, request: bytes, *, within: float | None) -> bytes:
+        asked.append(request)
+        return await ask(worker, request, within=within)
+
+    monkeypatch.setattr(Worker, "start", counted)
+    monkeypatch.setattr(Worker, "ask", counted_ask)
     monkeypatch.setattr(projection, "FOLD_CHUNK", 25)
     store = await SQLiteReadStore.open(history.path / "read.db")
     try:
@@ -168,7 +176,8 @@ async def test_a_rebuild_stream_by_stream_makes_the_documents_the_live_projector
     head = await history.events.head_position()
     assert checkpoints["customers@g2"] == head, "the log position comes at the end"
     assert checkpoints["customers@g2/streams"] == outcome.events < head, "customer events only"
-    assert forked.AVAILABLE and (len(children) > 1) == (forked_folds > 0)
+    assert forked.AVAILABLE and len(workers) == forked_folds
+    assert (len(asked) > forked_folds) == (forked_folds > 0), "a worker folds range after range"
     rebuilt, rebuilt_terms = stored(history.path / "read.db", 2)
     projected, projected_terms = stored(history.path / "read.db", 1)
     assert len(projected) == 300 and rebuilt.keys() == projected.keys()

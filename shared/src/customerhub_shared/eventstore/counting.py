@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from prometheus_client import Counter
@@ -13,6 +13,7 @@ from customerhub_shared.eventstore.port import (
     EventStore,
     NewEvent,
     RecordedEvent,
+    StreamRangeReader,
 )
 
 
@@ -66,6 +67,14 @@ class CountingEventStore(EventStore):
         return await self.inner.read_in_stream_order(
             prefix=prefix, after=after, until=until, limit=limit
         )
+
+    async def stream_sizes(
+        self, *, prefix: str, after: str | None, until: int, limit: int
+    ) -> list[tuple[str, int]]:
+        return await self.inner.stream_sizes(prefix=prefix, after=after, until=until, limit=limit)
+
+    def stream_range_opener(self) -> Callable[[], StreamRangeReader] | None:
+        return self.inner.stream_range_opener()
 
     async def appended(self, timeout: float) -> None:
         await self.inner.appended(timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -25,6 +25,11 @@ class NewEvent:
     type: str
     data: bytes
     metadata: bytes
+
+
+# The events of the streams `first` to `last` (both included, in name order) at positions up
+# to `until`, in (stream, revision) order: a rebuild worker's read.
+StreamRangeReader = Callable[[str, str, int], list["RecordedEvent"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,18 @@ class EventStore(abc.ABC):
         """Up to `limit` events of the streams named `prefix...`, with positions up to
         `until`, in (stream, revision) order after `after` (stream, revision)."""
         raise NotImplementedError(f"{type(self).__name__} reads in log order only")
+
+    async def stream_sizes(
+        self, *, prefix: str, after: str | None, until: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """Up to `limit` streams named `prefix...` after the stream `after`, in order, each
+        with its count of events at positions up to `until` (streams with none left out)."""
+        raise NotImplementedError(f"{type(self).__name__} reads in log order only")
+
+    def stream_range_opener(self) -> Callable[[], StreamRangeReader] | None:
+        """Where another process can read this log itself (a rebuild's workers): a function
+        that, run there, opens the log anew and returns a reader of stream ranges."""
+        return None
 
     async def appended(self, timeout: float) -> None:
         """Return once an event may have been appended (where the store hears of appends), or

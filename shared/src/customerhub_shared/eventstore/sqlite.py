@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from customerhub_shared.eventstore.port import (
     EventStore,
     NewEvent,
     RecordedEvent,
+    StreamRangeReader,
 )
 from customerhub_shared.eventstore.subscription import follow_log
 from customerhub_shared.sqlite_files import connect
@@ -84,6 +86,7 @@ def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
 
 class SQLiteEventStore(EventStore):
     def __init__(self, path: Path | str, *, poll_interval: float = 0.2) -> None:
+        self._path = path
         self._db = SQLiteThreads(path, name="events", page_size=_PAGE_SIZE)
         self._appends = GroupCommit(
             lambda: connect(path, synchronous="FULL", page_size=_PAGE_SIZE),
@@ -150,6 +153,22 @@ class SQLiteEventStore(EventStore):
         rows = await self._db.read(lambda db: db.execute(sql, params).fetchall())
         return [_row_to_event(row) for row in rows]
 
+    async def stream_sizes(
+        self, *, prefix: str, after: str | None, until: int, limit: int
+    ) -> list[tuple[str, int]]:
+        # The (stream, revision) index holds the position (the rowid): no row is read. One
+        # lower bound, so the index range starts there (with two, it starts at the prefix).
+        sql = (
+            f"SELECT stream, count(*) FROM events WHERE stream {'>=' if after is None else '>'} ?"
+            " AND stream < ? AND position <= ? GROUP BY stream ORDER BY stream LIMIT ?"
+        )
+        params = (prefix if after is None else after, _prefix_end(prefix), until, limit)
+        rows = await self._db.read(lambda db: db.execute(sql, params).fetchall())
+        return [(str(stream), int(count)) for stream, count in rows]
+
+    def stream_range_opener(self) -> Callable[[], StreamRangeReader]:
+        return partial(_open_stream_ranges, self._path)
+
     async def head_position(self) -> int | None:
         row = await self._db.read(
             lambda db: db.execute("SELECT MAX(position) FROM events").fetchone()
@@ -175,6 +194,22 @@ class SQLiteEventStore(EventStore):
     async def close(self) -> None:
         await asyncio.to_thread(self._appends.close)
         self._db.close()
+
+
+def _open_stream_ranges(path: Path | str) -> StreamRangeReader:
+    """A reader of stream ranges over a connection of its own, opened here (in the process
+    that reads), read-only."""
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA query_only = ON")
+    sql = (
+        f"SELECT {_COLUMNS} FROM events WHERE stream >= ? AND stream <= ? AND position <= ?"
+        " ORDER BY stream, revision"
+    )
+
+    def read(first: str, last: str, until: int) -> list[RecordedEvent]:
+        return [_row_to_event(row) for row in db.execute(sql, (first, last, until))]
+
+    return read
 
 
 def _prefix_end(prefix: str) -> str:

@@ -23,8 +23,9 @@ Scalar = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True)
 class EncodedDocument:
-    """A document already serialised, with what a store indexes of it: a rebuild's forked
-    fold sends these, so its parent neither parses nor serialises the body again."""
+    """A document already serialised, with what a store indexes of it: a rebuild's worker
+    processes send these, so the replay process neither parses nor serialises the body
+    again."""
 
     id: str
     version: int

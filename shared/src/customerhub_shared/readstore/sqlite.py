@@ -440,9 +440,13 @@ def _replace_terms(
         "DELETE FROM search_terms WHERE collection = ? AND doc_id = ?",
         [(collection, doc_id) for doc_id, _ in terms if stored is None or doc_id in stored],
     )
-    db.executemany(
-        "INSERT OR IGNORE INTO search_terms (collection, doc_id, term) VALUES (?, ?, ?)",
-        [(collection, doc_id, term) for doc_id, found in terms for term in found],
+    # One statement for them all: SQLite reads the pairs from one JSON text, rather than
+    # Python binding a row's parameters for each term.
+    pairs = orjson.dumps([(doc_id, list(found)) for doc_id, found in terms]).decode()
+    db.execute(
+        "INSERT OR IGNORE INTO search_terms (collection, doc_id, term)"
+        " SELECT ?, d.value ->> 0, t.value FROM json_each(?) AS d, json_each(d.value -> 1) AS t",
+        (collection, pairs),
     )
 
 
