@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -34,6 +34,9 @@ class DuplicateProbe:
     name_key: str = ""
     email: str | None = None
     phone_key: str | None = None
+    # The ratios of this probe's words to candidates' words met so far: one search compares
+    # the same pair of words again for every candidate holding it. It lives as the probe does.
+    ratios: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, *, name: str | None, email: str | None, phone: str | None) -> DuplicateProbe:
@@ -60,8 +63,11 @@ class DuplicateMatch:
     reasons: tuple[str, ...]
 
 
-def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
-    """Sørensen-Dice over words, where a mistyped word counts for how alike it is."""
+def name_similarity(
+    words: Sequence[str], other: Sequence[str], ratios: dict[tuple[str, str], float] | None = None
+) -> float:
+    """Sørensen-Dice over words, where a mistyped word counts for how alike it is; `ratios`
+    keeps the words' ratios computed, for another call with the same words."""
     if not words or not other:
         return 0.0
     unmatched = list(other)
@@ -73,26 +79,31 @@ def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
             continue
         if len(word) < MIN_FUZZY_WORD_LENGTH:  # too short to be taken for a mistyped one
             continue
-        best, likeness = _closest(word, unmatched)
+        best, likeness = _closest(word, unmatched, {} if ratios is None else ratios)
         if best is not None:
             unmatched.remove(best)
             overlap += likeness
     return 2 * overlap / (len(words) + len(other))
 
 
-def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+def _closest(
+    word: str, candidates: Sequence[str], ratios: dict[tuple[str, str], float]
+) -> tuple[str | None, float]:
     """The candidate most like `word` (a mistyped form of it), if one is alike enough."""
     best: tuple[str | None, float] = (None, 0.0)
     for candidate in candidates:
         if len(candidate) < MIN_FUZZY_WORD_LENGTH:
             continue
-        likeness = _likeness(word, candidate, at_least=max(SIMILAR_WORD_RATIO, best[1]))
+        at_least = max(SIMILAR_WORD_RATIO, best[1])
+        likeness = _likeness(word, candidate, at_least=at_least, ratios=ratios)
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
             best = (candidate, likeness)
     return best
 
 
-def _likeness(word: str, candidate: str, *, at_least: float) -> float:
+def _likeness(
+    word: str, candidate: str, *, at_least: float, ratios: dict[tuple[str, str], float]
+) -> float:
     """difflib's ratio of two different words, or 0.0 where their letters alone keep it
     below `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound),
     none of those the longer one lacks, and one letter fewer where both are as long (all
@@ -104,9 +115,16 @@ def _likeness(word: str, candidate: str, *, at_least: float) -> float:
     lacking = sum(letter not in longer for letter in shorter)
     if 2 * (len(shorter) - max(lacking, len(word) == len(candidate))) / lengths < at_least:
         return 0.0
+    ratio = ratios.get((word, candidate))
+    if ratio is None:
+        ratio = ratios[word, candidate] = _ratio(word, candidate)
+    return ratio
+
+
+def _ratio(word: str, candidate: str) -> float:
     if len(candidate) >= _DIFFLIB_AUTOJUNK_LENGTH:
         return SequenceMatcher(None, word, candidate).ratio()
-    return 2.0 * _matching_letters(word, candidate) / lengths
+    return 2.0 * _matching_letters(word, candidate) / (len(word) + len(candidate))
 
 
 def _matching_letters(a: str, b: str) -> int:
@@ -165,5 +183,6 @@ def _name_signal(probe: DuplicateProbe, name_key: str) -> tuple[float, str] | No
         return None
     if probe.name_key == name_key:
         return SAME_NAME, "same_name"
-    similarity = min(name_similarity(probe.name_words, name_key.split()), SIMILAR_NAME_CAP)
+    similarity = name_similarity(probe.name_words, name_key.split(), probe.ratios)
+    similarity = min(similarity, SIMILAR_NAME_CAP)
     return (similarity, "similar_name") if similarity >= SIMILAR_NAME_THRESHOLD else None
