@@ -27,6 +27,10 @@ MIN_FUZZY_WORD_LENGTH = 4
 _DIFFLIB_AUTOJUNK_LENGTH = 200
 
 
+# Per pair of words: how alike their letters alone let them be, and difflib's ratio once known.
+Compared = dict[tuple[str, str], tuple[float, float | None]]
+
+
 @dataclass(frozen=True)
 class DuplicateProbe:
     """What a user is about to enter, normalised once."""
@@ -34,9 +38,9 @@ class DuplicateProbe:
     name_key: str = ""
     email: str | None = None
     phone_key: str | None = None
-    # The ratios of this probe's words to candidates' words met so far: one search compares
-    # the same pair of words again for every candidate holding it. It lives as the probe does.
-    ratios: dict[tuple[str, str], float] = field(default_factory=dict, compare=False, repr=False)
+    # This probe's words compared with candidates' words so far: one search meets the same
+    # pair of words again in every candidate holding it. It lives as the probe does.
+    compared: Compared = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, *, name: str | None, email: str | None, phone: str | None) -> DuplicateProbe:
@@ -64,10 +68,10 @@ class DuplicateMatch:
 
 
 def name_similarity(
-    words: Sequence[str], other: Sequence[str], ratios: dict[tuple[str, str], float] | None = None
+    words: Sequence[str], other: Sequence[str], compared: Compared | None = None
 ) -> float:
-    """Sørensen-Dice over words, where a mistyped word counts for how alike it is; `ratios`
-    keeps the words' ratios computed, for another call with the same words."""
+    """Sørensen-Dice over words, where a mistyped word counts for how alike it is; `compared`
+    keeps what comparing two words found, for another call with the same words."""
     if not words or not other:
         return 0.0
     unmatched = list(other)
@@ -79,46 +83,55 @@ def name_similarity(
             continue
         if len(word) < MIN_FUZZY_WORD_LENGTH:  # too short to be taken for a mistyped one
             continue
-        best, likeness = _closest(word, unmatched, {} if ratios is None else ratios)
+        best, likeness = _closest(word, unmatched, {} if compared is None else compared)
         if best is not None:
             unmatched.remove(best)
             overlap += likeness
     return 2 * overlap / (len(words) + len(other))
 
 
-def _closest(
-    word: str, candidates: Sequence[str], ratios: dict[tuple[str, str], float]
-) -> tuple[str | None, float]:
+def _closest(word: str, candidates: Sequence[str], compared: Compared) -> tuple[str | None, float]:
     """The candidate most like `word` (a mistyped form of it), if one is alike enough."""
     best: tuple[str | None, float] = (None, 0.0)
     for candidate in candidates:
         if len(candidate) < MIN_FUZZY_WORD_LENGTH:
             continue
         at_least = max(SIMILAR_WORD_RATIO, best[1])
-        likeness = _likeness(word, candidate, at_least=at_least, ratios=ratios)
+        likeness = _likeness(word, candidate, at_least=at_least, compared=compared)
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
             best = (candidate, likeness)
     return best
 
 
-def _likeness(
-    word: str, candidate: str, *, at_least: float, ratios: dict[tuple[str, str], float]
-) -> float:
+def _likeness(word: str, candidate: str, *, at_least: float, compared: Compared) -> float:
     """difflib's ratio of two different words, or 0.0 where their letters alone keep it
-    below `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound),
-    none of those the longer one lacks, and one letter fewer where both are as long (all
-    would make them the same word)."""
+    below `at_least` (at least `SIMILAR_WORD_RATIO`)."""
+    pair = (word, candidate)
+    known = compared.get(pair)
+    if known is None:
+        known = compared[pair] = (_letters_bound(word, candidate), None)
+    bound, ratio = known
+    if bound < at_least:
+        return 0.0
+    if ratio is None:
+        ratio = _ratio(word, candidate)
+        compared[pair] = (bound, ratio)
+    return ratio
+
+
+def _letters_bound(word: str, candidate: str) -> float:
+    """At least the ratio of two different words, from their letters alone, where it could
+    reach `SIMILAR_WORD_RATIO`: at most the shorter one's letters match (its `real_quick_ratio`
+    bound), none of those the longer one lacks, and one letter fewer where both are as long
+    (all would make them the same word)."""
     lengths = len(word) + len(candidate)
     shorter, longer = (word, candidate) if len(word) <= len(candidate) else (candidate, word)
-    if 2 * (len(shorter) - (len(word) == len(candidate))) / lengths < at_least:
-        return 0.0
+    as_long = len(word) == len(candidate)
+    bound = 2 * (len(shorter) - as_long) / lengths
+    if bound < SIMILAR_WORD_RATIO:
+        return bound
     lacking = sum(letter not in longer for letter in shorter)
-    if 2 * (len(shorter) - max(lacking, len(word) == len(candidate))) / lengths < at_least:
-        return 0.0
-    ratio = ratios.get((word, candidate))
-    if ratio is None:
-        ratio = ratios[word, candidate] = _ratio(word, candidate)
-    return ratio
+    return 2 * (len(shorter) - max(lacking, as_long)) / lengths
 
 
 def _ratio(word: str, candidate: str) -> float:
@@ -183,6 +196,6 @@ def _name_signal(probe: DuplicateProbe, name_key: str) -> tuple[float, str] | No
         return None
     if probe.name_key == name_key:
         return SAME_NAME, "same_name"
-    similarity = name_similarity(probe.name_words, name_key.split(), probe.ratios)
+    similarity = name_similarity(probe.name_words, name_key.split(), probe.compared)
     similarity = min(similarity, SIMILAR_NAME_CAP)
     return (similarity, "similar_name") if similarity >= SIMILAR_NAME_THRESHOLD else None
