@@ -20,6 +20,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from customerhub_shared.eventstore.port import RecordedEvent
+from customerhub_shared.mapper import dump_json
 
 CUSTOMER_TOPIC = "customerhub.customer.events"
 EQUIPMENT_TOPIC = "customerhub.equipment.events"
@@ -239,6 +240,5 @@ def _utc(instant: datetime) -> datetime:
     return aware.astimezone(UTC)
 
 
-def _dumps(value: Any) -> bytes:
-    # The mapper's own encoding, so `data` round-trips to the bytes the store holds.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+# The mapper's own encoding, so `data` round-trips to the bytes the store holds.
+_dumps = dump_json

@@ -89,6 +89,20 @@ def configure_logging(level: str = "INFO", fmt: Literal["json", "console"] = "js
     _install_root_handler(_formatter(shared, fmt), level.upper())
 
 
+def filtered_out(logger_name: str, level: int) -> bool:
+    """Whether an event at `level` of the structlog logger `logger_name` would be dropped
+    before anything else looks at it (the stdlib level filter `configure_logging` puts first
+    says no), so a caller may skip making it."""
+    config = structlog.get_config()
+    processors = config["processors"]
+    return (
+        bool(processors)
+        and processors[0] is structlog.stdlib.filter_by_level
+        and isinstance(config["logger_factory"], structlog.stdlib.LoggerFactory)
+        and not logging.getLogger(logger_name).isEnabledFor(level)
+    )
+
+
 def _redacted(key: str, value: Any) -> Any:
     if _is_personal(key):
         return REDACTED

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import ValidationError
@@ -187,8 +188,39 @@ class EventMapper:
         return cached[1]
 
 
-def _dumps(value: dict[str, Any]) -> bytes:
+def dump_json(value: Any) -> bytes:
+    """The stored events' JSON encoding: `json.dumps(value, separators=(",", ":"),
+    ensure_ascii=False)` in UTF-8, byte for byte for finite floats (the relay rebuilds stored
+    bytes with it; events hold no NaN or infinity, which orjson writes as null)."""
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # keys other than strings, integers beyond 64 bits
+        return _dumps_as_json(value)
+    return _dumps_as_json(value) if _json_writes_otherwise(encoded) else encoded
+
+
+def _dumps_as_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_dumps = dump_json
+
+
+def _json_writes_otherwise(encoded: bytes) -> bool:
+    """Whether orjson's bytes may hold a float json writes otherwise: json writes one below
+    1e-4 as "1e-05" or "5.9e-08", orjson as "0.00001" or "5.9e-8" (a string merely holding
+    such a text takes json's way too)."""
+    if b"0.0000" in encoded:
+        return True
+    at = encoded.find(b"e-")
+    while at >= 0:
+        if encoded[at + 2 : at + 3].isdigit() and encoded[at + 3 : at + 4] in _NUMBER_ENDS:
+            return True
+        at = encoded.find(b"e-", at + 2)
+    return False
+
+
+_NUMBER_ENDS = (b",", b"]", b"}")
 
 
 def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:

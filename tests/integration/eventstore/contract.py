@@ -124,6 +124,19 @@ class EventStoreContract:
         await store.append(fresh_stream(), [new_event(n=n) for n in range(5)], expected_version=0)
         assert len(await store.read_all(after=start, limit=3)) == 3
 
+    async def test_a_follower_reads_what_a_reader_of_the_log_reads(self, store: EventStore) -> None:
+        start = await store.head_position()
+        a, b = fresh_stream(), fresh_stream()
+        await store.append(a, [new_event(n=n) for n in range(3)], expected_version=0)
+        await store.append(b, [new_event(n=3)], expected_version=0)
+        for after, limit in ((start, 100), (start, 2)):
+            log = await store.read_all(after=after, limit=limit)
+            assert await store.read_following(after=after, limit=limit) == log
+        later = (await store.read_all(after=start))[1].position
+        assert await store.read_following(after=later, limit=100) == await store.read_all(
+            after=later
+        )
+
     async def test_subscription_catches_up_from_a_checkpoint_then_receives_live_events(
         self, store: EventStore
     ) -> None:

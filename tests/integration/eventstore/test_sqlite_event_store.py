@@ -32,6 +32,43 @@ async def test_a_second_process_sees_the_same_log(tmp_path: Path) -> None:
     await second.close()
 
 
+async def test_a_follower_never_skips_what_another_process_appended(tmp_path: Path) -> None:
+    here = await SQLiteEventStore.open(tmp_path / "events.db")
+    there = await SQLiteEventStore.open(tmp_path / "events.db")
+    try:
+        await here.append(fresh_stream(), [new_event(n=1)], expected_version=0)
+        await there.append(fresh_stream(), [new_event(n=2)], expected_version=0)
+        await here.append(fresh_stream(), [new_event(n=3)], expected_version=0)
+        followed: list[int] = []
+        while len(followed) < 3:  # as a follower does: from where the last answer ended
+            after = followed[-1] if followed else None
+            batch = await here.read_following(after=after, limit=100)
+            assert batch, "the follower is stuck"
+            followed += [event.position for event in batch]
+        log = await here.read_all()
+        assert followed == [event.position for event in log]
+        assert await here.read_following(after=None, limit=100) == log[:1]  # short of theirs
+        assert await here.read_following(after=log[0].position, limit=100) == log[1:]
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_a_follower_reads_the_recent_appends_as_stored(tmp_path: Path) -> None:
+    store = await SQLiteEventStore.open(tmp_path / "events.db")
+    try:
+        stream = fresh_stream()
+        await store.append(stream, [new_event(n=n) for n in range(3)], expected_version=0)
+        kept = await store.read_following(after=None, limit=100)
+        read = await store.read_all()
+        assert kept == read
+        assert [event.recorded_at.utcoffset() for event in kept] == [
+            event.recorded_at.utcoffset() for event in read
+        ]
+    finally:
+        await store.close()
+
+
 async def test_a_head_another_writer_moved_on_is_not_chained_on_from_memory(
     tmp_path: Path,
 ) -> None:

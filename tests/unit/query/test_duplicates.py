@@ -11,6 +11,7 @@ import pytest
 
 from customer_query.domain.duplicates import (
     SIMILAR_NAME_CAP,
+    Compared,
     DuplicateProbe,
     match,
     name_similarity,
@@ -143,5 +144,16 @@ def test_the_cheap_bounds_never_change_how_alike_two_names_are() -> None:
         for _ in range(150)
     ]
     for one in names:
+        compared: Compared = {}  # one probe's, kept over its candidates
         for other in names:
-            assert name_similarity(one.split(), other.split()) == full(one.split(), other.split())
+            expected = full(one.split(), other.split())
+            assert name_similarity(one.split(), other.split()) == expected
+            assert name_similarity(one.split(), other.split(), compared) == expected
+
+
+def test_a_probe_compares_a_pair_of_words_once_over_its_candidates() -> None:
+    searched = probe("Ada Lovelace 1764957610")
+    first = {"name_key": "ada lovelace 1764957590"}
+    assert match(searched, first) == match(searched, dict(first))
+    assert searched.compared == {("1764957610", "1764957590"): (0.9, pytest.approx(0.8))}
+    assert probe("Ada Lovelace 1764957610").compared == {}  # each search starts afresh

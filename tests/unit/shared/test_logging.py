@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 import structlog
 
-from customerhub_shared.logging import REDACTED, configure_logging, redact_personal_data
+from customerhub_shared.logging import (
+    REDACTED,
+    configure_logging,
+    filtered_out,
+    redact_personal_data,
+)
 
 
 @pytest.fixture
@@ -115,6 +120,22 @@ def test_lines_below_the_level_are_dropped(
     configure_logging("warning", "json")
     structlog.get_logger().info("request.completed")
     assert capsys.readouterr().out == ""
+
+
+def test_an_event_is_known_filtered_out_only_where_the_level_filter_would_drop_it(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("warning", "json")
+    assert filtered_out("customerhub_shared.http.middleware", logging.INFO)
+    assert not filtered_out("customerhub_shared.http.middleware", logging.WARNING)
+    with structlog.testing.capture_logs() as lines:  # a capture sees every level
+        assert not filtered_out("customerhub_shared.http.middleware", logging.INFO)
+        structlog.get_logger("customerhub_shared.http.middleware").info("request.completed")
+    assert [line["event"] for line in lines] == ["request.completed"]
+    configure_logging("INFO", "json")
+    assert not filtered_out("customerhub_shared.http.middleware", logging.INFO)
+    structlog.get_logger("customerhub_shared.http.middleware").info("request.completed")
+    assert "request.completed" in capsys.readouterr().out
 
 
 def test_configuring_twice_keeps_one_line_per_event_and_foreign_handlers(

@@ -114,7 +114,8 @@ class Runner:
         assert self.events is not None, "following needs the event store"
         if isinstance(self.consumer, Refreshing):
             await self.consumer.refresh_generation()
-        batch = await self.events.read_all(after=await self.position(), limit=self.batch_size)
+        position = await self.position()
+        batch = await self.events.read_following(after=position, limit=self.batch_size)
         if batch:
             await self.handle(batch)
         self._handled_last = bool(batch)

@@ -52,6 +52,9 @@ class CountingEventStore(EventStore):
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         return await self.inner.read_all(after=after, limit=limit)
 
+    async def read_following(self, *, after: int | None, limit: int) -> list[RecordedEvent]:
+        return await self.inner.read_following(after=after, limit=limit)
+
     async def head_position(self) -> int | None:
         return await self.inner.head_position()
 

@@ -94,6 +94,11 @@ class EventStore(abc.ABC):
     async def read_all(self, *, after: int | None = None, limit: int = 1000) -> list[RecordedEvent]:
         """Up to `limit` events of the global log with position > `after`, in log order."""
 
+    async def read_following(self, *, after: int | None, limit: int) -> list[RecordedEvent]:
+        """`read_all` for a follower of the log, which looks again: the answer may stop short
+        of events another process appended last, and a later call returns them."""
+        return await self.read_all(after=after, limit=limit)
+
     @abc.abstractmethod
     async def head_position(self) -> int | None:
         """The position of the newest event in the log, None when the log is empty."""

@@ -11,6 +11,10 @@ savepoint: one append's conflict never fails another's. A task appending alone, 
 Each append writes three b-tree pages: the row (its position is the rowid), the unique
 (stream, revision) key and the unique event id, which the port keeps unique across the store.
 
+The events this process appended last are kept (as stored: sealed data stays sealed), so that
+the followers in this process read them from memory (`read_following`), from the position
+after theirs on for as long as the kept events run on without a gap.
+
 An append that expects a version whose head this process knows (a new stream, or one it has
 just appended to or read) chains on that head without reading it back: the unique
 (stream, revision) key still refuses the append if another writer got there first.
@@ -25,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
@@ -67,10 +72,12 @@ _INSERT = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+# How many of the events this process appended last are kept for its followers.
+RECENT_KEPT = 2048
 _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 
-def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
+def _row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> RecordedEvent:
     return RecordedEvent(
         id=UUID(row[0]),
         stream=row[1],
@@ -96,6 +103,7 @@ class SQLiteEventStore(EventStore):
         self._poll_interval = poll_interval
         self._appended = asyncio.Event()
         self._heads = KnownHeads()  # committed heads only: a rolled-back append never lands here
+        self._recent: dict[int, RecordedEvent] = {}  # by position, committed appends only
 
     @classmethod
     async def open(cls, path: Path | str, *, poll_interval: float = 0.2) -> SQLiteEventStore:
@@ -109,13 +117,27 @@ class SQLiteEventStore(EventStore):
         if not events:
             raise ValueError("append needs at least one event")
         previous = self._known_previous(stream, expected_version)
-        result, head = await self._appends.write(
-            lambda db: append_in_transaction(db, stream, events, expected_version, previous)
-        )
+
+        def append(db: sqlite3.Connection) -> tuple[AppendResult, str, list[RecordedEvent]]:
+            recorded: list[RecordedEvent] = []  # afresh if group commit runs this again
+            result, head = append_in_transaction(
+                db, stream, events, expected_version, previous, recorded=recorded
+            )
+            return result, head, recorded
+
+        result, head, recorded = await self._appends.write(append)
         self._heads.remember(stream, result.version - 1, head)
+        self._keep(recorded)
         self._appended.set()
         self._appended = asyncio.Event()
         return result
+
+    def _keep(self, recorded: list[RecordedEvent]) -> None:
+        recent = self._recent
+        for event in recorded:
+            recent[event.position] = event
+        while len(recent) > RECENT_KEPT:
+            del recent[next(iter(recent))]
 
     def _known_previous(self, stream: str, expected_version: int | None) -> str | None:
         """The hash an append at `expected_version` chains on, if known without reading."""
@@ -137,6 +159,20 @@ class SQLiteEventStore(EventStore):
         sql = f"SELECT {_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?"
         rows = await self._db.read(lambda db: db.execute(sql, (after or 0, limit)).fetchall())
         return [_row_to_event(row) for row in rows]
+
+    async def read_following(self, *, after: int | None, limit: int) -> list[RecordedEvent]:
+        """From the events this process appended last while they follow `after` without a
+        gap (another process's event, or one of ours not yet kept), else from the file."""
+        position = (after or 0) + 1
+        event = self._recent.get(position)
+        if event is None:
+            return await self.read_all(after=after, limit=limit)
+        batch: list[RecordedEvent] = []
+        while event is not None and len(batch) < limit:
+            batch.append(event)
+            position += 1
+            event = self._recent.get(position)
+        return batch
 
     reads_in_stream_order = True
 
@@ -251,11 +287,14 @@ def append_in_transaction(
     events: Sequence[NewEvent],
     expected: int | None,
     previous: str | None = None,
+    *,
+    recorded: list[RecordedEvent] | None = None,
 ) -> tuple[AppendResult, str]:
     """An append inside the caller's open transaction (group commit undoes it if this raises),
     and the hash of its last event; `previous`, the hash the event at `expected` chains on when
-    the caller knows it, spares reading the stream's head. Public for the append bench, which
-    times it without the writer thread."""
+    the caller knows it, spares reading the stream's head; `recorded` receives the events as
+    a read would return them. Public for the append bench, which times it without the writer
+    thread."""
     if previous is None or expected is None:
         version, previous = _head(db, stream)
         if expected is not None and expected != version:
@@ -272,6 +311,8 @@ def append_in_transaction(
     try:
         for row in rows:
             position = int(db.execute(_INSERT, row).lastrowid or 0)
+            if recorded is not None:
+                recorded.append(_row_to_event((row[2], *row[:2], position, *row[3:])))
     except sqlite3.IntegrityError as error:
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error

@@ -4,6 +4,7 @@ a time limit on receiving the body."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from customerhub_shared.http.problems import (
     status_problem,
 )
 from customerhub_shared.ids import new_uuid
+from customerhub_shared.logging import filtered_out
 
 _SANE_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
@@ -207,6 +209,8 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def _log_completed(scope: Scope, status: int, started: float) -> None:
+    if filtered_out(__name__, logging.INFO):  # a level above INFO: the event goes nowhere
+        return
     route = scope.get("route")
     log.info(
         "request.completed",

@@ -7,6 +7,7 @@ clears it, except for the fields a customer or contact cannot be without.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +16,7 @@ from uuid import UUID
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -58,10 +60,35 @@ def to_e164(value: str) -> str:
 
 
 def to_email(value: str) -> str:
+    plain = _PLAIN_EMAIL.fullmatch(value) if len(value) <= _PLAIN_EMAIL_LENGTH else None
+    domain = _email_domain(plain[2]) if plain is not None else None
+    if plain is not None and domain is not None:  # what email_validator answers, sooner
+        local = plain[1]
+        return f"{local.lower() if local.lower() in _CASE_FREE else local}@{domain}"
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as invalid:
         raise ValueError(f"email must be a valid address: {invalid}") from None
+
+
+# Most addresses are plain ASCII: a dot-atom before the @ (email_validator keeps it as written,
+# but for mailbox names it lower-cases) and a domain it takes or refuses whatever comes before;
+# short enough for every length it checks. Others take the validator's whole way.
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"  # the dot-atom before the @
+    r"@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
+_PLAIN_EMAIL_LENGTH = 200
+_CASE_FREE = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+@functools.lru_cache(maxsize=1024)
+def _email_domain(domain: str) -> str | None:
+    """The domain as email_validator writes it in an address; None where it refuses it."""
+    try:
+        return validate_email(f"a@{domain}", check_deliverability=False).domain
+    except EmailNotValidError:
+        return None
 
 
 def to_language(value: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -27,6 +27,10 @@ MIN_FUZZY_WORD_LENGTH = 4
 _DIFFLIB_AUTOJUNK_LENGTH = 200
 
 
+# Per pair of words: how alike their letters alone let them be, and difflib's ratio once known.
+Compared = dict[tuple[str, str], tuple[float, float | None]]
+
+
 @dataclass(frozen=True)
 class DuplicateProbe:
     """What a user is about to enter, normalised once."""
@@ -34,6 +38,9 @@ class DuplicateProbe:
     name_key: str = ""
     email: str | None = None
     phone_key: str | None = None
+    # This probe's words compared with candidates' words so far: one search meets the same
+    # pair of words again in every candidate holding it. It lives as the probe does.
+    compared: Compared = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, *, name: str | None, email: str | None, phone: str | None) -> DuplicateProbe:
@@ -60,8 +67,11 @@ class DuplicateMatch:
     reasons: tuple[str, ...]
 
 
-def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
-    """Sørensen-Dice over words, where a mistyped word counts for how alike it is."""
+def name_similarity(
+    words: Sequence[str], other: Sequence[str], compared: Compared | None = None
+) -> float:
+    """Sørensen-Dice over words, where a mistyped word counts for how alike it is; `compared`
+    keeps what comparing two words found, for another call with the same words."""
     if not words or not other:
         return 0.0
     unmatched = list(other)
@@ -73,40 +83,61 @@ def name_similarity(words: Sequence[str], other: Sequence[str]) -> float:
             continue
         if len(word) < MIN_FUZZY_WORD_LENGTH:  # too short to be taken for a mistyped one
             continue
-        best, likeness = _closest(word, unmatched)
+        best, likeness = _closest(word, unmatched, {} if compared is None else compared)
         if best is not None:
             unmatched.remove(best)
             overlap += likeness
     return 2 * overlap / (len(words) + len(other))
 
 
-def _closest(word: str, candidates: Sequence[str]) -> tuple[str | None, float]:
+def _closest(word: str, candidates: Sequence[str], compared: Compared) -> tuple[str | None, float]:
     """The candidate most like `word` (a mistyped form of it), if one is alike enough."""
     best: tuple[str | None, float] = (None, 0.0)
     for candidate in candidates:
         if len(candidate) < MIN_FUZZY_WORD_LENGTH:
             continue
-        likeness = _likeness(word, candidate, at_least=max(SIMILAR_WORD_RATIO, best[1]))
+        at_least = max(SIMILAR_WORD_RATIO, best[1])
+        likeness = _likeness(word, candidate, at_least=at_least, compared=compared)
         if likeness >= SIMILAR_WORD_RATIO and likeness > best[1]:
             best = (candidate, likeness)
     return best
 
 
-def _likeness(word: str, candidate: str, *, at_least: float) -> float:
+def _likeness(word: str, candidate: str, *, at_least: float, compared: Compared) -> float:
     """difflib's ratio of two different words, or 0.0 where their letters alone keep it
-    below `at_least`: at most the shorter one's letters match (its `real_quick_ratio` bound),
-    none of those the longer one lacks, and one letter fewer where both are as long (all
-    would make them the same word)."""
+    below `at_least` (at least `SIMILAR_WORD_RATIO`)."""
+    pair = (word, candidate)
+    known = compared.get(pair)
+    if known is None:
+        known = compared[pair] = (_letters_bound(word, candidate), None)
+    bound, ratio = known
+    if bound < at_least:
+        return 0.0
+    if ratio is None:
+        ratio = _ratio(word, candidate)
+        compared[pair] = (bound, ratio)
+    return ratio
+
+
+def _letters_bound(word: str, candidate: str) -> float:
+    """At least the ratio of two different words, from their letters alone, where it could
+    reach `SIMILAR_WORD_RATIO`: at most the shorter one's letters match (its `real_quick_ratio`
+    bound), none of those the longer one lacks, and one letter fewer where both are as long
+    (all would make them the same word)."""
     lengths = len(word) + len(candidate)
     shorter, longer = (word, candidate) if len(word) <= len(candidate) else (candidate, word)
-    if 2 * (len(shorter) - (len(word) == len(candidate))) / lengths < at_least:
-        return 0.0
+    as_long = len(word) == len(candidate)
+    bound = 2 * (len(shorter) - as_long) / lengths
+    if bound < SIMILAR_WORD_RATIO:
+        return bound
     lacking = sum(letter not in longer for letter in shorter)
-    if 2 * (len(shorter) - max(lacking, len(word) == len(candidate))) / lengths < at_least:
-        return 0.0
+    return 2 * (len(shorter) - max(lacking, as_long)) / lengths
+
+
+def _ratio(word: str, candidate: str) -> float:
     if len(candidate) >= _DIFFLIB_AUTOJUNK_LENGTH:
         return SequenceMatcher(None, word, candidate).ratio()
-    return 2.0 * _matching_letters(word, candidate) / lengths
+    return 2.0 * _matching_letters(word, candidate) / (len(word) + len(candidate))
 
 
 def _matching_letters(a: str, b: str) -> int:
@@ -165,5 +196,6 @@ def _name_signal(probe: DuplicateProbe, name_key: str) -> tuple[float, str] | No
         return None
     if probe.name_key == name_key:
         return SAME_NAME, "same_name"
-    similarity = min(name_similarity(probe.name_words, name_key.split()), SIMILAR_NAME_CAP)
+    similarity = name_similarity(probe.name_words, name_key.split(), probe.compared)
+    similarity = min(similarity, SIMILAR_NAME_CAP)
     return (similarity, "similar_name") if similarity >= SIMILAR_NAME_THRESHOLD else None
