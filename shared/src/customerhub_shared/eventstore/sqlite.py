@@ -77,7 +77,7 @@ RECENT_KEPT = 2048
 _COLUMNS = "event_id, stream, revision, position, type, data, metadata, recorded_at, hash"
 
 
-def _row_to_event(row: sqlite3.Row | tuple[Any, ...]) -> RecordedEvent:
+def _row_to_event(row: sqlite3.Row) -> RecordedEvent:
     return RecordedEvent(
         id=UUID(row[0]),
         stream=row[1],
@@ -301,7 +301,8 @@ def append_in_transaction(
             raise ConcurrencyConflict(stream, expected, version)
     else:
         version = expected
-    now = datetime.now(UTC).isoformat()
+    recorded_at = datetime.now(UTC)
+    now = recorded_at.isoformat()
     hashes = chained_hashes(previous, stream, version, events)
     rows = [
         (stream, version + n, str(event.id), event.type, event.data, event.metadata, now, hashes[n])
@@ -309,12 +310,29 @@ def append_in_transaction(
     ]
     position = 0
     try:
-        for row in rows:
+        for n, row in enumerate(rows):
             position = int(db.execute(_INSERT, row).lastrowid or 0)
             if recorded is not None:
-                recorded.append(_row_to_event((row[2], *row[:2], position, *row[3:])))
+                recorded.append(_recorded(events[n], row, position, recorded_at))
     except sqlite3.IntegrityError as error:
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error
         raise ConcurrencyConflict(stream, expected, _version(db, stream)) from error
     return AppendResult(version=version + len(events), position=position), hashes[-1]
+
+
+def _recorded(
+    event: NewEvent, row: tuple[Any, ...], position: int, recorded_at: datetime
+) -> RecordedEvent:
+    """The event as `read_all` will return it, made from what was just inserted (no parse)."""
+    return RecordedEvent(
+        id=event.id,
+        stream=row[0],
+        revision=row[1],
+        position=position,
+        type=event.type,
+        data=bytes(event.data),
+        metadata=bytes(event.metadata),
+        recorded_at=recorded_at,
+        hash=row[7],
+    )
