@@ -60,8 +60,8 @@ def _files_holding(data: Path, needle: bytes) -> list[str]:
     return sorted(p.name for p in data.iterdir() if p.is_file() and needle in p.read_bytes())
 
 
-def _wait_until_gone(data: Path, needle: bytes) -> list[str]:
-    deadline = time.monotonic() + 2 * WAL_TRUNCATE_INTERVAL + 0.5
+def _wait_until_gone(data: Path, needle: bytes, *, intervals: int = 2) -> list[str]:
+    deadline = time.monotonic() + intervals * WAL_TRUNCATE_INTERVAL + 0.5
     while (holding := _files_holding(data, needle)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return holding
@@ -115,7 +115,9 @@ def test_a_replaced_document_leaves_the_files_while_a_client_keeps_writing(
         writer = threading.Thread(target=keep_writing)
         writer.start()
         try:
-            assert _wait_until_gone(data, canary) == []
+            # A checkpoint lands only between two of the writer's transactions: on a loaded
+            # 2-core machine its window can be missed for a tick or two more than when quiet.
+            assert _wait_until_gone(data, canary, intervals=6) == []
         finally:
             stop.set()
             writer.join()
