@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Callable
+from uuid import UUID
 
 import pytest
 
@@ -18,22 +20,27 @@ def test_new_ids_are_distinct_random_version_4_uuids() -> None:
     assert all(found.version == 4 and found.variant == uuid.RFC_4122 for found in made)
 
 
-def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
-    new_uuid()  # the parent holds a block it has only started
+def _made_here_and_in_a_forked_child(make: Callable[[], UUID]) -> tuple[set[UUID], set[UUID]]:
+    """Eight ids `make` gives in this process and eight it gives in a child forked now."""
     reading, writing = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(reading)
-        os.write(writing, b"".join(new_uuid().bytes for _ in range(8)))
+        os.write(writing, b"".join(make().bytes for _ in range(8)))
         os._exit(0)
     os.close(writing)
+    mine = {make() for _ in range(8)}
     with os.fdopen(reading, "rb") as pipe:
         from_child = pipe.read()
     os.waitpid(child, 0)
-    mine = b"".join(new_uuid().bytes for _ in range(8))
-    theirs = {from_child[n : n + 16] for n in range(0, len(from_child), 16)}
-    assert len(theirs) == 8
-    assert not theirs & {mine[n : n + 16] for n in range(0, len(mine), 16)}
+    return mine, {UUID(bytes=from_child[n : n + 16]) for n in range(0, len(from_child), 16)}
+
+
+def test_a_forked_child_draws_other_ids_than_its_parent() -> None:
+    new_uuid()  # the parent holds a block it has only started
+    mine, theirs = _made_here_and_in_a_forked_child(new_uuid)
+    assert len(theirs) == len(mine) == 8
+    assert not theirs & mine
 
 
 def test_event_ids_are_version_7_uuids_that_only_grow() -> None:
@@ -56,20 +63,9 @@ def test_a_forked_child_makes_other_event_ids_than_its_parent(
     # One millisecond for parent and child alike: each counts on from the ids it made last.
     monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_000_000_000)  # in the past
     new_event_id()
-    reading, writing = os.pipe()
-    child = os.fork()
-    if child == 0:
-        os.close(reading)
-        os.write(writing, b"".join(new_event_id().bytes for _ in range(8)))
-        os._exit(0)
-    os.close(writing)
-    mine = b"".join(new_event_id().bytes for _ in range(8))
-    with os.fdopen(reading, "rb") as pipe:
-        from_child = pipe.read()
-    os.waitpid(child, 0)
-    theirs = {from_child[n : n + 16] for n in range(0, len(from_child), 16)}
-    assert len(theirs) == 8
-    assert not theirs & {mine[n : n + 16] for n in range(0, len(mine), 16)}
+    mine, theirs = _made_here_and_in_a_forked_child(new_event_id)
+    assert len(theirs) == len(mine) == 8
+    assert not theirs & mine
 
 
 def test_an_event_id_of_a_later_millisecond_draws_new_random_bits() -> None:
