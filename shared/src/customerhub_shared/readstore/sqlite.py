@@ -445,7 +445,8 @@ def _replace_terms(
     pairs = orjson.dumps([(doc_id, list(found)) for doc_id, found in terms]).decode()
     db.execute(
         "INSERT OR IGNORE INTO search_terms (collection, doc_id, term)"
-        " SELECT ?, d.value ->> 0, t.value FROM json_each(?) AS d, json_each(d.value -> 1) AS t",
+        " SELECT ?, json_extract(d.value, '$[0]'), t.value"
+        " FROM json_each(?) AS d, json_each(d.value, '$[1]') AS t",
         (collection, pairs),
     )
 
