@@ -188,7 +188,7 @@ def to_message(
     # readers (the CloudEvents SDKs) take the message for binary mode and lose its attributes.
     headers = (("content-type", CONTENT_TYPE.encode()),)
     topic = topics.for_aggregate(recorded.stream.partition("-")[0])
-    value = _dumps(event.model_dump(mode="json", exclude_none=True))
+    value = dump_json(event.model_dump(mode="json", exclude_none=True))
     return KafkaMessage(topic=topic, key=key, value=value, headers=headers)
 
 
@@ -229,8 +229,8 @@ def recorded_from(event: CloudEvent) -> RecordedEvent:
         revision=int(event.sequence),
         position=int(event.position),
         type=event.type,
-        data=_dumps(event.data),
-        metadata=_dumps(metadata),
+        data=dump_json(event.data),  # the mapper's encoding: the bytes the store holds
+        metadata=dump_json(metadata),
         recorded_at=event.time,
     )
 
@@ -238,7 +238,3 @@ def recorded_from(event: CloudEvent) -> RecordedEvent:
 def _utc(instant: datetime) -> datetime:
     aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
     return aware.astimezone(UTC)
-
-
-# The mapper's own encoding, so `data` round-trips to the bytes the store holds.
-_dumps = dump_json

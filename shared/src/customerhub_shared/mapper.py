@@ -71,8 +71,8 @@ class EventMapper:
         return NewEvent(
             id=event_id,
             type=event.type_name,
-            data=_dumps(data),
-            metadata=_dumps(metadata.model_dump(mode="json")),
+            data=dump_json(data),
+            metadata=dump_json(metadata.model_dump(mode="json")),
         )
 
     def to_envelope(self, recorded: RecordedEvent, *, key: bytes | None) -> Envelope:
@@ -203,9 +203,6 @@ def _dumps_as_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-_dumps = dump_json
-
-
 def _json_writes_otherwise(encoded: bytes) -> bool:
     """Whether orjson's bytes may hold a float json writes otherwise: json writes one below
     1e-4 as "1e-05" or "5.9e-08", orjson as "0.00001" or "5.9e-8" (a string merely holding
@@ -225,7 +222,7 @@ _NUMBER_ENDS = (b",", b"]", b"}")
 
 def _seal(key: bytes, event_id: UUID, personal: dict[str, Any]) -> str:
     nonce = random_bytes(12)
-    sealed = AESGCM(key).encrypt(nonce, _dumps(personal), event_id.bytes)
+    sealed = AESGCM(key).encrypt(nonce, dump_json(personal), event_id.bytes)
     return base64.b64encode(nonce + sealed).decode()
 
 
