@@ -29,7 +29,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 from customerhub_shared.eventstore.chain import GENESIS, chained_hashes, head_of
@@ -313,7 +312,9 @@ def append_in_transaction(
         for n, row in enumerate(rows):
             position = int(db.execute(_INSERT, row).lastrowid or 0)
             if recorded is not None:
-                recorded.append(_recorded(events[n], row, position, recorded_at))
+                recorded.append(
+                    _recorded(events[n], stream, version + n, position, recorded_at, hashes[n])
+                )
     except sqlite3.IntegrityError as error:
         if "event_id" in str(error):
             raise DuplicateEventId(str(error)) from error
@@ -322,17 +323,22 @@ def append_in_transaction(
 
 
 def _recorded(
-    event: NewEvent, row: tuple[Any, ...], position: int, recorded_at: datetime
+    event: NewEvent,
+    stream: str,
+    revision: int,
+    position: int,
+    recorded_at: datetime,
+    event_hash: str,
 ) -> RecordedEvent:
     """The event as `read_all` will return it, made from what was just inserted (no parse)."""
     return RecordedEvent(
         id=event.id,
-        stream=row[0],
-        revision=row[1],
+        stream=stream,
+        revision=revision,
         position=position,
         type=event.type,
         data=bytes(event.data),
         metadata=bytes(event.metadata),
         recorded_at=recorded_at,
-        hash=row[7],
+        hash=event_hash,
     )
