@@ -16,6 +16,7 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Iterable,
     Iterator,
     Mapping,
     Sequence,
@@ -342,11 +343,19 @@ class Projector:
 
     async def _keys(self, streams: Mapping[str, Sequence[RecordedEvent]]) -> dict[str, bytes]:
         """The keys of the streams whose events carry sealed personal data, looked up together."""
-        subjects = {
-            stream: subject
+        sealed = [
+            stream
             for stream, recorded in streams.items()
             if any(self.mapper.is_sealed(event) for event in recorded)
-            and (subject := self.projection.key_subject(stream)) is not None
+        ]
+        return await self._keys_of(sealed)
+
+    async def _keys_of(self, streams: Iterable[str]) -> dict[str, bytes]:
+        """The keys of `streams` that have one, looked up together."""
+        subjects = {
+            stream: subject
+            for stream in streams
+            if (subject := self.projection.key_subject(stream)) is not None
         }
         found = await self.keyring.keys_for(list(subjects.values()))
         return {stream: found[s] for stream, s in subjects.items() if s in found}
@@ -578,14 +587,7 @@ class Projector:
     async def _fold_request(self, run: list[str], until: int) -> bytes:
         """What a worker is asked to fold the streams `run` (in name order) up to `until`
         with: the first and the last of them, `until`, and their keys."""
-        subjects = {
-            stream: subject
-            for stream in run
-            if (subject := self.projection.key_subject(stream)) is not None
-        }
-        found = await self.keyring.keys_for(list(subjects.values()))
-        keys = {stream: found[s] for stream, s in subjects.items() if s in found}
-        return pickle.dumps((run[0], run[-1], until, keys))
+        return pickle.dumps((run[0], run[-1], until, await self._keys_of(run)))
 
     async def _folded_range(
         self, worker: forked.Worker, request: bytes
